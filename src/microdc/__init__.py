@@ -1,0 +1,123 @@
+"""microdc: the async-only Python SDK for the MicroDC job API.
+
+``from microdc import AsyncMicroDC`` is all most code needs; errors, sentinels and
+helpers are importable from here too. Nothing under ``microdc.resources`` or
+``microdc.types`` is imported until it is used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._retry import RetryPolicy
+from ._types import (
+    NOT_GIVEN,
+    Omit,
+    Timeout,
+    NotGiven,
+    FileTypes,
+    RequestOptions,
+    MutationRequestOptions,
+    omit,
+    is_given,
+)
+from ._client import AsyncMicroDC
+from ._models import BaseModel
+from ._version import __version__
+from ._response import AsyncAPIResponse, AsyncBinaryAPIResponse
+from ._constants import DEFAULT_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_CONNECTION_LIMITS
+from ._streaming import AsyncStream
+from ._exceptions import (
+    APIError,
+    MicroDCError,
+    ConflictError,
+    NotFoundError,
+    APIStatusError,
+    RateLimitError,
+    APITimeoutError,
+    BadRequestError,
+    APIConnectionError,
+    AuthenticationError,
+    InternalServerError,
+    JobWaitTimeoutError,
+    PermissionDeniedError,
+    UnprocessableEntityError,
+    APIResponseValidationError,
+)
+from ._http_clients import DefaultAioHttpClient, DefaultAsyncHttpxClient
+
+if TYPE_CHECKING:
+    from .lib.builders import LLMChat, LLMEmbed, LLMComplete, DocumentCall
+    from .lib.rate_limit import RateLimit
+
+__all__ = [
+    "DEFAULT_CONNECTION_LIMITS",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "NOT_GIVEN",
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncAPIResponse",
+    "AsyncBinaryAPIResponse",
+    "AsyncMicroDC",
+    "AsyncStream",
+    "AuthenticationError",
+    "BadRequestError",
+    "BaseModel",
+    "ConflictError",
+    "DefaultAioHttpClient",
+    "DefaultAsyncHttpxClient",
+    "DocumentCall",
+    "FileTypes",
+    "InternalServerError",
+    "JobWaitTimeoutError",
+    "LLMChat",
+    "LLMComplete",
+    "LLMEmbed",
+    "MicroDCError",
+    "MutationRequestOptions",
+    "NotFoundError",
+    "NotGiven",
+    "Omit",
+    "PermissionDeniedError",
+    "RateLimit",
+    "RateLimitError",
+    "RequestOptions",
+    "RetryPolicy",
+    "Timeout",
+    "UnprocessableEntityError",
+    "__version__",
+    "is_given",
+    "omit",
+]
+
+# Hand-written helpers load on first use, so `import microdc` stays cheap.
+_LAZY = {
+    "LLMComplete": "microdc.lib.builders",
+    "LLMChat": "microdc.lib.builders",
+    "LLMEmbed": "microdc.lib.builders",
+    "DocumentCall": "microdc.lib.builders",
+    "RateLimit": "microdc.lib.rate_limit",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'microdc' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+# Tracebacks and reprs say `microdc.NotFoundError`, not `microdc._exceptions.NotFoundError`.
+for _name in __all__:
+    _value = globals().get(_name)
+    if isinstance(_value, type) and getattr(_value, "__module__", "").startswith("microdc._"):
+        _value.__module__ = "microdc"
+del _name, _value

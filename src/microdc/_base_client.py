@@ -1,0 +1,557 @@
+"""The generic client every resource sends through.
+
+:class:`BaseClient` knows how a call becomes a request (URL joining, headers in a
+fixed order, query strings, bodies); :class:`AsyncAPIClient` sends it: one
+function makes one attempt and maps transport failures to ``APIConnectionError`` /
+``APITimeoutError`` (:meth:`AsyncAPIClient._attempt`), and one loop around it asks
+the :class:`~microdc._retry.RetryPolicy` whether and when to try again
+(:meth:`AsyncAPIClient._send`). The idempotency key is minted once per call,
+before that loop, so every retry of a call sends the same key.
+
+The other concerns live next door: options in ``_request_options``, retry rules in
+``_retry``, parsing in ``_models``, responses in ``_response``, pages in
+``pagination``, streams in ``_streaming``, HTTP clients in ``_http_clients``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+import logging
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Dict, Type, Union, Generic, Mapping, TypeVar, Optional, cast
+
+import httpx
+import pydantic
+from typing_extensions import Self, Unpack
+
+from ._qs import Querystring
+from ._logs import logger, redact_url, redact_headers
+from ._retry import RetryPolicy
+from ._types import Timeout, NotGiven, FileTypes, RequestOptions
+from ._models import BaseModel, parse_json
+from ._platform import platform_headers
+from ._response import AsyncAPIResponse, AsyncBinaryAPIResponse, response_mode
+from ._streaming import AsyncStream
+from .pagination import BaseAsyncPage, AsyncPaginator
+from ._exceptions import (
+    APIStatusError,
+    APITimeoutError,
+    APIConnectionError,
+    APIResponseValidationError,
+    make_status_error,
+)
+from ._http_clients import HttpClientPool, DefaultAsyncHttpxClient
+from ._request_options import FinalRequestOptions, merge_headers, timeout_extension
+
+if TYPE_CHECKING:
+    from ._files import MultipartBody
+
+__all__ = ["AsyncAPIClient", "BaseClient"]
+
+_T = TypeVar("_T")
+_PageT = TypeVar("_PageT", bound=BaseAsyncPage[Any])
+_HttpxClientT = TypeVar("_HttpxClientT", bound=httpx.AsyncClient)
+_DefaultStreamT = TypeVar("_DefaultStreamT", bound=AsyncStream[Any])
+
+_NOT_RETRIED_CODES = frozenset({"idempotency_key_reused"})
+
+
+class BaseClient(Generic[_HttpxClientT, _DefaultStreamT]):
+    """How calls become requests: URL, headers, query string and body."""
+
+    max_retries: int
+    timeout: Timeout
+    _strict_response_validation: bool
+
+    def __init__(
+        self,
+        *,
+        base_url: Union[str, httpx.URL],
+        timeout: Timeout,
+        max_retries: int,
+        custom_headers: Optional[Mapping[str, Any]] = None,
+        custom_query: Optional[Mapping[str, object]] = None,
+        _strict_response_validation: bool = False,
+    ) -> None:
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be 0 or more, got {max_retries}")
+        base = str(base_url)
+        if not base.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must start with http:// or https://, got {redact_url(base)!r}")
+        self._base_url = base if base.endswith("/") else base + "/"
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._custom_headers: Mapping[str, Any] = custom_headers or {}
+        self._custom_query: Mapping[str, object] = custom_query or {}
+        self._strict_response_validation = _strict_response_validation
+        self._querystring = Querystring(array_format="comma")
+        self._timeout_ext = timeout_extension(timeout)
+        self._headers_cache: Optional[Dict[str, str]] = None
+
+    @property
+    def base_url(self) -> httpx.URL:
+        return httpx.URL(self._base_url)
+
+    @property
+    def auth_headers(self) -> Dict[str, str]:
+        return {}
+
+    @property
+    def default_headers(self) -> Dict[str, str]:
+        """Headers of every request, in order: defaults, platform, auth, the caller's."""
+        if self._headers_cache is None:
+            headers = {"Accept": "application/json", "Content-Type": "application/json"}
+            headers.update(platform_headers())
+            headers.update(self.auth_headers)
+            self._headers_cache = merge_headers(headers, self._custom_headers)
+        return self._headers_cache
+
+    @property
+    def default_query(self) -> Mapping[str, object]:
+        return self._custom_query
+
+    def _prepare_url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return self._base_url + path.lstrip("/")
+
+    def _build_request(
+        self,
+        options: FinalRequestOptions,
+        retries_taken: int,
+        content: Optional[bytes],
+        multipart: Optional[MultipartBody],
+    ) -> httpx.Request:
+        headers = dict(self.default_headers)
+        if options.headers:
+            merge_headers(headers, options.headers)
+        if options.idempotency_key is not None:
+            headers["Idempotency-Key"] = options.idempotency_key
+        headers["x-stainless-retry-count"] = str(retries_taken)
+        timeout = options.timeout
+        if isinstance(timeout, NotGiven):
+            timeout, extension = self.timeout, self._timeout_ext
+        else:
+            extension = timeout_extension(timeout)
+        read = extension.get("read")
+        if read is not None:
+            headers["x-stainless-read-timeout"] = str(read)
+        url = self._prepare_url(options.url)
+        params = options.params
+        if self._custom_query:
+            params = {**self._custom_query, **params} if params else self._custom_query
+        if params:
+            query = self._querystring.stringify(params)
+            if query:
+                url += ("&" if "?" in url else "?") + query
+        if multipart is not None:
+            headers.pop("Content-Type", None)
+            headers["Content-Type"] = multipart.content_type
+            length = multipart.content_length()
+            if length is not None:
+                headers["Content-Length"] = str(length)
+            return httpx.Request(
+                options.method, url, headers=headers, stream=multipart, extensions={"timeout": extension}
+            )
+        return httpx.Request(options.method, url, headers=headers, content=content, extensions={"timeout": extension})
+
+    async def _prepare_options(self, options: FinalRequestOptions) -> FinalRequestOptions:
+        """Hook: adjust a call's options before anything is sent (called once per call)."""
+        return options
+
+    def _prepare_request(self, request: httpx.Request) -> None:
+        """Hook: adjust each attempt's request just before it is sent."""
+
+    def _idempotency_key(self) -> str:
+        return f"stainless-python-retry-{uuid.uuid4()}"
+
+
+class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
+    """Sends requests: the retry loop, response parsing, pagination, and the raw verbs."""
+
+    _pool: HttpClientPool
+
+    def __init__(
+        self,
+        *,
+        base_url: Union[str, httpx.URL],
+        timeout: Timeout,
+        max_retries: int,
+        http_client: Optional[httpx.AsyncClient] = None,
+        custom_headers: Optional[Mapping[str, Any]] = None,
+        custom_query: Optional[Mapping[str, object]] = None,
+        _strict_response_validation: bool = False,
+        _pool: Optional[HttpClientPool] = None,
+    ) -> None:
+        super().__init__(
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            custom_headers=custom_headers,
+            custom_query=custom_query,
+            _strict_response_validation=_strict_response_validation,
+        )
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}")
+        self._pool = _pool or HttpClientPool(http_client, DefaultAsyncHttpxClient)
+        self._retry_policy = RetryPolicy(max_retries=max_retries)
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return self._retry_policy
+
+    @property
+    def _client(self) -> httpx.AsyncClient:
+        return self._pool.get()
+
+    def is_closed(self) -> bool:
+        return self._pool.closed
+
+    async def close(self) -> None:
+        """Release the connection pool (shared with copies). Calling it twice is fine."""
+        await self._pool.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]
+    ) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------ sending
+
+    async def request(
+        self,
+        cast_to: Type[_T],
+        options: FinalRequestOptions,
+        *,
+        stream: bool = False,
+        stream_cls: Optional[Type[Any]] = None,
+    ) -> _T:
+        """Send one call (with retries) and return what ``cast_to`` and the response mode ask for."""
+        mode = response_mode.get()
+        options = await self._prepare_options(options)
+        if options.idempotency_key is None and options.method != "GET":
+            options.idempotency_key = self._idempotency_key()
+        max_retries = options.max_retries if isinstance(options.max_retries, int) else self.max_retries
+        response, retries_taken = await self._send(options, stream=stream or mode == "stream", max_retries=max_retries)
+        if mode == "parsed":
+            return cast(
+                _T,
+                await self._parse_response(
+                    response,
+                    cast_to=cast_to,
+                    options=options,
+                    stream=stream,
+                    stream_cls=stream_cls,
+                    retries_taken=retries_taken,
+                ),
+            )
+        response_cls = AsyncBinaryAPIResponse if cast_to is AsyncBinaryAPIResponse else AsyncAPIResponse
+        return cast(
+            _T,
+            response_cls(
+                raw=response,
+                cast_to=cast_to,  # pyright: ignore[reportArgumentType]
+                client=self,
+                options=options,
+                stream=stream,
+                stream_cls=stream_cls,
+                retries_taken=retries_taken,
+            ),
+        )
+
+    async def _send(
+        self, options: FinalRequestOptions, *, stream: bool, max_retries: int
+    ) -> tuple[httpx.Response, int]:
+        """The retry loop: attempts until a 2xx answer, a final error, or no retries left."""
+        policy = self._retry_policy
+        http = self._pool.get()
+        content, multipart = options.body()
+        retries_taken = 0
+        started = 0.0
+        while True:
+            request = self._build_request(options, retries_taken, content, multipart)
+            self._prepare_request(request)
+            if logger.isEnabledFor(logging.DEBUG):
+                _log_request(request)
+            try:
+                response = await self._attempt(http, request, stream=stream)
+            except APIConnectionError as error:
+                if started == 0.0:
+                    started = _now()
+                delay = policy.backoff(retries_taken)
+                if not self._can_retry(error, multipart, retries_taken, max_retries, started, delay):
+                    raise
+                retries_taken += 1
+                logger.info(
+                    "Retrying %s %s in %.2f s after %s",
+                    request.method,
+                    redact_url(str(request.url)),
+                    delay,
+                    type(error).__name__,
+                )
+                await policy.sleep(delay)
+                continue
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("HTTP %s %s -> %s", request.method, redact_url(str(request.url)), response.status_code)
+            if response.is_success:
+                return response, retries_taken
+            await response.aread()
+            error = make_status_error(response, _decode_body(response))
+            if started == 0.0:
+                started = _now()
+            delay = policy.delay(retries_taken, response.headers)
+            if not (
+                policy.should_retry_response(response) and error.code not in _NOT_RETRIED_CODES
+            ) or not self._can_retry(error, multipart, retries_taken, max_retries, started, delay):
+                await response.aclose()
+                raise error
+            await response.aclose()
+            retries_taken += 1
+            logger.info(
+                "Retrying %s %s in %.2f s after HTTP %s",
+                request.method,
+                redact_url(str(request.url)),
+                delay,
+                response.status_code,
+            )
+            await policy.sleep(delay)
+
+    def _can_retry(
+        self,
+        error: Union[APIConnectionError, APIStatusError],
+        multipart: Optional[MultipartBody],
+        retries_taken: int,
+        max_retries: int,
+        started: float,
+        delay: float,
+    ) -> bool:
+        if not self._retry_policy.allows(retries_taken, max_retries, started, delay):
+            return False
+        if multipart is not None and not multipart.replayable:
+            note = (
+                " (not retried: the upload reads from a stream that cannot be rewound; "
+                "pass bytes, a path or a seekable file to allow retries)"
+            )
+            error.message += note
+            error.args = (error.message,)
+            return False
+        return True
+
+    async def _attempt(self, http: httpx.AsyncClient, request: httpx.Request, *, stream: bool) -> httpx.Response:
+        """One attempt: send ``request``; transport failures become SDK errors."""
+        try:
+            return await http.send(request, stream=stream)
+        except httpx.TimeoutException as exc:
+            raise APITimeoutError(request=request) from exc
+        except httpx.TooManyRedirects as exc:
+            raise APIConnectionError(message=f"Too many redirects: {exc}", request=request) from exc
+        except httpx.HTTPError as exc:
+            detail = redact_url(str(exc)) or type(exc).__name__
+            raise APIConnectionError(message=f"Connection error: {detail}", request=request) from exc
+
+    async def _reconnect_stream(self, options: FinalRequestOptions, last_event_id: Optional[str]) -> httpx.Response:
+        """One attempt to re-open an event stream after ``last_event_id``."""
+        if last_event_id is not None:
+            options = options.with_headers({"Last-Event-ID": last_event_id})
+        response, _ = await self._send(options, stream=True, max_retries=0)
+        return response
+
+    # ------------------------------------------------------------------ parsing
+
+    async def _parse_response(
+        self,
+        response: httpx.Response,
+        *,
+        cast_to: Type[_T],
+        options: FinalRequestOptions,
+        stream: bool,
+        stream_cls: Optional[Type[Any]],
+        retries_taken: int = 0,
+    ) -> _T:
+        strict = self._strict_response_validation
+        if stream and stream_cls is not None:
+            max_retries = options.max_retries if isinstance(options.max_retries, int) else self.max_retries
+
+            async def reconnect(last_event_id: Optional[str]) -> httpx.Response:
+                return await self._reconnect_stream(options, last_event_id)
+
+            return cast(
+                _T,
+                stream_cls(
+                    cast_to=cast_to,
+                    response=response,
+                    strict=strict,
+                    reconnect=reconnect,
+                    retries_left=max(max_retries - retries_taken, 0),
+                    retry_policy=self._retry_policy,
+                ),
+            )
+        if cast_to is httpx.Response:
+            return cast(_T, response)
+        await response.aread()
+        if cast_to is AsyncBinaryAPIResponse:
+            return cast(
+                _T,
+                AsyncBinaryAPIResponse(
+                    raw=response,
+                    cast_to=bytes,
+                    client=self,
+                    options=options,
+                    stream=False,
+                    stream_cls=None,
+                    retries_taken=retries_taken,
+                ),
+            )
+        if cast_to is type(None):
+            return cast(_T, None)
+        if cast_to is str:
+            return cast(_T, response.text)
+        if cast_to is bytes:
+            return cast(_T, response.content)
+        try:
+            parsed = parse_json(cast_to, response.content, strict=strict)
+        except ValueError as exc:
+            content_type = response.headers.get("content-type", "no content type")
+            raise APIResponseValidationError(
+                response,
+                _snippet(response),
+                message=f"Expected a JSON answer from {options.method} {redact_url(options.url)} but got {content_type}: {exc}",
+            ) from None
+        except pydantic.ValidationError as exc:
+            raise APIResponseValidationError(
+                response,
+                _decode_body(response),
+                message=f"The answer to {options.method} {redact_url(options.url)} does not match the schema: {exc}",
+            ) from None
+        if isinstance(parsed, BaseModel):
+            parsed._request_id = response.headers.get("x-request-id")
+            if isinstance(parsed, BaseAsyncPage):
+                page = cast(BaseAsyncPage[Any], parsed)
+                page._client = self
+                page._options = options
+                page._http_request = response.request
+        return parsed
+
+    async def _request_page(self, page_cls: Type[_PageT], options: FinalRequestOptions) -> _PageT:
+        return await self.request(page_cls, options)
+
+    # ------------------------------------------------------------------ verbs
+
+    async def _verb(
+        self,
+        method: str,
+        path: str,
+        *,
+        cast_to: Type[_T],
+        options: RequestOptions,
+        query: Optional[Mapping[str, object]] = None,
+        body: Optional[object] = None,
+        files: Optional[Mapping[str, FileTypes]] = None,
+        stream: bool = False,
+        stream_cls: Optional[Type[Any]] = None,
+    ) -> _T:
+        final = FinalRequestOptions.build(method, path, options, query=query, body=body, files=files)
+        return await self.request(cast_to, final, stream=stream, stream_cls=stream_cls)
+
+    async def get(
+        self,
+        path: str,
+        *,
+        cast_to: Type[_T],
+        query: Optional[Mapping[str, object]] = None,
+        stream: bool = False,
+        stream_cls: Optional[Type[Any]] = None,
+        **options: Unpack[RequestOptions],
+    ) -> _T:
+        """GET ``path`` (relative to ``base_url``) and parse the answer as ``cast_to``."""
+        return await self._verb(
+            "GET", path, cast_to=cast_to, options=options, query=query, stream=stream, stream_cls=stream_cls
+        )
+
+    async def post(
+        self,
+        path: str,
+        *,
+        cast_to: Type[_T],
+        body: Optional[object] = None,
+        query: Optional[Mapping[str, object]] = None,
+        files: Optional[Mapping[str, FileTypes]] = None,
+        **options: Unpack[RequestOptions],
+    ) -> _T:
+        """POST ``body`` (JSON, or multipart with ``files``) to ``path``; sends an ``Idempotency-Key``."""
+        return await self._verb("POST", path, cast_to=cast_to, options=options, query=query, body=body, files=files)
+
+    async def patch(
+        self,
+        path: str,
+        *,
+        cast_to: Type[_T],
+        body: Optional[object] = None,
+        query: Optional[Mapping[str, object]] = None,
+        **options: Unpack[RequestOptions],
+    ) -> _T:
+        """PATCH ``path`` with a JSON ``body``."""
+        return await self._verb("PATCH", path, cast_to=cast_to, options=options, query=query, body=body)
+
+    async def put(
+        self,
+        path: str,
+        *,
+        cast_to: Type[_T],
+        body: Optional[object] = None,
+        query: Optional[Mapping[str, object]] = None,
+        files: Optional[Mapping[str, FileTypes]] = None,
+        **options: Unpack[RequestOptions],
+    ) -> _T:
+        """PUT ``body`` to ``path``."""
+        return await self._verb("PUT", path, cast_to=cast_to, options=options, query=query, body=body, files=files)
+
+    async def delete(
+        self,
+        path: str,
+        *,
+        cast_to: Type[_T],
+        body: Optional[object] = None,
+        query: Optional[Mapping[str, object]] = None,
+        **options: Unpack[RequestOptions],
+    ) -> _T:
+        """DELETE ``path``; sends an ``Idempotency-Key``."""
+        return await self._verb("DELETE", path, cast_to=cast_to, options=options, query=query, body=body)
+
+    def get_api_list(
+        self,
+        path: str,
+        *,
+        page: Type[_PageT],
+        query: Optional[Mapping[str, object]] = None,
+        **options: Unpack[RequestOptions],
+    ) -> AsyncPaginator[Any, _PageT]:
+        """A paginator over the list at ``path`` (nothing is sent until it is awaited or iterated)."""
+        final = FinalRequestOptions.build("GET", path, options, query=query)
+        return AsyncPaginator(client=self, page_cls=page, options=final)
+
+
+def _now() -> float:
+    return time.monotonic()
+
+
+def _decode_body(response: httpx.Response) -> object:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text or None
+
+
+def _snippet(response: httpx.Response, limit: int = 200) -> Optional[str]:
+    text = response.text
+    return text[:limit] if text else None
+
+
+def _log_request(request: httpx.Request) -> None:
+    logger.debug(
+        "Request: %s %s headers=%s", request.method, redact_url(str(request.url)), redact_headers(dict(request.headers))
+    )

@@ -1,0 +1,147 @@
+"""``AsyncMicroDC``: the client users construct.
+
+Its resources (``jobs``, ``files``, ``models``) and the ``with_raw_response`` /
+``with_streaming_response`` views come from the generated base class in
+``_client_resources.py``; this module adds configuration: the API key and base URL
+(with their environment fallbacks), auth, and ``copy()`` / ``with_options()``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, Union, Mapping, Optional
+
+import httpx
+from typing_extensions import Self, override
+
+from ._logs import setup_logging
+from ._types import NOT_GIVEN, Omit, Timeout, NotGiven
+from ._constants import ENV_API_KEY, ENV_BASE_URL, DEFAULT_TIMEOUT, DEFAULT_MAX_RETRIES
+from ._exceptions import MicroDCError
+from ._client_resources import AsyncMicroDCResources
+
+__all__ = ["AsyncMicroDC"]
+
+
+class AsyncMicroDC(AsyncMicroDCResources):
+    """The async client of the MicroDC job API.
+
+    ::
+
+        async with AsyncMicroDC() as client:  # reads MICRODC_API_KEY and MICRODC_BASE_URL
+            job = await client.jobs.create(type="llm_complete", model="echo-1", prompt="hi")
+    """
+
+    api_key: str
+
+    def __init__(
+        self,
+        *,
+        api_key: Optional[str] = None,
+        base_url: Union[str, httpx.URL, None] = None,
+        timeout: Union[Timeout, NotGiven] = NOT_GIVEN,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Optional[Mapping[str, Union[str, Omit]]] = None,
+        default_query: Optional[Mapping[str, object]] = None,
+        http_client: Optional[httpx.AsyncClient] = None,
+        _strict_response_validation: bool = False,
+        _pool: Any = None,
+    ) -> None:
+        """Create a client.
+
+        Args:
+          api_key: defaults to the ``MICRODC_API_KEY`` environment variable.
+          base_url: the service's origin, e.g. ``http://127.0.0.1:8000``; defaults to
+            ``MICRODC_BASE_URL``.
+          timeout: seconds or an ``httpx.Timeout`` (default 60 s, 5 s to connect);
+            ``None`` disables it.
+          max_retries: retries after the first attempt (default 3).
+          default_headers: headers for every request (``omit`` removes a default one).
+          default_query: query parameters for every request.
+          http_client: your own ``httpx.AsyncClient`` (e.g. ``DefaultAioHttpClient()``);
+            you remain its owner, so ``close()`` leaves it open.
+          _strict_response_validation: raise ``APIResponseValidationError`` for an
+            answer that does not match the schema instead of keeping it leniently.
+        """
+        setup_logging()
+        if api_key is None:
+            api_key = os.environ.get(ENV_API_KEY)
+        if not api_key:
+            raise MicroDCError(
+                f"No API key: pass `api_key=` to AsyncMicroDC(...) or set the {ENV_API_KEY} environment variable."
+            )
+        if base_url is None:
+            base_url = os.environ.get(ENV_BASE_URL) or None
+        if base_url is None:
+            raise MicroDCError(
+                f"No base URL: pass `base_url=` to AsyncMicroDC(...) (e.g. 'http://127.0.0.1:8000') "
+                f"or set the {ENV_BASE_URL} environment variable."
+            )
+        self.api_key = api_key
+        super().__init__(
+            base_url=base_url,
+            timeout=DEFAULT_TIMEOUT if isinstance(timeout, NotGiven) else timeout,
+            max_retries=max_retries,
+            http_client=http_client,
+            custom_headers=default_headers,
+            custom_query=default_query,
+            _strict_response_validation=_strict_response_validation,
+            _pool=_pool,
+        )
+
+    @property
+    @override
+    def auth_headers(self) -> Dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    def copy(
+        self,
+        *,
+        api_key: Optional[str] = None,
+        base_url: Union[str, httpx.URL, None] = None,
+        timeout: Union[Timeout, NotGiven] = NOT_GIVEN,
+        http_client: Optional[httpx.AsyncClient] = None,
+        max_retries: Union[int, NotGiven] = NOT_GIVEN,
+        default_headers: Optional[Mapping[str, Union[str, Omit]]] = None,
+        set_default_headers: Optional[Mapping[str, Union[str, Omit]]] = None,
+        default_query: Optional[Mapping[str, object]] = None,
+        set_default_query: Optional[Mapping[str, object]] = None,
+    ) -> Self:
+        """A new client with some options changed, sharing this one's connection pool.
+
+        ``default_headers``/``default_query`` are merged into this client's;
+        ``set_default_headers``/``set_default_query`` replace them. Passing
+        ``http_client`` gives the copy its own pool.
+        """
+        if default_headers is not None and set_default_headers is not None:
+            raise ValueError("Pass `default_headers` or `set_default_headers`, not both")
+        if default_query is not None and set_default_query is not None:
+            raise ValueError("Pass `default_query` or `set_default_query`, not both")
+        headers: Mapping[str, Union[str, Omit]] = dict(self._custom_headers)
+        if default_headers is not None:
+            headers = {**headers, **default_headers}
+        elif set_default_headers is not None:
+            headers = set_default_headers
+        query: Mapping[str, object] = dict(self._custom_query)
+        if default_query is not None:
+            query = {**query, **default_query}
+        elif set_default_query is not None:
+            query = set_default_query
+        return type(self)(
+            api_key=api_key or self.api_key,
+            base_url=base_url or self._base_url,
+            timeout=self.timeout if isinstance(timeout, NotGiven) else timeout,
+            max_retries=self.max_retries if isinstance(max_retries, NotGiven) else max_retries,
+            default_headers=headers,
+            default_query=query,
+            http_client=http_client,
+            _strict_response_validation=self._strict_response_validation,
+            _pool=None if http_client is not None else self._pool,
+        )
+
+    with_options = copy
+
+    @override
+    def __repr__(self) -> str:
+        # Never the API key.
+        return f"<AsyncMicroDC base_url={self._base_url!r} max_retries={self.max_retries}>"

@@ -1,0 +1,223 @@
+"""Every exception the SDK raises on purpose.
+
+The tree::
+
+    MicroDCError
+    ├── APIError
+    │   ├── APIStatusError                  (a non-2xx answer)
+    │   │   ├── BadRequestError             400
+    │   │   ├── AuthenticationError         401
+    │   │   ├── PermissionDeniedError       403
+    │   │   ├── NotFoundError               404
+    │   │   ├── ConflictError               409
+    │   │   ├── UnprocessableEntityError    422
+    │   │   ├── RateLimitError              429
+    │   │   └── InternalServerError         >= 500
+    │   ├── APIConnectionError              (no answer: refused, reset, DNS, ...)
+    │   │   └── APITimeoutError
+    │   └── APIResponseValidationError      (an answer that does not fit the schema)
+    └── JobWaitTimeoutError                 (jobs.wait gave up; carries the last Job)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, Type, Optional
+
+import httpx
+from typing_extensions import Literal
+
+if TYPE_CHECKING:
+    from .types.job import Job
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InternalServerError",
+    "JobWaitTimeoutError",
+    "MicroDCError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "UnprocessableEntityError",
+    "make_status_error",
+]
+
+
+class MicroDCError(Exception):
+    """The base of every exception raised by ``microdc``."""
+
+
+class APIError(MicroDCError):
+    """A request to the MicroDC API did not give a usable answer."""
+
+    message: str
+    request: httpx.Request
+    body: object | None
+    """The decoded JSON body of the answer, its text if it was not JSON, or ``None``."""
+
+    type: str | None
+    code: str | None
+    param: str | None
+
+    def __init__(self, message: str, request: httpx.Request, *, body: object | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request = request
+        self.body = body
+        error = _error_object(body)
+        self.type = _str_or_none(error.get("type"))
+        self.code = _str_or_none(error.get("code"))
+        self.param = _str_or_none(error.get("param"))
+
+
+class APIStatusError(APIError):
+    """The API answered with a 4xx or 5xx status."""
+
+    response: httpx.Response
+    status_code: int
+    request_id: str | None
+
+    def __init__(self, message: str, *, response: httpx.Response, body: object | None) -> None:
+        super().__init__(message, response.request, body=body)
+        self.response = response
+        self.status_code = response.status_code
+        self.request_id = response.headers.get("x-request-id")
+
+
+class BadRequestError(APIStatusError):
+    """400: the request was malformed; ``param`` names the offending field when known."""
+
+    status_code: Literal[400]  # pyright: ignore[reportIncompatibleVariableOverride]
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing or wrong. Check ``MICRODC_API_KEY``."""
+
+    status_code: Literal[401]  # pyright: ignore[reportIncompatibleVariableOverride]
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key (or download token) may not do this, or the token expired."""
+
+    status_code: Literal[403]  # pyright: ignore[reportIncompatibleVariableOverride]
+
+
+class NotFoundError(APIStatusError):
+    """404: no such job, file, model or endpoint."""
+
+    status_code: Literal[404]  # pyright: ignore[reportIncompatibleVariableOverride]
+
+
+class ConflictError(APIStatusError):
+    """409: the resource is in the wrong state (e.g. cancelling a finished job), or a
+    request with the same idempotency key is still in flight."""
+
+    status_code: Literal[409]  # pyright: ignore[reportIncompatibleVariableOverride]
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the request was understood but refused, e.g. ``idempotency_key_reused``."""
+
+    status_code: Literal[422]  # pyright: ignore[reportIncompatibleVariableOverride]
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests; retried automatically after ``Retry-After``."""
+
+    status_code: Literal[429]  # pyright: ignore[reportIncompatibleVariableOverride]
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the server failed; retried automatically."""
+
+
+class APIConnectionError(APIError):
+    """No answer arrived: the connection was refused, reset or dropped."""
+
+    def __init__(self, *, message: str = "Connection error.", request: httpx.Request) -> None:
+        super().__init__(message, request, body=None)
+
+
+class APITimeoutError(APIConnectionError):
+    """No answer arrived within the timeout."""
+
+    def __init__(self, request: httpx.Request) -> None:
+        super().__init__(
+            message="Request timed out. Raise `timeout` on the client or the call if the server needs longer.",
+            request=request,
+        )
+
+
+class APIResponseValidationError(APIError):
+    """The answer did not match the expected schema (strict validation only)."""
+
+    response: httpx.Response
+    status_code: int
+
+    def __init__(self, response: httpx.Response, body: object | None, *, message: str | None = None) -> None:
+        super().__init__(message or "Data returned by API invalid for expected schema.", response.request, body=body)
+        self.response = response
+        self.status_code = response.status_code
+
+
+class JobWaitTimeoutError(MicroDCError):
+    """``jobs.wait`` reached its ``timeout`` before the job ended.
+
+    ``job`` is the last state of the job that was seen.
+    """
+
+    job: Job
+
+    def __init__(self, message: str, *, job: Job) -> None:
+        super().__init__(message)
+        self.job = job
+
+
+_STATUS_ERRORS: Dict[int, Type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def make_status_error(response: httpx.Response, body: object | None) -> APIStatusError:
+    """The exception for a non-2xx ``response`` whose decoded body is ``body``."""
+    status = response.status_code
+    error_class = _STATUS_ERRORS.get(status)
+    if error_class is None:
+        error_class = InternalServerError if status >= 500 else APIStatusError
+    error = _error_object(body)
+    detail = error.get("message")
+    if not isinstance(detail, str):
+        detail = body if isinstance(body, str) and body else response.reason_phrase or "no details"
+    code = error.get("code")
+    prefix = f"Error code: {status}"
+    if isinstance(code, str):
+        prefix += f" ({code})"
+    return error_class(f"{prefix} - {_shorten(str(detail))}", response=response, body=body)
+
+
+def _error_object(body: object | None) -> Dict[str, Any]:
+    if isinstance(body, dict):
+        error: object = body.get("error", body)  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+        if isinstance(error, dict):
+            return error  # pyright: ignore[reportUnknownVariableType]
+    return {}
+
+
+def _str_or_none(value: object) -> Optional[str]:
+    return value if isinstance(value, str) else None
+
+
+def _shorten(text: str, limit: int = 500) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -1,0 +1,50 @@
+"""Logging for the ``microdc`` logger, switched on by ``MICRODC_LOG=info|debug``.
+
+Nothing secret is ever formatted into a record: headers pass through
+:func:`redact_headers` and URLs through :func:`redact_url` first, which hide the
+``Authorization`` header and download tokens.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import logging
+from typing import Dict, Mapping
+
+from ._constants import ENV_LOG
+
+__all__ = ["logger", "redact_headers", "redact_url", "setup_logging"]
+
+logger = logging.getLogger("microdc")
+
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+_TOKEN_IN_URL = re.compile(r"([?&](?:token|api_key)=)[^&#\s]*", re.IGNORECASE)
+_configured = False
+
+
+def setup_logging() -> None:
+    """Attach a stderr handler to the ``microdc`` logger if ``MICRODC_LOG`` asks for one (once)."""
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    level = os.environ.get(ENV_LOG, "").strip().lower()
+    if level not in ("info", "debug"):
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("[%(asctime)s - %(name)s:%(lineno)d - %(levelname)s] %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if level == "debug" else logging.INFO)
+
+
+def redact_headers(headers: Mapping[str, str]) -> Dict[str, str]:
+    """``headers`` with credentials replaced by ``<redacted>``."""
+    return {
+        name: "<redacted>" if name.lower() in _SECRET_HEADERS else redact_url(value) for name, value in headers.items()
+    }
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the values of ``token=`` and ``api_key=`` query parameters hidden."""
+    return _TOKEN_IN_URL.sub(r"\1<redacted>", url)

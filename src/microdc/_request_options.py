@@ -1,0 +1,159 @@
+"""What one call asks for (:class:`FinalRequestOptions`) and how it becomes an ``httpx.Request``.
+
+Options are a plain ``__slots__`` object, not a pydantic model: they are built on
+every call, so they must cost next to nothing. The response mode (parsed, raw or
+streamed) is not an option at all but a typed context variable set by the
+``with_raw_response``/``with_streaming_response`` wrappers (see ``_response.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Tuple, Union, Mapping, Optional
+
+import httpx
+import pydantic_core
+
+from ._qs import Querystring
+from ._files import UploadFile, MultipartBody, to_upload_file
+from ._types import Omit, Timeout, NotGiven, FileTypes, RequestOptions
+
+__all__ = ["FinalRequestOptions", "merge_headers"]
+
+
+class FinalRequestOptions:
+    """Everything needed to send one call, before per-attempt headers are added."""
+
+    __slots__ = (
+        "extra_json",
+        "files",
+        "follow_redirects",
+        "headers",
+        "idempotency_key",
+        "json_data",
+        "max_retries",
+        "method",
+        "params",
+        "timeout",
+        "url",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Optional[Mapping[str, object]] = None,
+        headers: Optional[Mapping[str, Union[str, Omit]]] = None,
+        json_data: Optional[object] = None,
+        extra_json: Optional[object] = None,
+        files: Optional[Mapping[str, FileTypes]] = None,
+        max_retries: Union[int, NotGiven] = NotGiven(),
+        timeout: Union[Timeout, NotGiven] = NotGiven(),
+        idempotency_key: Optional[str] = None,
+        follow_redirects: Optional[bool] = None,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.params = params
+        self.headers = headers
+        self.json_data = json_data
+        self.extra_json = extra_json
+        self.files: Optional[List[Tuple[str, UploadFile]]] = (
+            [(name, to_upload_file(value)) for name, value in files.items()] if files else None
+        )
+        self.max_retries = max_retries
+        self.timeout = timeout
+        self.idempotency_key = idempotency_key
+        self.follow_redirects = follow_redirects
+
+    @classmethod
+    def build(
+        cls,
+        method: str,
+        url: str,
+        options: RequestOptions,
+        *,
+        query: Optional[Mapping[str, object]] = None,
+        body: Optional[object] = None,
+        files: Optional[Mapping[str, FileTypes]] = None,
+    ) -> FinalRequestOptions:
+        """Options for a call from its arguments and its ``**options``."""
+        extra_query = options.get("extra_query")
+        if extra_query:
+            query = {**query, **extra_query} if query else extra_query
+        return cls(
+            method,
+            url,
+            params=query,
+            headers=options.get("extra_headers"),
+            json_data=body,
+            extra_json=options.get("extra_body"),
+            files=files,
+            max_retries=options.get("max_retries", NotGiven()),
+            timeout=options.get("timeout", NotGiven()),
+            idempotency_key=options.get("idempotency_key"),  # type: ignore[typeddict-item]
+        )
+
+    def copy_with_params(self, params: Mapping[str, object]) -> FinalRequestOptions:
+        """These options for another page: the same call with ``params`` merged in."""
+        clone = FinalRequestOptions.__new__(FinalRequestOptions)
+        for slot in FinalRequestOptions.__slots__:
+            setattr(clone, slot, getattr(self, slot))
+        clone.params = {**self.params, **params} if self.params else dict(params)
+        clone.idempotency_key = None
+        return clone
+
+    def with_headers(self, headers: Mapping[str, str]) -> FinalRequestOptions:
+        """These options with ``headers`` added (e.g. ``Last-Event-ID`` to resume a stream)."""
+        clone = self.copy_with_params({}) if self.params else self._clone()
+        clone.headers = {**self.headers, **headers} if self.headers else dict(headers)
+        return clone
+
+    def _clone(self) -> FinalRequestOptions:
+        clone = FinalRequestOptions.__new__(FinalRequestOptions)
+        for slot in FinalRequestOptions.__slots__:
+            setattr(clone, slot, getattr(self, slot))
+        return clone
+
+    def body(self) -> Tuple[Optional[bytes], Optional[MultipartBody]]:
+        """The encoded body: JSON bytes, or a multipart stream when there are files."""
+        data = self.json_data
+        if self.extra_json is not None:
+            if data is None:
+                data = self.extra_json
+            elif isinstance(data, Mapping) and isinstance(self.extra_json, Mapping):
+                data = {**data, **self.extra_json}  # pyright: ignore[reportUnknownVariableType]
+        if self.files:
+            fields = dict(data) if isinstance(data, Mapping) else {}  # pyright: ignore[reportUnknownArgumentType]
+            return None, MultipartBody(fields, self.files)  # pyright: ignore[reportUnknownArgumentType]
+        if data is None:
+            return None, None
+        return pydantic_core.to_json(data), None
+
+    def query_string(self, querystring: Querystring) -> str:
+        return querystring.stringify(self.params) if self.params else ""
+
+
+def merge_headers(base: Dict[str, str], extra: Optional[Mapping[str, Union[str, Omit]]]) -> Dict[str, str]:
+    """``base`` updated with ``extra``, names compared case-insensitively; ``omit`` removes.
+
+    ``base`` is modified and returned (callers pass their own copy).
+    """
+    if not extra:
+        return base
+    lowered = {name.lower(): name for name in base}
+    for name, value in extra.items():
+        existing = lowered.get(name.lower())
+        if existing is not None:
+            del base[existing]
+        if not isinstance(value, (Omit, NotGiven)):
+            base[name] = value
+            lowered[name.lower()] = name
+    return base
+
+
+def timeout_extension(timeout: Timeout) -> Dict[str, Optional[float]]:
+    """The ``timeout`` request extension httpx reads for one request."""
+    if isinstance(timeout, httpx.Timeout):
+        return timeout.as_dict()
+    return httpx.Timeout(timeout).as_dict()

@@ -1,0 +1,216 @@
+"""Server-sent events: the decoder and the :class:`AsyncStream` that ``jobs.events`` returns.
+
+:class:`SSEDecoder` follows the WHATWG event-stream rules: ``\\n``, ``\\r`` and
+``\\r\\n`` line ends (also split across chunks), multi-line ``data``, ``id`` that
+persists until replaced, ``retry``, comments, and an unterminated last event that
+is dropped.
+
+:class:`AsyncStream` yields one parsed item per event. When the connection drops
+mid-stream it reconnects with ``Last-Event-ID`` (each reconnection counts against
+the call's ``max_retries``), so the caller sees every event exactly once. Leave a
+stream early with ``async with`` (or ``await stream.close()``): the connection is
+closed before control returns, including on cancellation.
+"""
+
+from __future__ import annotations
+
+import json
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, List, Type, Generic, TypeVar, Callable, Optional, Awaitable, AsyncIterator
+
+import httpx
+from typing_extensions import Self
+
+from ._models import parse_python
+from ._exceptions import APITimeoutError, APIConnectionError
+
+if TYPE_CHECKING:
+    from ._retry import RetryPolicy
+
+__all__ = ["AsyncStream", "SSEDecoder", "ServerSentEvent"]
+
+_T = TypeVar("_T")
+
+Reconnect = Callable[[Optional[str]], Awaitable[httpx.Response]]
+"""Re-opens the stream, sending ``Last-Event-ID`` when given one."""
+
+
+class ServerSentEvent:
+    """One decoded event: its ``event`` name, ``data``, ``id`` and ``retry``."""
+
+    __slots__ = ("data", "event", "id", "retry")
+
+    def __init__(self, *, event: Optional[str], data: str, id: Optional[str], retry: Optional[int]) -> None:
+        self.event = event
+        self.data = data
+        self.id = id
+        self.retry = retry
+
+    def json(self) -> Any:
+        return json.loads(self.data)
+
+    def __repr__(self) -> str:
+        return f"ServerSentEvent(event={self.event!r}, data={self.data!r}, id={self.id!r}, retry={self.retry!r})"
+
+
+class SSEDecoder:
+    """Turns the bytes of an event stream, chunk by chunk, into events."""
+
+    __slots__ = ("_data", "_event", "_last_id", "_partial", "_retry", "_skip_lf")
+
+    def __init__(self) -> None:
+        self._partial = b""
+        self._skip_lf = False
+        self._data: List[str] = []
+        self._event: Optional[str] = None
+        self._last_id: Optional[str] = None
+        self._retry: Optional[int] = None
+
+    @property
+    def last_event_id(self) -> Optional[str]:
+        return self._last_id
+
+    def feed(self, chunk: bytes) -> List[ServerSentEvent]:
+        """Decode ``chunk``; return the events it completed."""
+        if self._skip_lf and chunk[:1] == b"\n":
+            chunk = chunk[1:]
+        self._skip_lf = False
+        buffer = self._partial + chunk if self._partial else chunk
+        lines = buffer.splitlines(keepends=True)
+        self._partial = b""
+        if lines and not lines[-1].endswith((b"\n", b"\r")):
+            self._partial = lines.pop()
+        elif buffer.endswith(b"\r"):
+            # A "\r\n" may be split between this chunk and the next.
+            self._skip_lf = True
+        events: List[ServerSentEvent] = []
+        for raw in lines:
+            event = self._line(raw.rstrip(b"\r\n").decode("utf-8", errors="replace"))
+            if event is not None:
+                events.append(event)
+        return events
+
+    def discard_partial_event(self) -> None:
+        """Forget a half-received event (after a dropped connection); keep the last id."""
+        self._partial = b""
+        self._skip_lf = False
+        self._data = []
+        self._event = None
+
+    def _line(self, line: str) -> Optional[ServerSentEvent]:
+        if not line:
+            return self._dispatch()
+        if line[0] == ":":
+            return None
+        name, _, value = line.partition(":")
+        if value[:1] == " ":
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id":
+            if "\0" not in value:
+                self._last_id = value
+        elif name == "retry" and value.isdigit():
+            self._retry = int(value)
+        return None
+
+    def _dispatch(self) -> Optional[ServerSentEvent]:
+        if not self._data and self._event is None:
+            return None
+        event = ServerSentEvent(event=self._event, data="\n".join(self._data), id=self._last_id, retry=self._retry)
+        self._data = []
+        self._event = None
+        return event
+
+
+class AsyncStream(Generic[_T]):
+    """An async iterator of parsed events over one HTTP response, resumable.
+
+    Each item is built from ``{"event": name, "id": id, "data": <JSON data>}``.
+    """
+
+    response: httpx.Response
+
+    def __init__(
+        self,
+        *,
+        cast_to: Type[_T],
+        response: httpx.Response,
+        strict: bool = False,
+        reconnect: Optional[Reconnect] = None,
+        retries_left: int = 0,
+        retry_policy: Optional[RetryPolicy] = None,
+    ) -> None:
+        self.response = response
+        self._cast_to = cast_to
+        self._strict = strict
+        self._reconnect = reconnect
+        self._retries_left = retries_left
+        self._retry_policy = retry_policy
+        self._reconnections = 0
+        self._iterator = self._events()
+
+    @property
+    def reconnections(self) -> int:
+        """How many times the stream was resumed after a dropped connection."""
+        return self._reconnections
+
+    def __aiter__(self) -> AsyncIterator[_T]:
+        return self
+
+    async def __anext__(self) -> _T:
+        try:
+            return await self._iterator.__anext__()
+        except StopAsyncIteration:
+            raise
+        except BaseException:
+            # An error or a cancellation: release the connection before it propagates.
+            await self.close()
+            raise
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the connection; iteration ends."""
+        await self.response.aclose()
+
+    async def _events(self) -> AsyncIterator[_T]:
+        decoder = SSEDecoder()
+        cast_to, strict = self._cast_to, self._strict
+        while True:
+            try:
+                async for chunk in self.response.aiter_bytes():
+                    for sse in decoder.feed(chunk):
+                        data = json.loads(sse.data) if sse.data else None
+                        yield parse_python(cast_to, {"event": sse.event, "id": sse.id, "data": data}, strict=strict)
+                await self.response.aclose()
+                return
+            except httpx.TransportError as exc:
+                await self.response.aclose()
+                if self._reconnect is None or self._retries_left <= 0:
+                    if isinstance(exc, httpx.TimeoutException):
+                        raise APITimeoutError(request=self.response.request) from exc
+                    raise APIConnectionError(
+                        message=f"The event stream was interrupted: {exc or type(exc).__name__}",
+                        request=self.response.request,
+                    ) from exc
+            await self._resume(decoder)
+
+    async def _resume(self, decoder: SSEDecoder) -> None:
+        assert self._reconnect is not None
+        if self._retry_policy is not None:
+            await self._retry_policy.sleep(self._retry_policy.backoff(self._reconnections))
+        self._retries_left -= 1
+        self._reconnections += 1
+        # Bytes of a half-received event are dropped: the server sends that event again.
+        decoder.discard_partial_event()
+        last_id = decoder.last_event_id or self.response.request.headers.get("last-event-id")
+        self.response = await self._reconnect(last_id)
