@@ -116,8 +116,11 @@ def __getattr__(name: str) -> Any:
 
 
 # Tracebacks and reprs say `microdc.NotFoundError`, not `microdc._exceptions.NotFoundError`.
-for _name in __all__:
-    _value = globals().get(_name)
-    if isinstance(_value, type) and getattr(_value, "__module__", "").startswith("microdc._"):
-        _value.__module__ = "microdc"
-del _name, _value
+def _rewrite_modules() -> None:
+    for name in __all__:
+        value = globals().get(name)
+        if isinstance(value, type) and value.__module__.startswith("microdc._"):
+            value.__module__ = "microdc"
+
+
+_rewrite_modules()

@@ -238,23 +238,20 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
         max_retries = options.max_retries if isinstance(options.max_retries, int) else self.max_retries
         response, retries_taken = await self._send(options, stream=stream or mode == "stream", max_retries=max_retries)
         if mode == "parsed":
-            return cast(
-                _T,
-                await self._parse_response(
-                    response,
-                    cast_to=cast_to,
-                    options=options,
-                    stream=stream,
-                    stream_cls=stream_cls,
-                    retries_taken=retries_taken,
-                ),
+            return await self._parse_response(
+                response,
+                cast_to=cast_to,
+                options=options,
+                stream=stream,
+                stream_cls=stream_cls,
+                retries_taken=retries_taken,
             )
         response_cls = AsyncBinaryAPIResponse if cast_to is AsyncBinaryAPIResponse else AsyncAPIResponse
         return cast(
             _T,
             response_cls(
                 raw=response,
-                cast_to=cast_to,  # pyright: ignore[reportArgumentType]
+                cast_to=cast(Any, cast_to),
                 client=self,
                 options=options,
                 stream=stream,
@@ -300,15 +297,15 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
             if response.is_success:
                 return response, retries_taken
             await response.aread()
-            error = make_status_error(response, _decode_body(response))
+            status_error = make_status_error(response, _decode_body(response))
             if started == 0.0:
                 started = _now()
             delay = policy.delay(retries_taken, response.headers)
             if not (
-                policy.should_retry_response(response) and error.code not in _NOT_RETRIED_CODES
-            ) or not self._can_retry(error, multipart, retries_taken, max_retries, started, delay):
+                policy.should_retry_response(response) and status_error.code not in _NOT_RETRIED_CODES
+            ) or not self._can_retry(status_error, multipart, retries_taken, max_retries, started, delay):
                 await response.aclose()
-                raise error
+                raise status_error
             await response.aclose()
             retries_taken += 1
             logger.info(
@@ -407,13 +404,20 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
                 ),
             )
         if cast_to is type(None):
-            return cast(_T, None)
+            nothing: Any = None
+            return cast(_T, nothing)
         if cast_to is str:
             return cast(_T, response.text)
         if cast_to is bytes:
             return cast(_T, response.content)
         try:
-            parsed = parse_json(cast_to, response.content, strict=strict)
+            parsed: object = parse_json(cast_to, response.content, strict=strict)
+        except pydantic.ValidationError as exc:
+            raise APIResponseValidationError(
+                response,
+                _decode_body(response),
+                message=f"The answer to {options.method} {redact_url(options.url)} does not match the schema: {exc}",
+            ) from None
         except ValueError as exc:
             content_type = response.headers.get("content-type", "no content type")
             raise APIResponseValidationError(
@@ -421,20 +425,17 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
                 _snippet(response),
                 message=f"Expected a JSON answer from {options.method} {redact_url(options.url)} but got {content_type}: {exc}",
             ) from None
-        except pydantic.ValidationError as exc:
-            raise APIResponseValidationError(
-                response,
-                _decode_body(response),
-                message=f"The answer to {options.method} {redact_url(options.url)} does not match the schema: {exc}",
-            ) from None
         if isinstance(parsed, BaseModel):
             parsed._request_id = response.headers.get("x-request-id")
             if isinstance(parsed, BaseAsyncPage):
-                page = cast(BaseAsyncPage[Any], parsed)
-                page._client = self
-                page._options = options
-                page._http_request = response.request
-        return parsed
+                self._bind_page(cast(Any, parsed), options, response.request)
+        return cast(_T, parsed)
+
+    def _bind_page(self, page: BaseAsyncPage[Any], options: FinalRequestOptions, request: httpx.Request) -> None:
+        """Let ``page`` fetch the pages after it with the same call."""
+        page._client = self
+        page._options = options
+        page._http_request = request
 
     async def _request_page(self, page_cls: Type[_PageT], options: FinalRequestOptions) -> _PageT:
         return await self.request(page_cls, options)

@@ -71,7 +71,7 @@ class UploadFile:
             yield content
             return
         if isinstance(content, os.PathLike):
-            path = os.fspath(cast("os.PathLike[str]", content))
+            path = os.fspath(content)
             handle = await anyio.to_thread.run_sync(open, path, "rb")
             try:
                 async for chunk in _read_chunks(handle):
@@ -111,8 +111,9 @@ def _check_content(content: object) -> None:
     if isinstance(content, (bytes, os.PathLike)):
         return
     if isinstance(content, (str, bytearray, memoryview)):
+        kind = type(cast(object, content)).__name__
         raise TypeError(
-            f"Expected bytes, a path (pathlib.Path) or a binary file object for `file`, got {type(content).__name__}; "
+            f"Expected bytes, a path (pathlib.Path) or a binary file object for `file`, got {kind}; "
             "wrap a path string in pathlib.Path(...) or encode text to bytes"
         )
     if not callable(getattr(content, "read", None)):
@@ -123,7 +124,7 @@ def _check_content(content: object) -> None:
 
 def _default_filename(content: FileContent) -> Optional[str]:
     if isinstance(content, os.PathLike):
-        return os.path.basename(os.fspath(cast("os.PathLike[str]", content)))
+        return os.path.basename(os.fspath(content))
     name = getattr(content, "name", None)
     return os.path.basename(name) if isinstance(name, str) else None
 

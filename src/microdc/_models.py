@@ -93,7 +93,7 @@ def _validators(typ: Any) -> tuple[Callable[[Union[str, bytes]], Any], Callable[
         typ.model_rebuild()
         validator = typ.__pydantic_validator__
     else:
-        validator = pydantic.TypeAdapter(typ).validator
+        validator = pydantic.TypeAdapter(cast(Any, typ)).validator
     return validator.validate_json, validator.validate_python
 
 
@@ -103,7 +103,7 @@ def parse_json(typ: Type[_T], data: bytes, *, strict: bool) -> _T:
     Raises ``ValueError`` for bytes that are not JSON and, when ``strict``,
     ``pydantic.ValidationError`` for JSON that does not fit ``typ``.
     """
-    validate_json, _ = _validators(typ)
+    validate_json, _ = _validators(cast(Any, typ))
     try:
         return cast(_T, validate_json(data))
     except pydantic.ValidationError as exc:
@@ -116,7 +116,7 @@ def parse_json(typ: Type[_T], data: bytes, *, strict: bool) -> _T:
 
 def parse_python(typ: Type[_T], value: object, *, strict: bool) -> _T:
     """Build ``typ`` from an already decoded JSON value, leniently unless ``strict``."""
-    _, validate_python = _validators(typ)
+    _, validate_python = _validators(cast(Any, typ))
     try:
         return cast(_T, validate_python(value))
     except pydantic.ValidationError:
@@ -201,10 +201,9 @@ def _construct_union(variants: typing.List[Any], value: object) -> Any:
             return validate_python(value)
         except pydantic.ValidationError:
             continue
-    if isinstance(value, dict):
-        for variant in variants:
-            if isinstance(variant, type) and issubclass(variant, BaseModel):
-                return _construct_model(variant, cast(Dict[str, object], value))
+    models = [v for v in variants if isinstance(v, type) and issubclass(v, BaseModel)]
+    if models and isinstance(value, dict):
+        return _construct_model(models[0], cast(Dict[str, object], value))
     if len(variants) == 1:
         return construct_type(variants[0], value)
     return value

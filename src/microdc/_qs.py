@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Tuple, Mapping
+from typing import List, Tuple, Mapping, Sequence, cast
 from urllib.parse import urlencode
 
 from typing_extensions import Literal
@@ -37,7 +37,7 @@ class Querystring:
             if value is None or isinstance(value, (NotGiven, Omit)):
                 continue
             if isinstance(value, (list, tuple)):
-                values = [_primitive(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
+                values = [_primitive(v) for v in cast(Sequence[object], value)]
                 if self.array_format == "comma":
                     items.append((key, ",".join(values)))
                 else:

@@ -8,14 +8,14 @@ streamed) is not an option at all but a typed context variable set by the
 
 from __future__ import annotations
 
-from typing import Dict, List, Tuple, Union, Mapping, Optional
+from typing import Dict, List, Tuple, Union, Mapping, Optional, cast
 
 import httpx
 import pydantic_core
 
 from ._qs import Querystring
 from ._files import UploadFile, MultipartBody, to_upload_file
-from ._types import Omit, Timeout, NotGiven, FileTypes, RequestOptions
+from ._types import Omit, Timeout, NotGiven, FileTypes, RequestOptions, MutationRequestOptions
 
 __all__ = ["FinalRequestOptions", "merge_headers"]
 
@@ -91,7 +91,7 @@ class FinalRequestOptions:
             files=files,
             max_retries=options.get("max_retries", NotGiven()),
             timeout=options.get("timeout", NotGiven()),
-            idempotency_key=options.get("idempotency_key"),  # type: ignore[typeddict-item]
+            idempotency_key=cast(MutationRequestOptions, options).get("idempotency_key"),
         )
 
     def copy_with_params(self, params: Mapping[str, object]) -> FinalRequestOptions:
@@ -118,14 +118,15 @@ class FinalRequestOptions:
     def body(self) -> Tuple[Optional[bytes], Optional[MultipartBody]]:
         """The encoded body: JSON bytes, or a multipart stream when there are files."""
         data = self.json_data
-        if self.extra_json is not None:
+        extra = self.extra_json
+        if extra is not None:
             if data is None:
-                data = self.extra_json
-            elif isinstance(data, Mapping) and isinstance(self.extra_json, Mapping):
-                data = {**data, **self.extra_json}  # pyright: ignore[reportUnknownVariableType]
+                data = extra
+            elif isinstance(data, Mapping) and isinstance(extra, Mapping):
+                data = {**cast(Mapping[str, object], data), **cast(Mapping[str, object], extra)}
         if self.files:
-            fields = dict(data) if isinstance(data, Mapping) else {}  # pyright: ignore[reportUnknownArgumentType]
-            return None, MultipartBody(fields, self.files)  # pyright: ignore[reportUnknownArgumentType]
+            fields = dict(cast(Mapping[str, object], data)) if isinstance(data, Mapping) else {}
+            return None, MultipartBody(fields, self.files)
         if data is None:
             return None, None
         return pydantic_core.to_json(data), None

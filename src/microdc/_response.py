@@ -33,7 +33,7 @@ from typing_extensions import Literal, ParamSpec
 from ._models import BaseModel
 
 if TYPE_CHECKING:
-    from .pagination import AsyncPaginator
+    from .pagination import BaseAsyncPage, AsyncPaginator
     from ._base_client import AsyncAPIClient
     from ._request_options import FinalRequestOptions
 
@@ -50,7 +50,7 @@ __all__ = [
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 _P = ParamSpec("_P")
-_PageT = TypeVar("_PageT")
+_PageT = TypeVar("_PageT", bound="BaseAsyncPage[Any]")
 
 ResponseMode = Literal["parsed", "raw", "stream"]
 response_mode: contextvars.ContextVar[ResponseMode] = contextvars.ContextVar("microdc_response_mode", default="parsed")
@@ -107,7 +107,8 @@ class AsyncAPIResponse(Generic[_T]):
 
     @property
     def request_id(self) -> Optional[str]:
-        return self.http_response.headers.get("x-request-id")
+        request_id: Optional[str] = self.http_response.headers.get("x-request-id")
+        return request_id
 
     @property
     def elapsed(self) -> datetime.timedelta:
@@ -199,8 +200,9 @@ class AsyncResponseContextManager(Generic[_T]):
     async def __aexit__(
         self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]
     ) -> None:
-        if isinstance(self._response, AsyncAPIResponse):
-            await cast("AsyncAPIResponse[Any]", self._response).close()
+        response: object = self._response
+        if isinstance(response, AsyncAPIResponse):
+            await response.close()
 
 
 async def _call_in_mode(mode: ResponseMode, func: Callable[..., Any], args: Any, kwargs: Any) -> Any:

@@ -17,7 +17,7 @@ import time
 import random
 import contextlib
 import email.utils
-from typing import Iterator, Optional
+from typing import Optional, Generator
 from dataclasses import field, dataclass
 
 import anyio
@@ -32,7 +32,7 @@ _delays_disabled = False
 
 
 @contextlib.contextmanager
-def disable_retry_delays() -> Iterator[None]:
+def disable_retry_delays() -> Generator[None, None, None]:
     """Make every retry wait zero seconds while the block runs (for tests).
 
     The delays are still computed and reported to hooks; only the sleep is skipped::

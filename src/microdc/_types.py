@@ -15,7 +15,7 @@ Test for either with :func:`is_given`, never by identity with one instance.
 from __future__ import annotations
 
 import os
-from typing import IO, Any, Dict, Tuple, Union, Mapping, TypeVar, Optional
+from typing import IO, Any, Dict, Tuple, Union, Mapping, Optional
 
 import httpx
 from typing_extensions import Literal, TypeAlias, TypedDict, final, override
@@ -35,8 +35,6 @@ __all__ = [
     "is_given",
     "omit",
 ]
-
-_T = TypeVar("_T")
 
 
 @final
@@ -87,7 +85,7 @@ class Omit:
 omit = Omit()
 
 
-def is_given(value: _T | NotGiven | Omit) -> bool:
+def is_given(value: object) -> bool:
     """True unless ``value`` is :data:`NOT_GIVEN` or :data:`omit`."""
     return not isinstance(value, (NotGiven, Omit))
 
