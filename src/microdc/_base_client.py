@@ -28,7 +28,7 @@ from typing_extensions import Self, Unpack
 from ._qs import Querystring
 from ._logs import logger, redact_url, redact_headers
 from ._retry import RetryPolicy
-from ._types import Timeout, NotGiven, FileTypes, RequestOptions
+from ._types import Timeout, NotGiven, FileTypes, RequestOptions, MutationRequestOptions
 from ._models import BaseModel, parse_json
 from ._platform import platform_headers
 from ._response import AsyncAPIResponse, AsyncBinaryAPIResponse, response_mode
@@ -481,7 +481,7 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
         body: Optional[object] = None,
         query: Optional[Mapping[str, object]] = None,
         files: Optional[Mapping[str, FileTypes]] = None,
-        **options: Unpack[RequestOptions],
+        **options: Unpack[MutationRequestOptions],
     ) -> _T:
         """POST ``body`` (JSON, or multipart with ``files``) to ``path``; sends an ``Idempotency-Key``."""
         return await self._verb("POST", path, cast_to=cast_to, options=options, query=query, body=body, files=files)
@@ -518,7 +518,7 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
         cast_to: Type[_T],
         body: Optional[object] = None,
         query: Optional[Mapping[str, object]] = None,
-        **options: Unpack[RequestOptions],
+        **options: Unpack[MutationRequestOptions],
     ) -> _T:
         """DELETE ``path``; sends an ``Idempotency-Key``."""
         return await self._verb("DELETE", path, cast_to=cast_to, options=options, query=query, body=body)

@@ -78,7 +78,8 @@ class RetryPolicy:
 
     def backoff(self, retries_taken: int) -> float:
         """The wait before retry number ``retries_taken + 1`` when the server gave no hint."""
-        base = min(self.initial_delay * 2.0**retries_taken, self.max_delay)
+        # The exponent is bounded because 2.0**1024 overflows a float; the cap applies long before.
+        base = min(self.initial_delay * 2.0 ** min(retries_taken, 64), self.max_delay)
         return base * (1 - self.jitter * self._random.random())
 
     def delay(self, retries_taken: int, headers: Optional[httpx.Headers] = None) -> float:

@@ -1,0 +1,89 @@
+"""Shared helpers for the runtime tests: a scripted mock transport and a client wired to it.
+
+``Recorder(reply(...), fail(...), ...)`` answers the n-th request with the n-th answer
+(the last one repeats) and keeps every request it saw, so a test can check what was
+sent on each attempt. Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Type, Tuple, Union, Callable, Iterator, Optional, Awaitable
+
+import httpx
+import pytest
+
+from microdc import AsyncMicroDC
+from microdc._retry import disable_retry_delays
+
+API_KEY = "sk-test-0123456789abcdef-secret"
+BASE_URL = "http://api.microdc.test"
+
+Answer = Callable[[httpx.Request], Union[httpx.Response, Awaitable[httpx.Response]]]
+
+
+def reply(
+    status: int = 200,
+    json: object = None,
+    *,
+    headers: Optional[Dict[str, str]] = None,
+    content: Optional[bytes] = None,
+) -> Answer:
+    """An answer: ``status`` with a JSON body (or raw ``content``) and ``headers``."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        all_headers = {"x-request-id": "req_123", **(headers or {})}
+        if content is not None:
+            return httpx.Response(status, headers=all_headers, content=content, request=request)
+        return httpx.Response(status, headers=all_headers, json=json, request=request)
+
+    return answer
+
+
+def error(status: int, code: str = "some_error", *, headers: Optional[Dict[str, str]] = None) -> Answer:
+    """An error answer with the API's ``{"error": {...}}`` body."""
+    body = {"error": {"type": "invalid_request_error", "code": code, "message": f"it failed ({code})", "param": None}}
+    return reply(status, body, headers=headers)
+
+
+def fail(exc_type: Type[httpx.TransportError], message: str = "boom") -> Answer:
+    """An answer that never arrives: the transport raises ``exc_type``."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        raise exc_type(message, request=request)
+
+    return answer
+
+
+class Recorder:
+    """A ``MockTransport`` handler: scripted answers, and every request it received."""
+
+    def __init__(self, *answers: Answer) -> None:
+        self.answers: Tuple[Answer, ...] = answers or (reply(200, {}),)
+        self.requests: List[httpx.Request] = []
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        answer = self.answers[min(len(self.requests), len(self.answers)) - 1]
+        result = answer(request)
+        if isinstance(result, httpx.Response):
+            return result
+        return await result
+
+    @property
+    def last(self) -> httpx.Request:
+        return self.requests[-1]
+
+
+def make_client(recorder: Optional[Recorder] = None, **kwargs: Any) -> AsyncMicroDC:
+    """An ``AsyncMicroDC`` whose requests go to ``recorder`` (the caller's ``http_client``)."""
+    transport = httpx.MockTransport(recorder or Recorder())
+    kwargs.setdefault("api_key", API_KEY)
+    kwargs.setdefault("base_url", BASE_URL)
+    return AsyncMicroDC(http_client=httpx.AsyncClient(transport=transport), **kwargs)
+
+
+@pytest.fixture
+def no_retry_delays() -> Iterator[None]:
+    """Retries happen at once (``pytestmark = pytest.mark.usefixtures("no_retry_delays")``)."""
+    with disable_retry_delays():
+        yield
