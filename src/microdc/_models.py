@@ -20,6 +20,7 @@ from functools import cache
 import pydantic
 import typing_extensions
 from pydantic import ConfigDict, PrivateAttr
+from pydantic.fields import FieldInfo
 from typing_extensions import Literal, get_args, get_origin
 
 __all__ = ["BaseModel", "PropertyInfo", "construct_type", "parse_json", "parse_python"]
@@ -58,6 +59,7 @@ class BaseModel(pydantic.BaseModel):
             exclude_unset=exclude_unset,
             exclude_defaults=exclude_defaults,
             exclude_none=exclude_none,
+            warnings=False,  # a leniently kept off-schema value is expected, not worth a warning
         )
 
     def to_json(
@@ -75,6 +77,7 @@ class BaseModel(pydantic.BaseModel):
             exclude_unset=exclude_unset,
             exclude_defaults=exclude_defaults,
             exclude_none=exclude_none,
+            warnings=False,
         )
 
 
@@ -176,12 +179,26 @@ def _construct_model(model: Type[BaseModel], value: Dict[str, object]) -> BaseMo
         key = field.alias or name
         known.add(key)
         if key in value:
-            fields[name] = _lenient(field.annotation, value[key])
+            fields[name] = _lenient_field(field, value[key])
             fields_set.add(name)
     for key, item in value.items():
         if key not in known:
             fields[key] = item
     return model.model_construct(_fields_set=fields_set, **fields)
+
+
+def _lenient_field(field: FieldInfo, value: object) -> Any:
+    discriminator = field.discriminator
+    if isinstance(discriminator, str) and isinstance(value, dict):
+        # pydantic moves the metadata of `Annotated[Union[...], PropertyInfo(discriminator=...)]`
+        # off a field's annotation, so the tag is read from the field itself.
+        _, validate_python = _validators(field.annotation)
+        try:
+            return validate_python(value)
+        except pydantic.ValidationError:
+            variants = tuple(arg for arg in get_args(field.annotation) if arg is not type(None))
+            return _construct_tagged(variants, discriminator, cast(Dict[str, object], value))
+    return _lenient(field.annotation, value)
 
 
 def _construct_tagged(variants: tuple[Any, ...], discriminator: str, value: Dict[str, object]) -> Any:
