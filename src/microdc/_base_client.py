@@ -27,6 +27,7 @@ from typing_extensions import Self, Unpack
 
 from ._qs import Querystring
 from ._logs import logger, redact_url, redact_headers
+from ._hooks import HooksArg, Instrumentation
 from ._retry import RetryPolicy
 from ._types import Timeout, NotGiven, FileTypes, RequestOptions, MutationRequestOptions
 from ._models import BaseModel, parse_json
@@ -46,6 +47,7 @@ from ._request_options import FinalRequestOptions, merge_headers, timeout_extens
 
 if TYPE_CHECKING:
     from ._files import MultipartBody
+    from .lib.rate_limit import RateLimit
 
 __all__ = ["AsyncAPIClient", "BaseClient"]
 
@@ -183,6 +185,8 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
         custom_query: Optional[Mapping[str, object]] = None,
         _strict_response_validation: bool = False,
         _pool: Optional[HttpClientPool] = None,
+        hooks: Optional[HooksArg] = None,
+        rate_limit: Optional[RateLimit] = None,
     ) -> None:
         super().__init__(
             base_url=base_url,
@@ -196,6 +200,9 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
             raise TypeError(f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}")
         self._pool = _pool or HttpClientPool(http_client, DefaultAsyncHttpxClient)
         self._retry_policy = RetryPolicy(max_retries=max_retries)
+        self._hooks = hooks
+        self._rate_limit = rate_limit
+        self._instrumentation = Instrumentation.build(hooks, rate_limit)
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -269,52 +276,46 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
         content, multipart = options.body()
         retries_taken = 0
         started = 0.0
+        # Hooks and the rate limit (``_hooks.py``); None unless the client was given some.
+        call = None if self._instrumentation is None else self._instrumentation.start_call(options)
         while True:
             request = self._build_request(options, retries_taken, content, multipart)
             self._prepare_request(request)
             if logger.isEnabledFor(logging.DEBUG):
                 _log_request(request)
             try:
-                response = await self._attempt(http, request, stream=stream)
-            except APIConnectionError as error:
-                if started == 0.0:
-                    started = _now()
+                if call is None:
+                    response = await self._attempt(http, request, stream=stream)
+                else:
+                    response = await call.attempt(self._attempt, http, request, stream=stream)
+            except APIConnectionError as exc:
+                error: Union[APIConnectionError, APIStatusError] = exc
                 delay = policy.backoff(retries_taken)
-                if not self._can_retry(error, multipart, retries_taken, max_retries, started, delay):
-                    raise
-                retries_taken += 1
-                logger.info(
-                    "Retrying %s %s in %.2f s after %s",
-                    request.method,
-                    redact_url(str(request.url)),
-                    delay,
-                    type(error).__name__,
-                )
-                await policy.sleep(delay)
-                continue
-            if logger.isEnabledFor(logging.DEBUG):
-                logger.debug("HTTP %s %s -> %s", request.method, redact_url(str(request.url)), response.status_code)
-            if response.is_success:
-                return response, retries_taken
-            await response.aread()
-            status_error = make_status_error(response, _decode_body(response))
+                retryable = True
+                reason = type(exc).__name__
+            else:
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug("HTTP %s %s -> %s", request.method, redact_url(str(request.url)), response.status_code)
+                if response.is_success:
+                    return response, retries_taken
+                await response.aread()
+                error = make_status_error(response, _decode_body(response))
+                await response.aclose()
+                delay = policy.delay(retries_taken, response.headers)
+                retryable = policy.should_retry_response(response) and error.code not in _NOT_RETRIED_CODES
+                reason = f"HTTP {response.status_code}"
             if started == 0.0:
                 started = _now()
-            delay = policy.delay(retries_taken, response.headers)
-            if not (
-                policy.should_retry_response(response) and status_error.code not in _NOT_RETRIED_CODES
-            ) or not self._can_retry(status_error, multipart, retries_taken, max_retries, started, delay):
-                await response.aclose()
-                raise status_error
-            await response.aclose()
+            if not (retryable and self._can_retry(error, multipart, retries_taken, max_retries, started, delay)):
+                if call is not None:
+                    await call.failed(error)
+                raise error
             retries_taken += 1
             logger.info(
-                "Retrying %s %s in %.2f s after HTTP %s",
-                request.method,
-                redact_url(str(request.url)),
-                delay,
-                response.status_code,
+                "Retrying %s %s in %.2f s after %s", request.method, redact_url(str(request.url)), delay, reason
             )
+            if call is not None:
+                await call.retrying(error, delay)
             await policy.sleep(delay)
 
     def _can_retry(

@@ -9,16 +9,20 @@ Its resources (``jobs``, ``files``, ``models``) and the ``with_raw_response`` /
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Union, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Dict, Union, Mapping, Optional
 
 import httpx
 from typing_extensions import Self, override
 
 from ._logs import setup_logging
+from ._hooks import HooksArg
 from ._types import NOT_GIVEN, Omit, Timeout, NotGiven
 from ._constants import ENV_API_KEY, ENV_BASE_URL, DEFAULT_TIMEOUT, DEFAULT_MAX_RETRIES
 from ._exceptions import MicroDCError
 from ._client_resources import AsyncMicroDCResources
+
+if TYPE_CHECKING:
+    from .lib.rate_limit import RateLimit
 
 __all__ = ["AsyncMicroDC"]
 
@@ -44,6 +48,8 @@ class AsyncMicroDC(AsyncMicroDCResources):
         default_headers: Optional[Mapping[str, Union[str, Omit]]] = None,
         default_query: Optional[Mapping[str, object]] = None,
         http_client: Optional[httpx.AsyncClient] = None,
+        hooks: Optional[HooksArg] = None,
+        rate_limit: Optional[RateLimit] = None,
         _strict_response_validation: bool = False,
         _pool: Any = None,
     ) -> None:
@@ -60,6 +66,11 @@ class AsyncMicroDC(AsyncMicroDCResources):
           default_query: query parameters for every request.
           http_client: your own ``httpx.AsyncClient`` (e.g. ``DefaultAioHttpClient()``);
             you remain its owner, so ``close()`` leaves it open.
+          hooks: callbacks around every request (``on_request``, ``on_response``,
+            ``on_retry``, ``on_error``): an object with any of them, e.g.
+            ``microdc.lib.metrics.Metrics()``, or a list of such objects.
+          rate_limit: a ``microdc.RateLimit`` every request waits for; shared with
+            this client's copies.
           _strict_response_validation: raise ``APIResponseValidationError`` for an
             answer that does not match the schema instead of keeping it leniently.
         """
@@ -87,6 +98,8 @@ class AsyncMicroDC(AsyncMicroDCResources):
             custom_query=default_query,
             _strict_response_validation=_strict_response_validation,
             _pool=_pool,
+            hooks=hooks,
+            rate_limit=rate_limit,
         )
 
     @property
@@ -106,12 +119,15 @@ class AsyncMicroDC(AsyncMicroDCResources):
         set_default_headers: Optional[Mapping[str, Union[str, Omit]]] = None,
         default_query: Optional[Mapping[str, object]] = None,
         set_default_query: Optional[Mapping[str, object]] = None,
+        hooks: Union[HooksArg, NotGiven, None] = NOT_GIVEN,
+        rate_limit: Union[RateLimit, NotGiven, None] = NOT_GIVEN,
     ) -> Self:
         """A new client with some options changed, sharing this one's connection pool.
 
         ``default_headers``/``default_query`` are merged into this client's;
         ``set_default_headers``/``set_default_query`` replace them. Passing
-        ``http_client`` gives the copy its own pool.
+        ``http_client`` gives the copy its own pool. ``hooks`` and ``rate_limit``
+        are this client's unless given (``None`` turns them off for the copy).
         """
         if default_headers is not None and set_default_headers is not None:
             raise ValueError("Pass `default_headers` or `set_default_headers`, not both")
@@ -135,6 +151,8 @@ class AsyncMicroDC(AsyncMicroDCResources):
             default_headers=headers,
             default_query=query,
             http_client=http_client,
+            hooks=self._hooks if isinstance(hooks, NotGiven) else hooks,
+            rate_limit=self._rate_limit if isinstance(rate_limit, NotGiven) else rate_limit,
             _strict_response_validation=self._strict_response_validation,
             _pool=None if http_client is not None else self._pool,
         )

@@ -1,0 +1,397 @@
+"""Hooks: user callbacks around every request, and the rate-limit gate in front of it.
+
+Where this sits: a client built with ``hooks=`` or ``rate_limit=`` holds an
+:class:`Instrumentation` (any other client holds ``None``, and its retry loop pays
+one ``is None`` check per attempt). ``AsyncAPIClient._send`` asks it for one
+:class:`InstrumentedCall` per call, sends each attempt through
+:meth:`InstrumentedCall.attempt`, and reports :meth:`~InstrumentedCall.retrying`
+and :meth:`~InstrumentedCall.failed`. Everything else lives here.
+
+The events of one call, in order:
+
+* ``on_request(RequestInfo)``: each attempt, just before it is sent (after the
+  rate limit let it through); ``info.set_header(...)`` adds a header to it;
+* ``on_response(ResponseInfo)``: each attempt that got an HTTP answer, any status;
+* ``on_retry(RetryInfo)``: between attempts, with the delay and why;
+* ``on_error(ErrorInfo)``: once, when the call finally raises an ``APIError``.
+
+A hook is a plain or ``async`` callable. One that raises is logged on the
+``microdc`` logger and otherwise ignored: observing a request never breaks it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import inspect
+import itertools
+from typing import TYPE_CHECKING, Any, Dict, List, Tuple, Union, TypeVar, Callable, Optional, Sequence, Awaitable
+from functools import cached_property
+from dataclasses import field, dataclass
+from urllib.parse import urlsplit
+
+import httpx
+from typing_extensions import Protocol, TypeAlias
+
+from ._logs import logger, redact_url, redact_headers
+from ._retry import retry_after_seconds
+from ._constants import MAX_RETRY_AFTER
+from ._exceptions import APIError, APIStatusError
+
+if TYPE_CHECKING:
+    from .lib.rate_limit import RateLimit
+    from ._request_options import FinalRequestOptions
+
+__all__ = [
+    "CallInfo",
+    "ErrorInfo",
+    "Hooks",
+    "HookSet",
+    "HooksArg",
+    "Instrumentation",
+    "InstrumentedCall",
+    "RequestInfo",
+    "ResponseInfo",
+    "RetryInfo",
+    "path_template",
+]
+
+_InfoT = TypeVar("_InfoT")
+
+# ---------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    """What every record says about the call it belongs to."""
+
+    method: str
+    """``GET``, ``POST``, ..."""
+    path: str
+    """The path template, ids replaced: ``/api/v1/jobs/{job_id}/status``."""
+    url: str
+    """The full URL of the attempt, download tokens redacted."""
+    attempt: int
+    """The attempt this record is about, from 1."""
+    idempotency_key: Optional[str]
+    """The ``Idempotency-Key`` every attempt of the call sends (``None`` for GET)."""
+    call_id: int
+    """The same number in every record of one call (unique in the process)."""
+    state: Dict[Any, Any] = field(repr=False, compare=False)
+    """One dict shared by every record of the call, for hooks that keep per-call
+    data (a tracing span, a start time); key it by something your hook owns."""
+
+
+@dataclass(frozen=True)
+class RequestInfo(CallInfo):
+    """``on_request``: an attempt about to be sent."""
+
+    _headers: httpx.Headers = field(repr=False, compare=False)
+
+    @property
+    def headers(self) -> Dict[str, str]:
+        """A copy of the attempt's headers, credentials redacted."""
+        return redact_headers(dict(self._headers))
+
+    def set_header(self, name: str, value: str) -> None:
+        """Send ``name: value`` with this attempt (e.g. a ``traceparent``)."""
+        self._headers[name] = value
+
+
+@dataclass(frozen=True)
+class ResponseInfo(CallInfo):
+    """``on_response``: an attempt that got an HTTP answer (any status)."""
+
+    status_code: int
+    elapsed: float
+    """Seconds from sending the attempt to its response (headers, for a stream)."""
+    request_id: Optional[str]
+    """The answer's ``x-request-id``."""
+    headers: httpx.Headers = field(repr=False, compare=False)
+    _response: httpx.Response = field(repr=False, compare=False)
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    @property
+    def content(self) -> Optional[bytes]:
+        """The body, or ``None`` if it has not been read (a streamed or error answer)."""
+        try:
+            return self._response.content
+        except httpx.ResponseNotRead:
+            return None
+
+    @cached_property
+    def json(self) -> object:
+        """The body parsed as JSON (once, on first use); ``None`` if unread or not JSON."""
+        content = self.content
+        if not content or "json" not in self.headers.get("content-type", ""):
+            return None
+        try:
+            return self._response.json()
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True)
+class RetryInfo(CallInfo):
+    """``on_retry``: attempt ``attempt`` failed and another follows after ``delay`` seconds."""
+
+    delay: float
+    status_code: Optional[int]
+    """The status that caused the retry; ``None`` for a connection error or timeout."""
+    error: APIError
+    """The error the attempt ended with (``InternalServerError``, ``APITimeoutError``, ...)."""
+    request_id: Optional[str]
+
+    @property
+    def reason(self) -> str:
+        """``"HTTP 503"``, or the exception class: ``"APIConnectionError"``."""
+        return f"HTTP {self.status_code}" if self.status_code is not None else type(self.error).__name__
+
+
+@dataclass(frozen=True)
+class ErrorInfo(CallInfo):
+    """``on_error``: the call raises ``error`` after ``attempt`` attempts."""
+
+    error: APIError
+    status_code: Optional[int]
+    request_id: Optional[str]
+    elapsed: float
+    """Seconds since the call started, every attempt and wait included."""
+
+
+# ---------------------------------------------------------------------- hook sets
+
+RequestHook: TypeAlias = Callable[[RequestInfo], Optional[Awaitable[None]]]
+ResponseHook: TypeAlias = Callable[[ResponseInfo], Optional[Awaitable[None]]]
+RetryHook: TypeAlias = Callable[[RetryInfo], Optional[Awaitable[None]]]
+ErrorHook: TypeAlias = Callable[[ErrorInfo], Optional[Awaitable[None]]]
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """Hooks from plain functions: ``AsyncMicroDC(hooks=Hooks(on_retry=log_retry))``."""
+
+    on_request: Optional[RequestHook] = None
+    on_response: Optional[ResponseHook] = None
+    on_retry: Optional[RetryHook] = None
+    on_error: Optional[ErrorHook] = None
+
+
+class SupportsOnRequest(Protocol):
+    def on_request(self, info: RequestInfo, /) -> Optional[Awaitable[None]]: ...
+
+
+class SupportsOnResponse(Protocol):
+    def on_response(self, info: ResponseInfo, /) -> Optional[Awaitable[None]]: ...
+
+
+class SupportsOnRetry(Protocol):
+    def on_retry(self, info: RetryInfo, /) -> Optional[Awaitable[None]]: ...
+
+
+class SupportsOnError(Protocol):
+    def on_error(self, info: ErrorInfo, /) -> Optional[Awaitable[None]]: ...
+
+
+HookSet: TypeAlias = Union[Hooks, SupportsOnRequest, SupportsOnResponse, SupportsOnRetry, SupportsOnError]
+"""An object with any of ``on_request``, ``on_response``, ``on_retry``, ``on_error``."""
+HooksArg: TypeAlias = Union[HookSet, Sequence[HookSet]]
+"""What ``hooks=`` takes: one hook set or a list of them (called in order)."""
+
+_EVENTS = ("on_request", "on_response", "on_retry", "on_error")
+
+
+def _collect(hooks: Optional[HooksArg]) -> Dict[str, List[Callable[[Any], Any]]]:
+    """``hooks=`` as one list of callables per event, in the order given."""
+    lists: Dict[str, List[Callable[[Any], Any]]] = {event: [] for event in _EVENTS}
+    if hooks is None:
+        return lists
+    hook_sets: Sequence[object] = hooks if isinstance(hooks, (list, tuple)) else [hooks]
+    for hook_set in hook_sets:
+        found = False
+        for event in _EVENTS:
+            hook: object = getattr(hook_set, event, None)
+            if hook is None:
+                continue
+            if not callable(hook):
+                raise TypeError(f"{type(hook_set).__name__}.{event} must be callable, got {hook!r}")
+            lists[event].append(hook)
+            found = True
+        if not found and not isinstance(hook_set, Hooks):
+            raise TypeError(
+                f"hooks= takes objects with on_request, on_response, on_retry or on_error; "
+                f"{type(hook_set).__name__} has none of them"
+            )
+    return lists
+
+
+async def _run(hooks: Sequence[Callable[[_InfoT], object]], info: _InfoT) -> None:
+    for hook in hooks:
+        try:
+            result = hook(info)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            logger.exception("A hook raised; ignoring it: %r", hook)
+
+
+# ---------------------------------------------------------------------- path templates
+
+_NAMED_IDS = {"job": "{job_id}", "file": "{file_id}"}
+_PREFIXED_ID = re.compile(r"([a-z]+)_([A-Za-z0-9][A-Za-z0-9_-]*)")
+_OPAQUE_ID = re.compile(r"[0-9]+|[0-9a-fA-F-]{16,}")
+# Collections whose ids carry no prefix: the segment after them is an id.
+_COLLECTION_IDS = {"models": "{model_id}"}
+
+
+def path_template(path: str) -> str:
+    """``path`` with its ids replaced: ``/api/v1/jobs/job_9f2c/status`` → ``/api/v1/jobs/{job_id}/status``.
+
+    ``job_…`` and ``file_…`` become ``{job_id}`` / ``{file_id}``, the segment after
+    ``models/`` becomes ``{model_id}``; other ids (another prefix with a digit,
+    numbers, UUIDs, long hex) become ``{id}``. A full URL keeps only its path.
+    """
+    if "://" in path:
+        path = urlsplit(path).path
+    path = path.split("?", 1)[0]
+    segments = path.split("/")
+    previous = ""
+    for index, segment in enumerate(segments):
+        template = _COLLECTION_IDS.get(previous) if segment else None
+        if template is None:
+            prefixed = _PREFIXED_ID.fullmatch(segment)
+            if prefixed is not None:
+                template = _NAMED_IDS.get(prefixed.group(1))
+                if template is None and any(char.isdigit() for char in prefixed.group(2)):
+                    template = "{id}"
+            elif _OPAQUE_ID.fullmatch(segment):
+                template = "{id}"
+        if template is not None:
+            segments[index] = template
+        previous = segment
+    return "/".join(segments)
+
+
+# ---------------------------------------------------------------------- dispatch
+
+
+class _Send(Protocol):
+    def __call__(
+        self, http: httpx.AsyncClient, request: httpx.Request, *, stream: bool
+    ) -> Awaitable[httpx.Response]: ...
+
+
+class Instrumentation:
+    """A client's hooks (per client) and rate limit (shared with its copies), ready to run."""
+
+    __slots__ = ("on_error", "on_request", "on_response", "on_retry", "rate_limit")
+
+    def __init__(self, hooks: Optional[HooksArg], rate_limit: Optional[RateLimit]) -> None:
+        lists = _collect(hooks)
+        self.on_request: Tuple[RequestHook, ...] = tuple(lists["on_request"])
+        self.on_response: Tuple[ResponseHook, ...] = tuple(lists["on_response"])
+        self.on_retry: Tuple[RetryHook, ...] = tuple(lists["on_retry"])
+        self.on_error: Tuple[ErrorHook, ...] = tuple(lists["on_error"])
+        self.rate_limit = rate_limit
+
+    @classmethod
+    def build(cls, hooks: Optional[HooksArg], rate_limit: Optional[RateLimit]) -> Optional[Instrumentation]:
+        """``None`` when there is nothing to run, so the client's hot path stays bare."""
+        instrumentation = cls(hooks, rate_limit)
+        if rate_limit is None and not (
+            instrumentation.on_request
+            or instrumentation.on_response
+            or instrumentation.on_retry
+            or instrumentation.on_error
+        ):
+            return None
+        return instrumentation
+
+    def start_call(self, options: FinalRequestOptions) -> InstrumentedCall:
+        return InstrumentedCall(self, options)
+
+
+_call_ids = itertools.count(1)
+
+
+class InstrumentedCall:
+    """One call's attempts as the hooks see them."""
+
+    __slots__ = ("_base", "_instruments", "_started", "attempts", "call_id", "state")
+
+    def __init__(self, instruments: Instrumentation, options: FinalRequestOptions) -> None:
+        self._instruments = instruments
+        self._started = time.monotonic()
+        self.attempts = 0
+        self.call_id = next(_call_ids)
+        self.state: Dict[Any, Any] = {}
+        self._base: Dict[str, Any] = {
+            "method": options.method,
+            "path": path_template(options.url),
+            "url": "",
+            "attempt": 0,
+            "idempotency_key": options.idempotency_key,
+            "call_id": self.call_id,
+            "state": self.state,
+        }
+
+    async def attempt(
+        self, send: _Send, http: httpx.AsyncClient, request: httpx.Request, *, stream: bool
+    ) -> httpx.Response:
+        """Send one attempt through the rate limit, between ``on_request`` and ``on_response``."""
+        instruments = self._instruments
+        self.attempts += 1
+        base = self._base
+        base["attempt"] = self.attempts
+        base["url"] = redact_url(str(request.url))
+        limit = instruments.rate_limit
+        if limit is not None:
+            await limit.acquire()
+        try:
+            if instruments.on_request:
+                await _run(instruments.on_request, RequestInfo(**base, _headers=request.headers))
+            sent = time.monotonic()
+            response = await send(http, request, stream=stream)
+            elapsed = time.monotonic() - sent
+        finally:
+            if limit is not None:
+                limit.release()
+        if limit is not None and response.status_code == 429:
+            pause = retry_after_seconds(response.headers)
+            if pause is not None and 0 < pause <= MAX_RETRY_AFTER:
+                limit.pause(pause)
+        if instruments.on_response:
+            info = ResponseInfo(
+                **base,
+                status_code=response.status_code,
+                elapsed=elapsed,
+                request_id=response.headers.get("x-request-id"),
+                headers=response.headers,
+                _response=response,
+            )
+            await _run(instruments.on_response, info)
+        return response
+
+    async def retrying(self, error: APIError, delay: float) -> None:
+        """Attempt ``attempts`` ended in ``error``; the next one starts after ``delay`` seconds."""
+        if self._instruments.on_retry:
+            status, request_id = _status_of(error)
+            info = RetryInfo(**self._base, delay=delay, status_code=status, error=error, request_id=request_id)
+            await _run(self._instruments.on_retry, info)
+
+    async def failed(self, error: APIError) -> None:
+        """The call gives up and raises ``error``."""
+        if self._instruments.on_error:
+            status, request_id = _status_of(error)
+            elapsed = time.monotonic() - self._started
+            info = ErrorInfo(**self._base, error=error, status_code=status, request_id=request_id, elapsed=elapsed)
+            await _run(self._instruments.on_error, info)
+
+
+def _status_of(error: APIError) -> Tuple[Optional[int], Optional[str]]:
+    if isinstance(error, APIStatusError):
+        return error.status_code, error.request_id
+    return None, None
