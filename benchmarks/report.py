@@ -1,0 +1,264 @@
+"""Summaries, targets (PRODUCT.md section 3, issue 6) and the Markdown / JSON report."""
+
+from __future__ import annotations
+
+import os
+import sys
+import json
+import platform
+import statistics
+import subprocess
+from typing import Any, Dict, List, Tuple, Optional
+from pathlib import Path
+from importlib import metadata
+
+from .variants import VARIANTS, BASELINES
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+MIB = 1024.0
+PACKAGES = ("httpx", "httpcore", "aiohttp", "httpx-aiohttp", "pydantic", "pydantic-core", "openai", "microdc")
+
+# scenario -> [(variant, baseline, max CPU ratio)]
+_REQUEST_TARGETS = [("microdc", "raw_httpx", 1.10), ("microdc_aiohttp", "raw_aiohttp", 2.0)]
+CPU_TARGETS: Dict[str, List[Tuple[str, str, float]]] = {
+    "get_c1": _REQUEST_TARGETS,
+    "get_c64": _REQUEST_TARGETS,
+    "create_c64": _REQUEST_TARGETS,
+    "paginate": [("microdc", "raw_httpx", 1.00)],
+}
+RSS_TARGET = ("microdc", "raw_httpx", 10.0)  # MiB over the baseline, in every client scenario
+IMPORT_TARGET = ("microdc", "httpx_pydantic", 40.0)  # ms over the baseline
+IMPORTS_LABEL = "import httpx, pydantic"
+
+
+def machine_info() -> Dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions: Dict[str, str] = {}
+    for pkg in PACKAGES:
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = "not installed"
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        commit = ""
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "os": platform.platform(terse=True),
+        "versions": versions,
+        "commit": commit or "unknown",
+    }
+
+
+def _stats(values: List[float]) -> Optional[Dict[str, float]]:
+    if not values:
+        return None
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def _ok(runs: List[Dict[str, Any]]) -> List[Optional[Dict[str, Any]]]:
+    return [r if r.get("status") == "ok" else None for r in runs]
+
+
+def summarise(scenario: str, data: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    """Per variant: status, CPU per unit, rate, peak RSS and the paired ratio to its baseline."""
+    runs: Dict[str, List[Dict[str, Any]]] = data["runs"]
+    out: Dict[str, Dict[str, Any]] = {}
+    if scenario == "import":
+        for name, rs in runs.items():
+            good = [r for r in _ok(rs) if r is not None]
+            out[name] = {
+                "status": "ok" if good else (rs[0].get("status", "error") if rs else "error"),
+                "reason": "" if good else (rs[0].get("reason", "") if rs else ""),
+                "ms": _stats([r["ms"] for r in good]),
+                "rss_mib": _stats([r["maxrss_kib"] / MIB for r in good]),
+            }
+        return out
+    cpu_per: Dict[str, List[Optional[float]]] = {
+        name: [None if r is None else r["cpu_s"] / r["units"] * 1e6 for r in _ok(rs)] for name, rs in runs.items()
+    }
+    for name, rs in runs.items():
+        good = [r for r in _ok(rs) if r is not None]
+        entry: Dict[str, Any] = {
+            "status": "ok" if good else (rs[0].get("status", "error") if rs else "error"),
+            "reason": "" if good else (rs[0].get("reason", "") if rs else ""),
+            "errors": [r.get("reason", "") for r in rs if r.get("status") != "ok"],
+            "cpu_us": _stats([c for c in cpu_per[name] if c is not None]),
+            "rate": _stats([r["units"] / r["wall_s"] for r in good]),
+            "rss_mib": _stats([r["maxrss_kib"] / MIB for r in good]),
+            "baseline": BASELINES.get(name, "raw_httpx"),
+            "ratio": None,
+        }
+        base = entry["baseline"]
+        if base != name and base in cpu_per:
+            pairs = [v / b for v, b in zip(cpu_per[name], cpu_per[base]) if v is not None and b]
+            entry["ratio"] = _stats(pairs)
+        out[name] = entry
+    return out
+
+
+def evaluate(summaries: Dict[str, Dict[str, Dict[str, Any]]], units: Dict[str, str]) -> List[Dict[str, Any]]:
+    """Every target that applies to the scenarios run, with the measured value and pass/miss."""
+    checks: List[Dict[str, Any]] = []
+    for scenario, summary in summaries.items():
+        if scenario == "import":
+            name, base, extra = IMPORT_TARGET
+            got, ref = summary.get(name, {}).get("ms"), summary.get(base, {}).get("ms")
+            measured = None if got is None or ref is None else got["median"] - ref["median"]
+            checks.append(
+                _check(scenario, f"import microdc ≤ `{IMPORTS_LABEL}` + {extra:.0f} ms", measured, extra, "ms")
+            )
+            continue
+        for name, base, limit in CPU_TARGETS.get(scenario, []):
+            ratio = summary.get(name, {}).get("ratio")
+            label = f"{name} CPU/{units.get(scenario, 'request')} ≤ {limit:.2f} x {base}"
+            checks.append(_check(scenario, label, None if ratio is None else ratio["median"], limit, "x"))
+        name, base, extra = RSS_TARGET
+        got, ref = summary.get(name, {}).get("rss_mib"), summary.get(base, {}).get("rss_mib")
+        measured = None if got is None or ref is None else got["median"] - ref["median"]
+        checks.append(_check(scenario, f"{name} peak RSS ≤ {base} + {extra:.0f} MiB", measured, extra, "MiB"))
+    return checks
+
+
+def _check(scenario: str, label: str, measured: Optional[float], limit: float, unit: str) -> Dict[str, Any]:
+    if measured is None:
+        result = "n/a"
+    else:
+        result = "pass" if measured <= limit else "MISS"
+    return {"scenario": scenario, "target": label, "measured": measured, "limit": limit, "unit": unit, "result": result}
+
+
+def _fmt_stats(s: Optional[Dict[str, float]], digits: int = 1) -> str:
+    if s is None:
+        return "—"
+    return f"{s['median']:,.{digits}f} ({s['min']:,.{digits}f}-{s['max']:,.{digits}f})"
+
+
+def _fmt_measured(check: Dict[str, Any]) -> str:
+    m = check["measured"]
+    if m is None:
+        return "—"
+    if check["unit"] == "x":
+        return f"{m:.2f}x"
+    return f"{m:+.1f} {check['unit']}"
+
+
+def _target_for(scenario: str, name: str) -> str:
+    for variant, base, limit in CPU_TARGETS.get(scenario, []):
+        if variant == name:
+            return f"≤ {limit:.2f}x {base}"
+    return ""
+
+
+def markdown(results: Dict[str, Any]) -> str:
+    meta = results["meta"]
+    summaries = results["summaries"]
+    checks = results["targets"]
+    lines = ["# microdc benchmark", ""]
+    m = meta["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+    lines += [
+        f"- **Command:** `{meta['command']}`",
+        f"- **Machine:** {m['cpu']}, {m['cores']} cores, {m['os']}; {m['python']}",
+        f"- **Versions:** {versions}; commit {m['commit']}",
+        f"- **When:** {meta['date']}, {meta['reps']} repetitions per variant (interleaved), "
+        f"{results['elapsed_s']:.0f} s in all",
+        "- CPU = user+sys `getrusage(RUSAGE_SELF)` of the client process over the timed loop (after a warm-up), "
+        "per unit; cells are median (min-max) over repetitions; x = median of per-repetition ratios to the "
+        "variant's baseline.",
+        "",
+        "## Targets",
+        "",
+        "| scenario | target | measured (median) | result |",
+        "|---|---|---|---|",
+    ]
+    for c in checks:
+        result = f"**{c['result']}**" if c["result"] == "MISS" else c["result"]
+        lines.append(f"| {c['scenario']} | {c['target']} | {_fmt_measured(c)} | {result} |")
+    for scenario, summary in summaries.items():
+        data = results["scenarios"][scenario]
+        lines += ["", f"## {scenario}: {data['title']}", ""]
+        if scenario == "import":
+            lines += _import_table(summary)
+            continue
+        unit = data["unit"]
+        lines.append(
+            f"{data['count']:,} {unit}s per run (warm-up {data['warmup']:,}), concurrency {data['concurrency']}."
+        )
+        lines += [
+            "",
+            f"| variant | CPU µs/{unit} | x baseline | target | {unit}s/s | peak RSS MiB |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, s in summary.items():
+            if s["status"] != "ok":
+                lines.append(f"| {name} | {s['status']}: {s['reason'][:120]} | | | | |")
+                continue
+            ratio = s["ratio"]
+            ratio_cell = (
+                "—"
+                if ratio is None
+                else f"{ratio['median']:.2f}x {s['baseline']} ({ratio['min']:.2f}-{ratio['max']:.2f})"
+            )
+            target = _target_for(scenario, name)
+            verdict = next(
+                (c["result"] for c in checks if c["scenario"] == scenario and c["target"].startswith(f"{name} CPU")), ""
+            )
+            target_cell = f"{target}: {'**MISS**' if verdict == 'MISS' else verdict}" if target else ""
+            rss = s["rss_mib"]
+            rss_cell = _fmt_stats(rss)
+            base_rss = summary.get(s["baseline"], {}).get("rss_mib")
+            if rss and base_rss and s["baseline"] != name:
+                rss_cell += f" [{rss['median'] - base_rss['median']:+.1f}]"
+            lines.append(
+                f"| {name} | {_fmt_stats(s['cpu_us'])} | {ratio_cell} | {target_cell} | {_fmt_stats(s['rate'], 0)} | {rss_cell} |"
+            )
+            if s["errors"]:
+                lines.append(f"| ↳ {len(s['errors'])} failed run(s): {s['errors'][0][:120]} | | | | | |")
+    lines += ["", "Variants:", ""]
+    lines += [f"- `{name}`: {desc}" for name, (_, _, desc) in VARIANTS.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _import_table(summary: Dict[str, Dict[str, Any]]) -> List[str]:
+    from .runner import IMPORTS
+
+    base = summary.get("httpx_pydantic", {}).get("ms")
+    lines = ["| import | ms | Δ vs httpx+pydantic | RSS after, MiB |", "|---|---|---|---|"]
+    for name, s in summary.items():
+        if s["status"] != "ok":
+            lines.append(f"| `{IMPORTS[name]}` | {s['status']}: {s['reason'][:120]} | | |")
+            continue
+        delta = "" if base is None else f"{s['ms']['median'] - base['median']:+.1f} ms"
+        lines.append(f"| `{IMPORTS[name]}` | {_fmt_stats(s['ms'])} | {delta} | {_fmt_stats(s['rss_mib'])} |")
+    return lines
+
+
+def finish(raw: Dict[str, Any], command: str, reps: int, date: str) -> Tuple[str, Dict[str, Any]]:
+    """Adds machine info, summaries and targets; writes latest.md and latest.json; returns the Markdown."""
+    units = {name: data["unit"] for name, data in raw["scenarios"].items()}
+    summaries = {name: summarise(name, data) for name, data in raw["scenarios"].items()}
+    results = {
+        "meta": {"command": command, "reps": reps, "date": date, "machine": machine_info(), "argv": sys.argv},
+        "elapsed_s": raw["elapsed_s"],
+        "scenarios": raw["scenarios"],
+        "summaries": summaries,
+        "targets": evaluate(summaries, units),
+    }
+    text = markdown(results)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / "latest.md").write_text(text, encoding="utf-8")
+    (RESULTS_DIR / "latest.json").write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    return text, results
