@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Dict, List, Union, Literal, Optional
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import Field, BaseModel
+from typing_extensions import Annotated
 
 JobType = Literal["llm_complete", "llm_chat", "llm_embed", "document"]
 JobStatusName = Literal["queued", "running", "completed", "failed", "cancelled"]
@@ -33,23 +34,30 @@ class ChatMessage(BaseModel):
 
 
 class ChatResult(BaseModel):
+    type: Literal["llm_chat"]
     message: ChatMessage
-    finish_reason: Optional[str] = None
+    finish_reason: Literal["stop", "length"]
 
 
 class CompleteResult(BaseModel):
+    type: Literal["llm_complete"]
     text: str
-    finish_reason: Optional[str] = None
+    finish_reason: Literal["stop", "length"]
 
 
 class EmbedResult(BaseModel):
+    type: Literal["llm_embed"]
     embeddings: List[List[float]]
     dimensions: int
 
 
 class DocumentResult(BaseModel):
+    type: Literal["document"]
     text: str
     page_count: int
+
+
+JobResult = Annotated[Union[ChatResult, CompleteResult, EmbedResult, DocumentResult], Field(discriminator="type")]
 
 
 class Job(BaseModel):
@@ -69,7 +77,7 @@ class Job(BaseModel):
     acknowledged_at: Optional[datetime] = None
     usage: Optional[Usage] = None
     error: Optional[JobError] = None
-    result: Optional[Union[ChatResult, CompleteResult, EmbedResult, DocumentResult]] = None
+    result: Optional[JobResult] = None
 
 
 class JobOutputDelta(BaseModel):

@@ -49,9 +49,10 @@ def job(
         }
     if status == "completed":
         if kind == "llm_chat":
-            result = {"message": {"role": "assistant", "content": _ANSWER}, "finish_reason": "stop"}
+            result = {"type": kind, "message": {"role": "assistant", "content": _ANSWER}, "finish_reason": "stop"}
         else:
-            result = {"text": _ANSWER[: 120 + index % 80], "finish_reason": "length" if index % 7 == 0 else "stop"}
+            text = _ANSWER[: 120 + index % 80]
+            result = {"type": kind, "text": text, "finish_reason": "length" if index % 7 == 0 else "stop"}
     elif status == "failed":
         error = {"code": "timeout", "message": "The job ran past its timeout_seconds (300)."}
     return {

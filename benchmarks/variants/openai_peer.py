@@ -12,7 +12,9 @@ from typing import Any, Dict, Union, Literal, Optional
 from datetime import datetime
 
 from openai import BaseModel, AsyncOpenAI, AsyncStream
+from openai._utils import PropertyInfo
 from openai.pagination import AsyncCursorPage
+from typing_extensions import Annotated
 
 from .base import API_KEY, Variant
 from ..models import CREATE_BODY
@@ -36,13 +38,15 @@ class OAChatMessage(BaseModel):
 
 
 class OAChatResult(BaseModel):
+    type: Literal["llm_chat"]
     message: OAChatMessage
-    finish_reason: Optional[str] = None
+    finish_reason: Literal["stop", "length"]
 
 
 class OACompleteResult(BaseModel):
+    type: Literal["llm_complete"]
     text: str
-    finish_reason: Optional[str] = None
+    finish_reason: Literal["stop", "length"]
 
 
 class OAJob(BaseModel):
@@ -62,7 +66,7 @@ class OAJob(BaseModel):
     acknowledged_at: Optional[datetime] = None
     usage: Optional[OAUsage] = None
     error: Optional[OAJobError] = None
-    result: Optional[Union[OAChatResult, OACompleteResult]] = None
+    result: Optional[Annotated[Union[OAChatResult, OACompleteResult], PropertyInfo(discriminator="type")]] = None
 
 
 class OAEventData(BaseModel):
