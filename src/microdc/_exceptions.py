@@ -169,12 +169,13 @@ class APIResponseValidationError(APIError):
 class JobWaitTimeoutError(MicroDCError):
     """``jobs.wait`` reached its ``timeout`` before the job ended.
 
-    ``job`` is the last state of the job that was seen.
+    ``job`` is the last state of the job that was seen (``None`` if none was, e.g.
+    when ``as_completed`` gives up on several jobs at once).
     """
 
-    job: Job
+    job: Optional[Job]
 
-    def __init__(self, message: str, *, job: Job) -> None:
+    def __init__(self, message: str, *, job: Optional[Job]) -> None:
         super().__init__(message)
         self.job = job
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Type, Mapping, TypeVar, Optional
+from typing import TYPE_CHECKING, Any, Type, Mapping, TypeVar, Optional, cast
 
 from ._types import FileTypes, RequestOptions
 from ._request_options import FinalRequestOptions
@@ -15,6 +15,7 @@ __all__ = ["AsyncAPIResource"]
 
 _T = TypeVar("_T")
 _ItemT = TypeVar("_ItemT")
+_StreamT = TypeVar("_StreamT", bound="AsyncStream[Any]")
 _PageT = TypeVar("_PageT", bound="BaseAsyncPage[Any]")
 
 
@@ -41,6 +42,19 @@ class AsyncAPIResource:
     ) -> _T:
         final = FinalRequestOptions.build("GET", path, options, query=query)
         return await self._client.request(cast_to, final, stream=stream, stream_cls=stream_cls)
+
+    async def _get_stream(
+        self,
+        path: str,
+        *,
+        item_type: object,
+        stream_cls: Type[_StreamT],
+        options: RequestOptions,
+        query: Optional[Mapping[str, object]] = None,
+    ) -> _StreamT:
+        """GET an event stream: ``stream_cls`` (e.g. ``AsyncStream[JobEvent]``) over items of ``item_type``."""
+        final = FinalRequestOptions.build("GET", path, options, query=query)
+        return await self._client.request(cast("Type[_StreamT]", item_type), final, stream=True, stream_cls=stream_cls)
 
     async def _post(
         self,

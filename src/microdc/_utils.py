@@ -52,19 +52,19 @@ def params_validator(typ: Any) -> Callable[[str, Dict[str, object]], Dict[str, o
         try:
             _adapter(typ).validate_python(params, strict=True)
         except pydantic.ValidationError as exc:
-            raise _argument_error(method, exc) from None
+            raise _argument_error(method, exc, params) from None
         return params
 
     return validate
 
 
-def _argument_error(method: str, exc: pydantic.ValidationError) -> Exception:
-    errors = exc.errors(include_url=False, include_context=False)
-    # A union of TypedDicts reports one error per variant; the tagged variant's come
-    # first when pydantic can pick it, so the first error is the most useful.
-    first = errors[0]
-    location = _location(first.get("loc", ()))
+def _argument_error(method: str, exc: pydantic.ValidationError, params: Dict[str, object]) -> Exception:
+    first = exc.errors(include_url=False, include_context=False)[0]
     kind = first.get("type", "")
+    if kind == "union_tag_invalid":
+        # A tagged union (job types) named by a tag it does not know.
+        return ValueError(f"{method}(): invalid value for `type`: {first.get('msg')}")
+    location = _location(first.get("loc", ()), params)
     given: Optional[object] = first.get("input")
     if kind == "missing":
         return TypeError(f"{method}() missing required argument: `{location}`")
@@ -75,10 +75,9 @@ def _argument_error(method: str, exc: pydantic.ValidationError) -> Exception:
     return ValueError(f"{method}(): invalid value for `{location}`: {first.get('msg')} (got {given!r})")
 
 
-def _location(loc: Any) -> str:
-    parts = [
-        str(part) for part in loc if not (isinstance(part, str) and part.startswith(("function-", "tagged-union")))
-    ]
-    # Drop the union-variant names pydantic inserts (TypedDict class names).
-    parts = [p for p in parts if not (p[:1].isupper() and p.endswith("Params"))]
+def _location(loc: Any, params: Dict[str, object]) -> str:
+    parts = [str(part) for part in loc]
+    # A tagged union puts the tag value (e.g. "llm_chat") first; an argument name never is.
+    if parts and parts[0] not in params and parts[0] in {str(v) for v in params.values() if isinstance(v, str)}:
+        parts = parts[1:]
     return ".".join(parts) or "arguments"

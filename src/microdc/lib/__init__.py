@@ -1,0 +1,19 @@
+"""Hand-written helpers, never touched by ``scripts/generate``.
+
+How they reach users: the generated client's ``jobs`` property returns
+:class:`microdc.lib.jobs.AsyncJobs`, a subclass of the generated
+``AsyncJobsResource`` that adds ``wait``, ``create_and_wait``, ``as_completed``,
+``submit`` and ``submit_many``. The generator is told so in
+``scripts/codegen/config.yml`` (``resource_classes``), so regenerating never
+drops them and nothing generated is edited by hand.
+
+* :mod:`microdc.lib.builders` — ``LLMComplete``, ``LLMChat``, ``LLMEmbed``, ``DocumentCall``
+* :mod:`microdc.lib.waiting` — how ``wait`` and ``as_completed`` work
+* :mod:`microdc.lib.retry` — ``RetryPolicy`` and ``disable_retry_delays`` for tests
+"""
+
+from __future__ import annotations
+
+from .builders import LLMChat, LLMEmbed, JobBuilder, LLMComplete, DocumentCall
+
+__all__ = ["DocumentCall", "JobBuilder", "LLMChat", "LLMComplete", "LLMEmbed"]

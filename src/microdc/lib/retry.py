@@ -1,0 +1,15 @@
+"""The retry policy, public: inspect a client's (``client.retry_policy``) or switch delays off in tests.
+
+::
+
+    from microdc.lib.retry import disable_retry_delays
+
+    with disable_retry_delays():
+        await client.jobs.retrieve("job_123")   # retries happen at once
+"""
+
+from __future__ import annotations
+
+from .._retry import RetryPolicy, disable_retry_delays, retry_after_seconds
+
+__all__ = ["RetryPolicy", "disable_retry_delays", "retry_after_seconds"]
