@@ -44,15 +44,23 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CallInfo",
+    "ErrorHook",
     "ErrorInfo",
-    "Hooks",
     "HookSet",
+    "Hooks",
     "HooksArg",
     "Instrumentation",
     "InstrumentedCall",
+    "RequestHook",
     "RequestInfo",
+    "ResponseHook",
     "ResponseInfo",
+    "RetryHook",
     "RetryInfo",
+    "SupportsOnError",
+    "SupportsOnRequest",
+    "SupportsOnResponse",
+    "SupportsOnRetry",
     "path_template",
 ]
 
