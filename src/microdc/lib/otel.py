@@ -10,14 +10,16 @@ Off unless passed in ``hooks=``. Per logical call (all its retries) it records o
 ``CLIENT`` span named ``"{method} {path template}"`` (``"GET /api/v1/jobs/{job_id}"``):
 
 * opened on the first ``on_request``, as a child of whatever span is current;
-  closed on a 2xx ``on_response`` (status OK) or on ``on_error`` (status ERROR,
-  the exception recorded, ``error.type`` set);
+  closed on a 2xx ``on_response`` (status left unset, as the conventions ask for
+  client spans) or on ``on_error`` (status ERROR, the exception recorded,
+  ``error.type`` set to the status code or the exception's class);
 * each attempt is a ``microdc.attempt`` event (attempt number, status code or
   error type, seconds); each retry a ``microdc.retry`` event (delay, reason);
 * attributes from the HTTP semantic conventions (``http.request.method``,
   ``url.full`` with download tokens redacted, ``url.template``, ``server.address``,
   ``server.port``, ``http.response.status_code``) and ``microdc.job.id``,
-  ``microdc.job.type``, ``microdc.retry.count``, ``microdc.request_id``;
+  ``microdc.job.type``, ``microdc.retry.count``, ``microdc.request_id``,
+  ``microdc.idempotency_key``;
 * every attempt carries the span's context in its headers (W3C ``traceparent``,
   via the globally configured propagator), so the server's spans join the trace.
 
