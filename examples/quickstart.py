@@ -1,0 +1,63 @@
+"""Quickstart: one job of each type, waited for, then the job list and acknowledgements.
+
+uv run python examples/quickstart.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from microdc import LLMChat, LLMEmbed, DocumentCall
+from _connect import connect
+from microdc.types import Job
+
+
+def describe(job: Job) -> str:
+    result = job.result
+    if result is None:
+        return f"{job.status} ({job.error.code if job.error else 'no result'})"
+    if result.type == "llm_complete":
+        text = result.text
+    elif result.type == "llm_chat":
+        text = result.message.content
+    elif result.type == "llm_embed":
+        text = f"{len(result.embeddings)} embedding(s) of {result.dimensions} dimensions"
+    else:
+        text = f"{result.page_count} page(s): {result.text[:40]!r}"
+    cost = f"${job.usage.cost_usd:.6f}, {job.usage.total_tokens} tokens" if job.usage else "no usage"
+    return f"{job.status}: {text} ({cost})"
+
+
+async def main() -> None:
+    async with connect() as client:
+        # 1. A plain completion, submitted and awaited in one call.
+        complete = await client.jobs.create_and_wait(
+            type="llm_complete", model="echo-1", prompt="Say hello to MicroDC", wait_timeout=60
+        )
+        print(f"llm_complete {complete.id} -> {describe(complete)}")
+
+        # 2. A chat, built step by step.
+        chat = LLMChat("echo-1", max_tokens=64).set_system("Be brief.").add_user_message("What is MicroDC?")
+        job = await client.jobs.submit(chat)
+        job = await client.jobs.wait(job.id, timeout=60)
+        print(f"llm_chat     {job.id} -> {describe(job)}")
+
+        # 3. Embeddings.
+        job = await client.jobs.submit(LLMEmbed("embed-1").add_texts(["first text", "second text"]))
+        job = await client.jobs.wait(job.id, timeout=60)
+        print(f"llm_embed    {job.id} -> {describe(job)}")
+
+        # 4. A document job over an uploaded file.
+        file = await client.files.upload(file=("notes.txt", b"MicroDC runs LLM work as queued jobs.\n", "text/plain"))
+        job = await client.jobs.submit(DocumentCall("doc-1", instruction="Summarise").add_file(file))
+        job = await client.jobs.wait(job.id, timeout=60)
+        print(f"document     {job.id} -> {describe(job)}")
+
+        # Page through the finished jobs and acknowledge each one.
+        async for listed in client.jobs.list(status=["completed"], acknowledged=False, limit=2):
+            acked = await client.jobs.acknowledge(listed.id)
+            print(f"acknowledged {acked.id} ({acked.type}, {acked.status})")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
