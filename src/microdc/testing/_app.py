@@ -92,7 +92,7 @@ class _Exchange:
 
     async def answer(self, status: int, headers: Headers, body: bytes) -> None:
         raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers if k.lower() != "content-length"]
-        raw += [(b"content-length", str(len(body)).encode()), (b"x-request-id", self.record.request_id.encode())]
+        raw.append((b"content-length", str(len(body)).encode()))  # passthrough adds x-request-id
         await self.passthrough({"type": "http.response.start", "status": status, "headers": raw})
         await self.send({"type": "http.response.body", "body": body, "more_body": False})
 
