@@ -139,10 +139,10 @@ class _ResourceWriter:
             return lines + f"        return self._get_api_list({', '.join(args)})\n"
         verb = f"_{op.http_method}"
         if response.kind == "sse":
-            self.imports.add("typing", "Type", "cast")
-            # See /tmp/requests-for-lead.md R3.1: `_get` types its result as `cast_to`.
-            cast_to = f'cast("Type[AsyncStream[{response.schema}]]", {response.schema})'
-            args = [path, f"cast_to={cast_to}", *verb_args, "stream=True", f"stream_cls=AsyncStream[{response.schema}]"]
+            if op.http_method != "get":
+                raise SpecError(f"{op.http_method.upper()} {op.path}: only GET event streams are supported")
+            verb = "_get_stream"
+            args = [path, f"item_type={response.schema}", f"stream_cls=AsyncStream[{response.schema}]", *verb_args]
         elif response.kind == "binary":
             args = [path, "cast_to=AsyncBinaryAPIResponse", *verb_args]
         else:

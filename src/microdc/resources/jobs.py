@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, Type, Optional, Sequence, cast, overload
+from typing import Dict, Optional, Sequence, overload
 from functools import cached_property
 
 from typing_extensions import Unpack, Literal
@@ -311,10 +311,9 @@ class AsyncJobsResource(AsyncAPIResource):
           job_id: The job's ID.
         """
         options["extra_headers"] = {"Accept": "text/event-stream", **(options.get("extra_headers") or {})}
-        return await self._get(
+        return await self._get_stream(
             f"/api/v1/jobs/{path_param('job_id', job_id)}/events",
-            cast_to=cast("Type[AsyncStream[JobEvent]]", JobEvent),
-            stream=True,
+            item_type=JobEvent,
             stream_cls=AsyncStream[JobEvent],
             options=options,
         )
