@@ -7,7 +7,8 @@ sent on each attempt. Nothing here touches the network.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Type, Tuple, Union, Callable, Iterator, Optional, Awaitable
+import asyncio
+from typing import Any, Dict, List, Type, Tuple, Union, Callable, Iterator, Optional, Awaitable, AsyncIterator
 
 import httpx
 import pytest
@@ -87,3 +88,46 @@ def no_retry_delays() -> Iterator[None]:
     """Retries happen at once (``pytestmark = pytest.mark.usefixtures("no_retry_delays")``)."""
     with disable_retry_delays():
         yield
+
+
+class ChunkStream(httpx.AsyncByteStream):
+    """A response body sent in ``chunks``, which records how much of it was read and whether it was closed.
+
+    ``then_raise`` is raised after the last chunk (a dropped connection); ``hang`` waits
+    forever after the last chunk instead (until the reader is cancelled).
+    """
+
+    def __init__(
+        self,
+        chunks: List[bytes],
+        *,
+        then_raise: Optional[Type[httpx.TransportError]] = None,
+        hang: bool = False,
+    ) -> None:
+        self.chunks = chunks
+        self.then_raise = then_raise
+        self.hang = hang
+        self.yielded = 0
+        self.closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self.chunks:
+            self.yielded += 1
+            yield chunk
+        if self.then_raise is not None:
+            raise self.then_raise("connection dropped")
+        if self.hang:
+            await asyncio.Event().wait()
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def stream_reply(stream: ChunkStream, *, status: int = 200, content_type: str = "text/event-stream") -> Answer:
+    """An answer whose body is ``stream`` (each answer needs its own stream)."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        headers = {"content-type": content_type, "x-request-id": "req_stream"}
+        return httpx.Response(status, headers=headers, stream=stream, request=request)
+
+    return answer

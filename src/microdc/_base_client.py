@@ -153,8 +153,10 @@ class BaseClient(Generic[_HttpxClientT, _DefaultStreamT]):
             length = multipart.content_length()
             if length is not None:
                 headers["Content-Length"] = str(length)
+            # `content=`, not `stream=`: httpx adds the Host header (and chunked encoding when
+            # the length is unknown) only for content.
             return httpx.Request(
-                options.method, url, headers=headers, stream=multipart, extensions={"timeout": extension}
+                options.method, url, headers=headers, content=multipart, extensions={"timeout": extension}
             )
         return httpx.Request(options.method, url, headers=headers, content=content, extensions={"timeout": extension})
 

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any, List, Type, Generic, TypeVar, Callable, O
 import httpx
 from typing_extensions import Self
 
+from ._logs import redact_url
 from ._models import parse_python
-from ._exceptions import APITimeoutError, APIConnectionError
+from ._exceptions import APIError, APIStatusError, APITimeoutError, APIConnectionError, APIResponseValidationError
 
 if TYPE_CHECKING:
     from ._retry import RetryPolicy
@@ -53,29 +54,45 @@ class ServerSentEvent:
         return f"ServerSentEvent(event={self.event!r}, data={self.data!r}, id={self.id!r}, retry={self.retry!r})"
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 class SSEDecoder:
     """Turns the bytes of an event stream, chunk by chunk, into events."""
 
-    __slots__ = ("_data", "_event", "_last_id", "_partial", "_retry", "_skip_lf")
+    __slots__ = ("_data", "_event", "_id", "_last_id", "_partial", "_retry", "_skip_lf", "_started")
 
     def __init__(self) -> None:
-        self._partial = b""
+        self._partial: bytes = b""
         self._skip_lf = False
+        self._started = False
         self._data: List[str] = []
         self._event: Optional[str] = None
+        self._id: Optional[str] = None
         self._last_id: Optional[str] = None
         self._retry: Optional[int] = None
 
     @property
     def last_event_id(self) -> Optional[str]:
+        """The id as of the last complete event: what a reconnection sends as ``Last-Event-ID``."""
         return self._last_id
 
     def feed(self, chunk: bytes) -> List[ServerSentEvent]:
         """Decode ``chunk``; return the events it completed."""
+        if not chunk:
+            return []
         if self._skip_lf and chunk[:1] == b"\n":
             chunk = chunk[1:]
         self._skip_lf = False
-        buffer = self._partial + chunk if self._partial else chunk
+        buffer: bytes = self._partial + chunk if self._partial else chunk
+        if not self._started:
+            # A UTF-8 byte order mark may open the stream (even split across chunks); it is not data.
+            if _BOM.startswith(buffer):
+                self._partial = buffer
+                return []
+            self._started = True
+            if buffer.startswith(_BOM):
+                buffer = buffer[len(_BOM) :]
         lines = buffer.splitlines(keepends=True)
         self._partial = b""
         if lines and not lines[-1].endswith((b"\n", b"\r")):
@@ -91,11 +108,16 @@ class SSEDecoder:
         return events
 
     def discard_partial_event(self) -> None:
-        """Forget a half-received event (after a dropped connection); keep the last id."""
+        """Forget a half-received event (after a dropped connection); keep the last complete event's id.
+
+        What follows is a new response, which may open with a byte order mark again.
+        """
         self._partial = b""
         self._skip_lf = False
+        self._started = False
         self._data = []
         self._event = None
+        self._id = self._last_id
 
     def _line(self, line: str) -> Optional[ServerSentEvent]:
         if not line:
@@ -111,15 +133,19 @@ class SSEDecoder:
             self._event = value
         elif name == "id":
             if "\0" not in value:
-                self._last_id = value
-        elif name == "retry" and value.isdigit():
+                self._id = value
+        elif name == "retry" and value.isascii() and value.isdigit():
             self._retry = int(value)
         return None
 
     def _dispatch(self) -> Optional[ServerSentEvent]:
-        if not self._data and self._event is None:
+        # The id becomes the one to resume from only once its event is complete.
+        self._last_id = self._id
+        if not self._data:
+            # A block without data lines is no event (and its name does not carry over).
+            self._event = None
             return None
-        event = ServerSentEvent(event=self._event, data="\n".join(self._data), id=self._last_id, retry=self._retry)
+        event = ServerSentEvent(event=self._event, data="\n".join(self._data), id=self._id, retry=self._retry)
         self._data = []
         self._event = None
         return event
@@ -184,33 +210,57 @@ class AsyncStream(Generic[_T]):
 
     async def _events(self) -> AsyncIterator[_T]:
         decoder = SSEDecoder()
-        cast_to, strict = self._cast_to, self._strict
         while True:
             try:
                 async for chunk in self.response.aiter_bytes():
                     for sse in decoder.feed(chunk):
-                        data = json.loads(sse.data) if sse.data else None
-                        yield parse_python(cast_to, {"event": sse.event, "id": sse.id, "data": data}, strict=strict)
+                        yield self._parse(sse)
                 await self.response.aclose()
                 return
             except httpx.TransportError as exc:
                 await self.response.aclose()
-                if self._reconnect is None or self._retries_left <= 0:
-                    if isinstance(exc, httpx.TimeoutException):
-                        raise APITimeoutError(request=self.response.request) from exc
-                    raise APIConnectionError(
-                        message=f"The event stream was interrupted: {exc or type(exc).__name__}",
-                        request=self.response.request,
-                    ) from exc
-            await self._resume(decoder)
+                error = _interrupted(exc, self.response.request)
+            await self._resume(decoder, error)
 
-    async def _resume(self, decoder: SSEDecoder) -> None:
-        assert self._reconnect is not None
-        if self._retry_policy is not None:
-            await self._retry_policy.sleep(self._retry_policy.backoff(self._reconnections))
-        self._retries_left -= 1
-        self._reconnections += 1
+    def _parse(self, sse: ServerSentEvent) -> _T:
+        try:
+            data = json.loads(sse.data) if sse.data else None
+            return parse_python(self._cast_to, {"event": sse.event, "id": sse.id, "data": data}, strict=self._strict)
+        except ValueError as exc:  # not JSON, or (strict) not the schema
+            raise APIResponseValidationError(
+                self.response, sse.data, message=f"The event stream sent an event that could not be parsed: {exc}"
+            ) from None
+
+    async def _resume(self, decoder: SSEDecoder, error: APIError) -> None:
+        """Re-open the stream after ``error``; every attempt counts against the call's ``max_retries``."""
         # Bytes of a half-received event are dropped: the server sends that event again.
         decoder.discard_partial_event()
         last_id = decoder.last_event_id or self.response.request.headers.get("last-event-id")
-        self.response = await self._reconnect(last_id)
+        while True:
+            if self._reconnect is None or self._retries_left <= 0:
+                raise error
+            if self._retry_policy is not None:
+                await self._retry_policy.sleep(self._retry_policy.backoff(self._reconnections))
+            self._retries_left -= 1
+            self._reconnections += 1
+            try:
+                self.response = await self._reconnect(last_id)
+                return
+            except APIConnectionError as exc:
+                error = exc
+            except APIStatusError as exc:
+                if self._retry_policy is None or not self._retry_policy.should_retry_response(exc.response):
+                    raise
+                error = exc
+
+
+def _interrupted(exc: httpx.TransportError, request: httpx.Request) -> APIConnectionError:
+    error: APIConnectionError
+    if isinstance(exc, httpx.TimeoutException):
+        error = APITimeoutError(request=request)
+    else:
+        error = APIConnectionError(
+            message=f"The event stream was interrupted: {redact_url(str(exc)) or type(exc).__name__}", request=request
+        )
+    error.__cause__ = exc
+    return error

@@ -1,0 +1,465 @@
+"""Server-sent events: the decoder's edge cases, and ``AsyncStream`` closing, mapping errors and resuming."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, List, Tuple, Optional, cast
+
+import httpx
+import pytest
+
+from microdc import (
+    BaseModel,
+    AsyncStream,
+    AsyncMicroDC,
+    APITimeoutError,
+    APIConnectionError,
+    InternalServerError,
+    APIResponseValidationError,
+)
+from microdc._streaming import SSEDecoder, ServerSentEvent
+
+from .conftest import Answer, Recorder, ChunkStream, fail, error, make_client, stream_reply
+
+pytestmark = pytest.mark.usefixtures("no_retry_delays")
+
+# ---------------------------------------------------------------- the decoder
+
+
+def decode(*chunks: bytes) -> List[ServerSentEvent]:
+    decoder = SSEDecoder()
+    events: List[ServerSentEvent] = []
+    for chunk in chunks:
+        events.extend(decoder.feed(chunk))
+    return events
+
+
+def summary(events: List[ServerSentEvent]) -> List[Tuple[Optional[str], str, Optional[str], Optional[int]]]:
+    return [(e.event, e.data, e.id, e.retry) for e in events]
+
+
+def test_single_event() -> None:
+    assert summary(decode(b"event: job.status\nid: 1\ndata: {}\n\n")) == [("job.status", "{}", "1", None)]
+
+
+def test_multi_line_data_is_joined_with_newlines() -> None:
+    assert [e.data for e in decode(b"data: first\ndata: second\ndata:\ndata: fourth\n\n")] == [
+        "first\nsecond\n\nfourth"
+    ]
+
+
+def test_only_one_leading_space_is_removed() -> None:
+    assert [e.data for e in decode(b"data:no-space\n\ndata:  two\n\n")] == ["no-space", " two"]
+
+
+def test_field_without_colon_has_an_empty_value() -> None:
+    assert [e.data for e in decode(b"data\ndata\n\n")] == ["\n"]
+
+
+def test_id_persists_until_replaced() -> None:
+    events = decode(b"id: 1\ndata: a\n\ndata: b\n\nid: 2\ndata: c\n\n")
+    assert [e.id for e in events] == ["1", "1", "2"]
+
+
+def test_empty_id_resets_it() -> None:
+    events = decode(b"id: 1\ndata: a\n\nid\ndata: b\n\n")
+    assert [e.id for e in events] == ["1", ""]
+
+
+def test_id_with_nul_is_ignored() -> None:
+    events = decode(b"id: 1\ndata: a\n\nid: 2\x003\ndata: b\n\n")
+    assert [e.id for e in events] == ["1", "1"]
+
+
+def test_event_name_does_not_persist() -> None:
+    events = decode(b"event: job.status\ndata: a\n\ndata: b\n\n")
+    assert [e.event for e in events] == ["job.status", None]
+
+
+def test_retry_field_is_read() -> None:
+    events = decode(b"retry: 1500\ndata: a\n\n")
+    assert [e.retry for e in events] == [1500]
+
+
+@pytest.mark.parametrize("value", [b"soon", b"1.5", b"-1", b"\xc2\xb2", b"\xd9\xa3"])
+def test_retry_field_that_is_not_ascii_digits_is_ignored(value: bytes) -> None:
+    events = decode(b"retry: " + value + b"\ndata: a\n\n")
+    assert [e.retry for e in events] == [None]
+
+
+def test_comments_are_ignored() -> None:
+    events = decode(b": keep-alive\n\n:another\ndata: a\n: inside\n\n")
+    assert [e.data for e in events] == ["a"]
+
+
+def test_unknown_fields_are_ignored() -> None:
+    assert [e.data for e in decode(b"foo: bar\ndata: a\n\n")] == ["a"]
+
+
+def test_block_without_data_is_not_dispatched() -> None:
+    assert decode(b"event: job.status\n\nid: 7\n\n") == []
+
+
+def test_block_without_data_does_not_leak_its_event_name() -> None:
+    events = decode(b"event: ping\n\ndata: a\n\n")
+    assert [(e.event, e.data) for e in events] == [(None, "a")]
+
+
+STREAM = (
+    b": hello\n"
+    b"retry: 3000\n"
+    b'event: job.status\nid: 1\ndata: {"status": "running"}\n\n'
+    b'event: job.output.delta\nid: 2\ndata: {"delta": "h\xc3\xa9"}\ndata: {}\n\n'
+    b'event: job.completed\nid: 3\ndata: {"status": "completed"}\n\n'
+)
+EXPECTED = [
+    ("job.status", '{"status": "running"}', "1", 3000),
+    ("job.output.delta", '{"delta": "hé"}\n{}', "2", 3000),
+    ("job.completed", '{"status": "completed"}', "3", 3000),
+]
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+def test_every_line_ending(newline: bytes) -> None:
+    assert summary(decode(STREAM.replace(b"\n", newline))) == EXPECTED
+
+
+def test_mixed_line_endings() -> None:
+    assert [e.data for e in decode(b"data: a\r\ndata: b\rdata: c\n\r\n")] == ["a\nb\nc"]
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+def test_split_at_every_boundary(newline: bytes) -> None:
+    stream = STREAM.replace(b"\n", newline)
+    for cut in range(len(stream) + 1):
+        assert summary(decode(stream[:cut], stream[cut:])) == EXPECTED, f"split at byte {cut}"
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+def test_split_into_single_bytes(newline: bytes) -> None:
+    stream = STREAM.replace(b"\n", newline)
+    assert summary(decode(*(stream[i : i + 1] for i in range(len(stream))))) == EXPECTED
+
+
+def test_crlf_split_by_an_empty_chunk() -> None:
+    assert [e.data for e in decode(b"data: a\r", b"", b"\ndata: b\r\n\r\n")] == ["a\nb"]
+
+
+def test_unterminated_last_event_is_dropped() -> None:
+    events = decode(b"data: a\n\ndata: b\n")
+    assert [e.data for e in events] == ["a"]
+
+
+def test_unterminated_last_line_is_dropped() -> None:
+    assert [e.data for e in decode(b"data: a\n\ndata: b")] == ["a"]
+
+
+def test_byte_order_mark_is_skipped() -> None:
+    events = decode(b"\xef\xbb\xbfid: 1\ndata: a\n\n")
+    assert summary(events) == [(None, "a", "1", None)]
+
+
+def test_byte_order_mark_split_across_chunks_is_skipped() -> None:
+    stream = b"\xef\xbb\xbfid: 1\ndata: a\n\n"
+    for cut in range(1, 4):
+        assert summary(decode(stream[:cut], stream[cut:])) == [(None, "a", "1", None)], f"split at byte {cut}"
+
+
+def test_byte_order_mark_later_in_the_stream_is_data() -> None:
+    events = decode(b"data: a\n\n", b"data: \xef\xbb\xbfb\n\n")
+    assert [e.data for e in events] == ["a", "\ufeffb"]
+
+
+def test_utf8_character_split_across_chunks() -> None:
+    stream = "data: ☕ café\n\n".encode()
+    for cut in range(len(stream) + 1):
+        assert [e.data for e in decode(stream[:cut], stream[cut:])] == ["☕ café"]
+
+
+def test_last_event_id_is_that_of_the_last_complete_event() -> None:
+    decoder = SSEDecoder()
+    decoder.feed(b"id: 1\ndata: a\n\nid: 2\ndata: b\n")
+    assert decoder.last_event_id == "1"
+    decoder.feed(b"\n")
+    assert decoder.last_event_id == "2"
+
+
+def test_discarded_partial_event_keeps_the_last_complete_id() -> None:
+    decoder = SSEDecoder()
+    decoder.feed(b"id: 1\ndata: a\n\nid: 2\ndata: b")
+    decoder.discard_partial_event()
+    assert decoder.last_event_id == "1"
+    events = decoder.feed(b"data: c\n\n")
+    assert summary(events) == [(None, "c", "1", None)]
+
+
+def test_server_sent_event_json() -> None:
+    (event,) = decode(b'data: {"a": [1, 2]}\n\n')
+    assert event.json() == {"a": [1, 2]}
+
+
+# ---------------------------------------------------------------- AsyncStream
+
+
+class Event(BaseModel):
+    event: Optional[str] = None
+    id: Optional[str] = None
+    data: Any = None
+
+
+class Status(BaseModel):
+    status: str
+
+
+class StatusEvent(BaseModel):
+    event: Optional[str] = None
+    id: Optional[str] = None
+    data: Status
+
+
+def sse(event_id: int, event: str = "job.status") -> bytes:
+    return f'event: {event}\nid: {event_id}\ndata: {{"n": {event_id}}}\n\n'.encode()
+
+
+async def open_events(client: AsyncMicroDC, **options: Any) -> AsyncStream[Event]:
+    """What ``jobs.events`` does."""
+    stream = await client.get(
+        "/api/v1/jobs/job_1/events", cast_to=Event, stream=True, stream_cls=AsyncStream[Event], **options
+    )
+    return cast("AsyncStream[Event]", stream)
+
+
+def ids(events: List[Event]) -> List[Optional[str]]:
+    return [e.id for e in events]
+
+
+async def collect(stream: AsyncStream[Event], *, into: Optional[List[Event]] = None, limit: int = 100) -> List[Event]:
+    """Every item of ``stream`` (also appended to ``into`` as they arrive, for a stream that fails)."""
+    events: List[Event] = [] if into is None else into
+    async with stream:
+        async for event in stream:
+            events.append(event)
+            assert len(events) <= limit
+    return events
+
+
+async def test_stream_yields_parsed_items() -> None:
+    body = ChunkStream([sse(1), sse(2, "job.output.delta")])
+    async with make_client(Recorder(stream_reply(body))) as client:
+        events = await collect(await open_events(client))
+    assert [(e.event, e.id, e.data) for e in events] == [
+        ("job.status", "1", {"n": 1}),
+        ("job.output.delta", "2", {"n": 2}),
+    ]
+
+
+async def test_stream_reads_nothing_before_iteration() -> None:
+    body = ChunkStream([sse(1)])
+    async with make_client(Recorder(stream_reply(body))) as client:
+        stream = await open_events(client)
+        assert body.yielded == 0
+        await stream.close()
+
+
+async def test_stream_is_closed_when_it_ends() -> None:
+    body = ChunkStream([sse(1)])
+    async with make_client(Recorder(stream_reply(body))) as client:
+        stream = await open_events(client)
+        assert ids([event async for event in stream]) == ["1"]
+    assert body.closed
+
+
+async def test_break_inside_async_with_closes_the_response() -> None:
+    body = ChunkStream([sse(1), sse(2), sse(3)])
+    async with make_client(Recorder(stream_reply(body))) as client:
+        async with await open_events(client) as stream:
+            async for _ in stream:
+                break
+        assert body.closed
+        assert stream.response.is_closed
+    assert body.yielded == 1
+
+
+async def test_exception_inside_async_with_closes_the_response() -> None:
+    body = ChunkStream([sse(1), sse(2)])
+    async with make_client(Recorder(stream_reply(body))) as client:
+        stream = await open_events(client)
+
+        async def leave_with_an_error() -> None:
+            async with stream:
+                async for _ in stream:
+                    raise LookupError("stop")
+
+        with pytest.raises(LookupError):
+            await leave_with_an_error()
+    assert body.closed
+
+
+async def test_cancellation_closes_the_response() -> None:
+    body = ChunkStream([sse(1)], hang=True)
+    first = asyncio.Event()
+    async with make_client(Recorder(stream_reply(body))) as client:
+        stream = await open_events(client)
+
+        async def consume() -> None:
+            async for _ in stream:
+                first.set()
+
+        task = asyncio.ensure_future(consume())
+        await first.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert body.closed
+
+
+async def test_invalid_event_json_raises_validation_error_and_closes() -> None:
+    body = ChunkStream([sse(1), b"data: {not json\n\n", sse(3)])
+    async with make_client(Recorder(stream_reply(body))) as client:
+        stream = await open_events(client)
+        seen: List[Event] = []
+        with pytest.raises(APIResponseValidationError):
+            await collect(stream, into=seen)
+    assert ids(seen) == ["1"]
+    assert body.closed
+
+
+async def test_strict_event_that_does_not_fit_raises_validation_error() -> None:
+    body = ChunkStream([b'data: {"status": 5}\n\n'])
+    async with make_client(Recorder(stream_reply(body)), _strict_response_validation=True) as client:
+        raw = await client.get("/events", cast_to=StatusEvent, stream=True, stream_cls=AsyncStream[StatusEvent])
+        stream = cast("AsyncStream[StatusEvent]", raw)
+        with pytest.raises(APIResponseValidationError):
+            async for _ in stream:
+                pass
+    assert body.closed
+
+
+async def test_lenient_event_that_does_not_fit_is_kept() -> None:
+    body = ChunkStream([b'data: {"status": 5}\n\n'])
+    async with make_client(Recorder(stream_reply(body))) as client:
+        raw = await client.get("/events", cast_to=StatusEvent, stream=True, stream_cls=AsyncStream[StatusEvent])
+        events = [event async for event in cast("AsyncStream[StatusEvent]", raw)]
+    assert events[0].data.status == 5  # type: ignore[comparison-overlap]
+
+
+async def test_error_status_raises_before_streaming() -> None:
+    async with make_client(Recorder(error(404))) as client:
+        with pytest.raises(Exception, match="404"):
+            await open_events(client)
+
+
+# ---------------------------------------------------------------- dropped connections
+
+
+def dropping(*chunks: bytes, exc: type[httpx.TransportError] = httpx.ReadError) -> Answer:
+    return stream_reply(ChunkStream(list(chunks), then_raise=exc))
+
+
+def ending(*chunks: bytes) -> Answer:
+    return stream_reply(ChunkStream(list(chunks)))
+
+
+async def test_dropped_connection_without_retries_is_api_connection_error() -> None:
+    async with make_client(Recorder(dropping(sse(1))), max_retries=0) as client:
+        stream = await open_events(client)
+        with pytest.raises(APIConnectionError) as info:
+            await collect(stream)
+    assert not isinstance(info.value, (APITimeoutError, httpx.HTTPError))
+    assert isinstance(info.value.__cause__, httpx.ReadError)
+
+
+async def test_read_timeout_mid_stream_is_api_timeout_error() -> None:
+    async with make_client(Recorder(dropping(sse(1), exc=httpx.ReadTimeout)), max_retries=0) as client:
+        stream = await open_events(client)
+        with pytest.raises(APITimeoutError):
+            await collect(stream)
+
+
+async def test_dropped_connection_resumes_with_last_event_id() -> None:
+    recorder = Recorder(dropping(sse(1), sse(2)), ending(sse(3), sse(4)))
+    async with make_client(recorder) as client:
+        stream = await open_events(client)
+        events = await collect(stream)
+    assert ids(events) == ["1", "2", "3", "4"]
+    assert "last-event-id" not in recorder.requests[0].headers
+    assert recorder.requests[1].headers["Last-Event-ID"] == "2"
+    assert stream.reconnections == 1
+
+
+async def test_drop_in_the_middle_of_an_event_loses_and_repeats_nothing() -> None:
+    partial = sse(3)[:15]
+    recorder = Recorder(dropping(sse(1), sse(2), partial), ending(sse(3), sse(4)))
+    async with make_client(recorder) as client:
+        events = await collect(await open_events(client))
+    assert ids(events) == ["1", "2", "3", "4"]
+    assert recorder.requests[1].headers["Last-Event-ID"] == "2"
+
+
+async def test_drop_after_id_line_resumes_from_the_last_complete_event() -> None:
+    recorder = Recorder(dropping(sse(1), b"event: job.status\nid: 2\n"), ending(sse(2)))
+    async with make_client(recorder) as client:
+        events = await collect(await open_events(client))
+    assert ids(events) == ["1", "2"]
+    assert recorder.requests[1].headers["Last-Event-ID"] == "1"
+
+
+async def test_several_drops_resume_each_time() -> None:
+    recorder = Recorder(dropping(sse(1)), dropping(sse(2)), dropping(sse(3)), ending(sse(4)))
+    async with make_client(recorder, max_retries=3) as client:
+        events = await collect(await open_events(client))
+    assert ids(events) == ["1", "2", "3", "4"]
+    assert [r.headers.get("last-event-id") for r in recorder.requests] == [None, "1", "2", "3"]
+
+
+async def test_reconnections_count_against_max_retries() -> None:
+    recorder = Recorder(dropping(sse(1)), dropping(sse(2)), ending(sse(3)))
+    async with make_client(recorder, max_retries=1) as client:
+        stream = await open_events(client)
+        seen: List[Event] = []
+        with pytest.raises(APIConnectionError):
+            await collect(stream, into=seen)
+    assert ids(seen) == ["1", "2"]
+    assert len(recorder.requests) == 2
+
+
+async def test_retries_before_the_stream_opened_count_too() -> None:
+    recorder = Recorder(error(503), dropping(sse(1)), ending(sse(2)))
+    async with make_client(recorder, max_retries=1) as client:
+        with pytest.raises(APIConnectionError):
+            await collect(await open_events(client))
+    assert len(recorder.requests) == 2
+
+
+async def test_per_call_max_retries_bounds_reconnections() -> None:
+    recorder = Recorder(dropping(sse(1)), ending(sse(2)))
+    async with make_client(recorder, max_retries=5) as client:
+        with pytest.raises(APIConnectionError):
+            await collect(await open_events(client, max_retries=0))
+    assert len(recorder.requests) == 1
+
+
+async def test_failed_reconnection_is_retried_while_retries_remain() -> None:
+    recorder = Recorder(dropping(sse(1)), fail(httpx.ConnectError), error(503), ending(sse(2)))
+    async with make_client(recorder, max_retries=3) as client:
+        events = await collect(await open_events(client))
+    assert ids(events) == ["1", "2"]
+    assert [r.headers.get("last-event-id") for r in recorder.requests] == [None, "1", "1", "1"]
+
+
+async def test_failed_reconnection_raises_when_retries_run_out() -> None:
+    recorder = Recorder(dropping(sse(1)), fail(httpx.ConnectError), error(503))
+    async with make_client(recorder, max_retries=2) as client:
+        with pytest.raises(InternalServerError):
+            await collect(await open_events(client))
+    assert len(recorder.requests) == 3
+
+
+async def test_resumed_stream_closes_the_new_response_on_break() -> None:
+    second = ChunkStream([sse(2), sse(3)])
+    recorder = Recorder(dropping(sse(1)), stream_reply(second))
+    async with make_client(recorder) as client, await open_events(client) as stream:
+        async for event in stream:
+            if event.id == "2":
+                break
+    assert second.closed
