@@ -172,11 +172,17 @@ class _TestWriter:
 
     def raw_test(self, op: Operation, case: _Case) -> str:
         result, checks = self.result_checks(op)
+        # A raw answer is read whole before it is returned, except an event stream,
+        # which is read (and closed) as it is iterated.
+        read_whole = op.response.kind != "sse"
         lines = [
             f"response = await {self.call(op, case.required, 'with_raw_response.')}",
             f"assert response.status_code == {op.response.status}",
+            'assert response.http_request.headers.get("X-Stainless-Lang") == "python"',
+            *(["assert response.is_closed"] if read_whole else []),
             f"{result} = await response.parse()",
             *checks,
+            *([] if read_whole else ["assert response.is_closed"]),
         ]
         return self.test(f"test_raw_response_{op.method}{case.suffix}", lines)
 

@@ -9,11 +9,8 @@ from functools import cached_property
 from ._base_client import AsyncAPIClient
 
 if TYPE_CHECKING:
-    from .resources.jobs import (
-        AsyncJobsResource,
-        AsyncJobsResourceWithRawResponse,
-        AsyncJobsResourceWithStreamingResponse,
-    )
+    from .lib.jobs import AsyncJobs
+    from .resources.jobs import AsyncJobsResourceWithRawResponse, AsyncJobsResourceWithStreamingResponse
     from .resources.files import (
         AsyncFilesResource,
         AsyncFilesResourceWithRawResponse,
@@ -33,11 +30,11 @@ class AsyncMicroDCResources(AsyncAPIClient):
     """The generated half of `AsyncMicroDC`: its resources, attached on first use."""
 
     @cached_property
-    def jobs(self) -> AsyncJobsResource:
+    def jobs(self) -> AsyncJobs:
         """Submit jobs, follow them and collect their results."""
-        from .resources.jobs import AsyncJobsResource
+        from .lib.jobs import AsyncJobs
 
-        return AsyncJobsResource(self)
+        return AsyncJobs(self)
 
     @cached_property
     def files(self) -> AsyncFilesResource:

@@ -23,6 +23,8 @@ class TestFiles:
     async def test_raw_response_upload(self, client: AsyncMicroDC) -> None:
         response = await client.files.with_raw_response.upload(file=b"raw file contents")
         assert response.status_code == 201
+        assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.is_closed
         file = await response.parse()
         assert isinstance(file, File)
 
@@ -46,6 +48,8 @@ class TestFiles:
     async def test_raw_response_list(self, client: AsyncMicroDC) -> None:
         response = await client.files.with_raw_response.list()
         assert response.status_code == 200
+        assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.is_closed
         page = await response.parse()
         assert isinstance(page, AsyncCursorPage)
         assert all(isinstance(item, File) for item in page.data)
@@ -65,6 +69,8 @@ class TestFiles:
     async def test_raw_response_retrieve(self, client: AsyncMicroDC) -> None:
         response = await client.files.with_raw_response.retrieve("file_abc123")
         assert response.status_code == 200
+        assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.is_closed
         file = await response.parse()
         assert isinstance(file, File)
 
@@ -86,6 +92,8 @@ class TestFiles:
     async def test_raw_response_delete(self, client: AsyncMicroDC) -> None:
         response = await client.files.with_raw_response.delete("file_abc123")
         assert response.status_code == 200
+        assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.is_closed
         file_deleted = await response.parse()
         assert isinstance(file_deleted, FileDeleted)
 
@@ -111,6 +119,8 @@ class TestFiles:
     async def test_raw_response_create_download_token(self, client: AsyncMicroDC) -> None:
         response = await client.files.with_raw_response.create_download_token("file_abc123")
         assert response.status_code == 201
+        assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.is_closed
         download_token = await response.parse()
         assert isinstance(download_token, DownloadToken)
 
@@ -138,6 +148,8 @@ class TestFiles:
     async def test_raw_response_content(self, client: AsyncMicroDC) -> None:
         response = await client.files.with_raw_response.content("file_abc123")
         assert response.status_code == 200
+        assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.is_closed
         content = await response.parse()
         assert isinstance(content, AsyncBinaryAPIResponse)
         assert isinstance(await content.read(), bytes)

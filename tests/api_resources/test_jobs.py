@@ -34,6 +34,8 @@ class TestJobs:
             type="llm_complete", model="echo-1", prompt="Once upon a time"
         )
         assert response.status_code == 201
+        assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.is_closed
         job = await response.parse()
         assert isinstance(job, Job)
 
@@ -74,6 +76,8 @@ class TestJobs:
             messages=[{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "Say hello."}],
         )
         assert response.status_code == 201
+        assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.is_closed
         job = await response.parse()
         assert isinstance(job, Job)
 
@@ -109,6 +113,8 @@ class TestJobs:
             type="llm_embed", model="embed-1", texts=["hello", "world"]
         )
         assert response.status_code == 201
+        assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.is_closed
         job = await response.parse()
         assert isinstance(job, Job)
 
@@ -142,6 +148,8 @@ class TestJobs:
             type="document", model="doc-1", file_tokens=["ftok_abc123"]
         )
         assert response.status_code == 201
+        assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.is_closed
         job = await response.parse()
         assert isinstance(job, Job)
 
@@ -174,6 +182,8 @@ class TestJobs:
     async def test_raw_response_list(self, client: AsyncMicroDC) -> None:
         response = await client.jobs.with_raw_response.list()
         assert response.status_code == 200
+        assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.is_closed
         page = await response.parse()
         assert isinstance(page, AsyncCursorPage)
         assert all(isinstance(item, Job) for item in page.data)
@@ -193,6 +203,8 @@ class TestJobs:
     async def test_raw_response_retrieve(self, client: AsyncMicroDC) -> None:
         response = await client.jobs.with_raw_response.retrieve("job_abc123")
         assert response.status_code == 200
+        assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.is_closed
         job = await response.parse()
         assert isinstance(job, Job)
 
@@ -214,6 +226,8 @@ class TestJobs:
     async def test_raw_response_cancel(self, client: AsyncMicroDC) -> None:
         response = await client.jobs.with_raw_response.cancel("job_abc123")
         assert response.status_code == 200
+        assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.is_closed
         job = await response.parse()
         assert isinstance(job, Job)
 
@@ -235,6 +249,8 @@ class TestJobs:
     async def test_raw_response_retrieve_status(self, client: AsyncMicroDC) -> None:
         response = await client.jobs.with_raw_response.retrieve_status("job_abc123")
         assert response.status_code == 200
+        assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.is_closed
         job_status = await response.parse()
         assert isinstance(job_status, JobStatus)
 
@@ -256,6 +272,8 @@ class TestJobs:
     async def test_raw_response_acknowledge(self, client: AsyncMicroDC) -> None:
         response = await client.jobs.with_raw_response.acknowledge("job_abc123")
         assert response.status_code == 200
+        assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.is_closed
         job = await response.parse()
         assert isinstance(job, Job)
 
@@ -279,10 +297,12 @@ class TestJobs:
     async def test_raw_response_events(self, client: AsyncMicroDC) -> None:
         response = await client.jobs.with_raw_response.events("job_abc123")
         assert response.status_code == 200
+        assert response.http_request.headers.get("X-Stainless-Lang") == "python"
         stream = await response.parse()
         async with stream:
             events = [await stream.__anext__() for _ in range(3)]
         assert [type(event) for event in events] == [JobStatusEvent, JobOutputDeltaEvent, JobTerminalEvent]
+        assert response.is_closed
 
     async def test_streaming_response_events(self, client: AsyncMicroDC) -> None:
         async with client.jobs.with_streaming_response.events("job_abc123") as response:

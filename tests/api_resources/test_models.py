@@ -20,6 +20,8 @@ class TestModels:
     async def test_raw_response_list(self, client: AsyncMicroDC) -> None:
         response = await client.models.with_raw_response.list()
         assert response.status_code == 200
+        assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.is_closed
         page = await response.parse()
         assert isinstance(page, AsyncPage)
         assert all(isinstance(item, Model) for item in page.data)
@@ -39,6 +41,8 @@ class TestModels:
     async def test_raw_response_retrieve(self, client: AsyncMicroDC) -> None:
         response = await client.models.with_raw_response.retrieve("echo-1")
         assert response.status_code == 200
+        assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.is_closed
         model = await response.parse()
         assert isinstance(model, Model)
 
