@@ -109,7 +109,9 @@ class _SamplingBuilder(JobBuilder):
         if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0 <= temperature <= 2:
             raise ValueError(f"{name}.temperature must be a number from 0 to 2, got {temperature!r}")
         max_tokens = self.max_tokens
-        if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
+        if max_tokens is not None and (
+            isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
+        ):
             raise ValueError(f"{name}.max_tokens must be an integer of at least 1, got {max_tokens!r}")
 
     def to_params(self) -> Dict[str, Any]:

@@ -11,14 +11,14 @@ from typing import Any, Callable, Iterable, Optional, Awaitable, AsyncIterator, 
 
 from typing_extensions import Unpack
 
+from .._types import MutationRequestOptions
 from .waiting import OnComplete, as_completed, wait_for_job
 from .builders import JobBuilder
-from .._types import MutationRequestOptions
 from ..types.job import Job
 from ..resources.jobs import AsyncJobsResource
 from ..types.job_create_params import (
-    DocumentJobParams,
     LLMChatJobParams,
+    DocumentJobParams,
     LLMEmbedJobParams,
     LLMCompleteJobParams,
 )
@@ -62,7 +62,9 @@ class AsyncJobs(AsyncJobsResource):
     @overload
     async def create_and_wait(self, *, wait_timeout: Optional[float] = None, **params: Unpack[_EmbedArgs]) -> Job: ...
     @overload
-    async def create_and_wait(self, *, wait_timeout: Optional[float] = None, **params: Unpack[_DocumentArgs]) -> Job: ...
+    async def create_and_wait(
+        self, *, wait_timeout: Optional[float] = None, **params: Unpack[_DocumentArgs]
+    ) -> Job: ...
     async def create_and_wait(self, *, wait_timeout: Optional[float] = None, **params: Any) -> Job:
         """Submit a job (the arguments of ``create``), then ``wait`` for it (up to ``wait_timeout`` s)."""
         create = cast(Callable[..., Awaitable[Job]], self.create)
@@ -90,4 +92,3 @@ class AsyncJobs(AsyncJobsResource):
         job before it is yielded. Raises ``JobWaitTimeoutError`` after ``timeout`` s.
         """
         return as_completed(self, job_ids, poll_interval=poll_interval, timeout=timeout, on_complete=on_complete)
-

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Dict, List, Callable, Iterable, Optional,
 import anyio
 
 from .._exceptions import APIError, JobWaitTimeoutError
+from ..types.job_status_event import JobStatusEvent
+from ..types.job_terminal_event import JobTerminalEvent
 
 if TYPE_CHECKING:
     from ..types.job import Job
@@ -39,9 +41,7 @@ def is_terminal(status: object) -> bool:
     return status in TERMINAL_STATUSES
 
 
-async def wait_for_job(
-    jobs: AsyncJobsResource, job_id: str, *, timeout: Optional[float], poll_interval: float
-) -> Job:
+async def wait_for_job(jobs: AsyncJobsResource, job_id: str, *, timeout: Optional[float], poll_interval: float) -> Job:
     """The body of ``jobs.wait``: the job once it is terminal, or ``JobWaitTimeoutError``."""
     if poll_interval <= 0:
         raise ValueError(f"poll_interval must be positive, got {poll_interval}")
@@ -74,13 +74,12 @@ async def _follow_events(jobs: AsyncJobsResource, job_id: str, seen: List[Job]) 
     try:
         async with await jobs.events(job_id, max_retries=EVENT_STREAM_RETRIES) as stream:
             async for event in stream:
-                if event.event == "job.status":
+                if isinstance(event, JobStatusEvent):
                     update: Dict[str, Any] = {"status": event.data.status, "progress": event.data.progress}
                     seen.append(seen[-1].model_copy(update=update))
-                elif event.event in ("job.completed", "job.failed", "job.cancelled"):
-                    job = event.data
-                    seen.append(job)
-                    return job
+                elif isinstance(event, JobTerminalEvent):
+                    seen.append(event.data)
+                    return event.data
     except APIError:
         pass
     return None
