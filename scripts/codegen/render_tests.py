@@ -179,6 +179,11 @@ class _TestWriter:
             f"response = await {self.call(op, case.required, 'with_raw_response.')}",
             f"assert response.status_code == {op.response.status}",
             'assert response.http_request.headers.get("X-Stainless-Lang") == "python"',
+            *(
+                [f'assert response.http_request.headers.get("{op.idempotency_header}")']
+                if op.idempotency_header
+                else []
+            ),
             *(["assert response.is_closed"] if read_whole else []),
             f"{result} = await response.parse()",
             *checks,

@@ -132,6 +132,8 @@ class Operation:
     body: Optional[Body]
     response: Response
     options_type: str
+    idempotency_header: Optional[str] = None
+    """The header that carries the ``idempotency_key`` option, when the operation takes one."""
 
 
 @dataclass
@@ -277,6 +279,7 @@ class _Loader:
         path_params: List[Prop] = []
         query_params: List[Prop] = []
         options_type = "RequestOptions"
+        idempotency_header: Optional[str] = None
         for raw_param in [*shared, *raw.get("parameters", [])]:
             param = self.resolve(raw_param, "parameters")
             location = param.get("in")
@@ -287,6 +290,8 @@ class _Loader:
                 options = self.config.client_managed_headers[managed]
                 if options != "RequestOptions":
                     options_type = options
+                if managed == "idempotency_key":
+                    idempotency_header = param["name"]
             elif location == "path":
                 path_params.append(self.parameter(raw_param, where))
             elif location == "query":
@@ -309,6 +314,7 @@ class _Loader:
             body=body,
             response=self.response(raw, where),
             options_type=options_type,
+            idempotency_header=idempotency_header,
         )
 
     def body(self, raw: Optional[Mapping[str, Any]], where: str) -> Optional[Body]:

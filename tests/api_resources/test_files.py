@@ -24,6 +24,7 @@ class TestFiles:
         response = await client.files.with_raw_response.upload(file=b"raw file contents")
         assert response.status_code == 201
         assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.http_request.headers.get("Idempotency-Key")
         assert response.is_closed
         file = await response.parse()
         assert isinstance(file, File)
@@ -93,6 +94,7 @@ class TestFiles:
         response = await client.files.with_raw_response.delete("file_abc123")
         assert response.status_code == 200
         assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.http_request.headers.get("Idempotency-Key")
         assert response.is_closed
         file_deleted = await response.parse()
         assert isinstance(file_deleted, FileDeleted)
@@ -120,6 +122,7 @@ class TestFiles:
         response = await client.files.with_raw_response.create_download_token("file_abc123")
         assert response.status_code == 201
         assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.http_request.headers.get("Idempotency-Key")
         assert response.is_closed
         download_token = await response.parse()
         assert isinstance(download_token, DownloadToken)

@@ -35,6 +35,7 @@ class TestJobs:
         )
         assert response.status_code == 201
         assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.http_request.headers.get("Idempotency-Key")
         assert response.is_closed
         job = await response.parse()
         assert isinstance(job, Job)
@@ -77,6 +78,7 @@ class TestJobs:
         )
         assert response.status_code == 201
         assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.http_request.headers.get("Idempotency-Key")
         assert response.is_closed
         job = await response.parse()
         assert isinstance(job, Job)
@@ -114,6 +116,7 @@ class TestJobs:
         )
         assert response.status_code == 201
         assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.http_request.headers.get("Idempotency-Key")
         assert response.is_closed
         job = await response.parse()
         assert isinstance(job, Job)
@@ -149,6 +152,7 @@ class TestJobs:
         )
         assert response.status_code == 201
         assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.http_request.headers.get("Idempotency-Key")
         assert response.is_closed
         job = await response.parse()
         assert isinstance(job, Job)
@@ -227,6 +231,7 @@ class TestJobs:
         response = await client.jobs.with_raw_response.cancel("job_abc123")
         assert response.status_code == 200
         assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.http_request.headers.get("Idempotency-Key")
         assert response.is_closed
         job = await response.parse()
         assert isinstance(job, Job)
@@ -273,6 +278,7 @@ class TestJobs:
         response = await client.jobs.with_raw_response.acknowledge("job_abc123")
         assert response.status_code == 200
         assert response.http_request.headers.get("X-Stainless-Lang") == "python"
+        assert response.http_request.headers.get("Idempotency-Key")
         assert response.is_closed
         job = await response.parse()
         assert isinstance(job, Job)
