@@ -245,18 +245,17 @@ class _ResourceWriter:
         views = [self.view(cls, "WithRawResponse", "raw"), self.view(cls, "WithStreamingResponse", "streamed")]
         exports = [cls, f"{cls}WithRawResponse", f"{cls}WithStreamingResponse"]
         all_line = "__all__ = [" + ", ".join(f'"{n}"' for n in exports) + "]"
-        top = HEADER + "\n\nfrom __future__ import annotations\n\n" + self.imports.render()
+        summary = f'"""`client.{resource.name}`: {resource.description or resource.title}"""'
+        top = HEADER + f"\n{summary}\n\nfrom __future__ import annotations\n\n" + self.imports.render()
         return join_blocks([top, all_line, "\n".join(self.validators), main, *views])
 
     def view(self, cls: str, suffix: str, mode: str) -> str:
-        attr = f"_{self.resource.name}"
         what = "raw `AsyncAPIResponse`" if mode == "raw" else "`AsyncAPIResponse` context manager"
         lines = [
             f"class {cls}{suffix}:\n",
             f'    """`client.{self.resource.name}.with_{"raw" if mode == "raw" else "streaming"}_response`: '
             f'the same methods, returning the {what}."""\n\n',
             f"    def __init__(self, {self.resource.name}: {cls}) -> None:\n",
-            f"        self.{attr} = {self.resource.name}\n",
         ]
         for op in self.resource.operations:
             kind = "page" if op.response.kind == "page" else "response"
