@@ -8,6 +8,8 @@ generator and gets at most one of these, by the rates given:
 * ``error_rate`` — a 5xx answer (one of ``error_statuses``), nothing changes;
 * ``rate_limit_rate`` — a 429 with ``Retry-After`` (whole seconds, rounded up) and
   ``retry-after-ms``, both from ``retry_after``; nothing changes;
+* ``stream_drop_after`` — an event stream's connection is dropped after that many
+  events (a client resumes with ``Last-Event-ID``);
 * ``lost_answer_rate`` — the request is handled (a job is created, a file stored,
   and an ``Idempotency-Key`` remembers the answer), then the connection is dropped
   before the answer is sent.
@@ -60,6 +62,9 @@ class Faults:
     """HTTP methods to disturb (``["POST"]``); None: all."""
     max_faults: Optional[int] = None
     """Stop injecting after this many faults; None: never stop."""
+    stream_drop_after: Optional[int] = None
+    """Cut each matching event stream (``/events``) after this many events by dropping
+    its connection; each cut counts as a fault, so ``max_faults`` bounds how many."""
 
     def __post_init__(self) -> None:
         rates = (self.error_rate, self.rate_limit_rate, self.reset_rate, self.lost_answer_rate)
@@ -105,6 +110,16 @@ class FaultInjector:
         self.faults = faults
         self._rng = random.Random(faults.seed if faults.seed is not None else default_seed)
         self.injected = 0
+
+    def stream_cut(self, method: str, path: str) -> Optional[int]:
+        """After how many events to cut this event stream's connection (None: never)."""
+        faults = self.faults
+        if faults.stream_drop_after is None or not faults.matches(method, path):
+            return None
+        if faults.max_faults is not None and self.injected >= faults.max_faults:
+            return None
+        self.injected += 1
+        return faults.stream_drop_after
 
     def decide(self, method: str, path: str) -> FaultDecision:
         faults = self.faults

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
+from typing import List
 
-_MISSING = [
-    name
-    for name, modules in (
-        ("starlette", ("starlette",)),
-        ("uvicorn", ("uvicorn",)),
-        ("python-multipart", ("python_multipart", "multipart")),
-    )
-    if all(importlib.util.find_spec(module) is None for module in modules)
-]
-if _MISSING:
-    raise ImportError(f"microdc.testing needs {', '.join(_MISSING)}: pip install 'microdc[testing]'")
+_missing: List[str] = []
+for _package, _modules in (
+    ("starlette", ("starlette",)),
+    ("uvicorn", ("uvicorn",)),
+    ("python-multipart", ("python_multipart", "multipart")),
+):
+    for _module in _modules:
+        try:
+            importlib.import_module(_module)
+            break
+        except ImportError:
+            continue
+    else:
+        _missing.append(_package)
+if _missing:
+    raise ImportError(f"microdc.testing needs {', '.join(_missing)}: pip install 'microdc[testing]'")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import asyncio
-from typing import AsyncIterator
+from typing import Any, Dict, Callable, Optional, AsyncIterator
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -20,6 +20,7 @@ from starlette.responses import Response, StreamingResponse
 from ._jobs import JobRecord
 from ._errors import bad_query
 from ._context import Context
+from ._transport import DROP_EXTENSION
 from ._job_routes import JobRoutes
 
 __all__ = ["EventRoutes", "format_event"]
@@ -50,14 +51,21 @@ class EventRoutes:
                 last = -1
             if last < 0:
                 raise bad_query("Last-Event-ID", f"Last-Event-ID must be an event id from this stream; got {raw!r}.")
+        injector = self.ctx.injector
+        cut = injector.stream_cut(request.method, request.url.path) if injector is not None else None
+        extensions: Dict[str, Any] = request.scope.get("extensions") or {}
+        dropper: Optional[Callable[[str], None]] = extensions.get(DROP_EXTENSION)
         return StreamingResponse(
-            self._stream(job, last),
+            self._stream(job, last, cut, dropper),
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
 
-    async def _stream(self, job: JobRecord, sent: int) -> AsyncIterator[bytes]:
+    async def _stream(
+        self, job: JobRecord, sent: int, cut: Optional[int], dropper: Optional[Callable[[str], None]]
+    ) -> AsyncIterator[bytes]:
         store = self.ctx.store
+        budget = cut
         loop = asyncio.get_running_loop()
         last_write = loop.time()
         while True:
@@ -65,6 +73,11 @@ class EventRoutes:
             events = job.events_until(now, store.wall)
             for index in range(sent, len(events)):
                 name, data = events[index]
+                if budget is not None and dropper is not None:
+                    if budget == 0:
+                        dropper("reset")  # Faults(stream_drop_after=...): cut mid-stream
+                        return
+                    budget -= 1
                 yield format_event(index + 1, name, data)
                 sent = index + 1
                 last_write = loop.time()
