@@ -128,8 +128,8 @@ async def test_cancelling_wait_closes_its_event_stream(fake: FakeMicroDC) -> Non
     ) as client:
         job = await client.jobs.create(type="llm_complete", model="echo-1", prompt="slow")
         waiter = asyncio.create_task(client.jobs.wait(job.id))
-        for _ in range(200):
-            if _count(fake, "/events"):
+        for _ in range(1000):  # at most ~10 s, on a busy machine
+            if _count(fake, "/events") and counting.open == 1:
                 break
             await asyncio.sleep(0.01)
         assert counting.open == 1
