@@ -23,6 +23,7 @@ from ._types import (
 )
 from ._client import AsyncMicroDC
 from ._models import BaseModel
+from ._exports import LAZY_MODULES
 from ._version import __version__
 from ._response import AsyncAPIResponse, AsyncBinaryAPIResponse
 from ._constants import DEFAULT_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_CONNECTION_LIMITS
@@ -105,12 +106,15 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'microdc' has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(module), name)
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+    elif name in LAZY_MODULES:  # `microdc.types` after a bare `import microdc`
+        value = importlib.import_module(LAZY_MODULES[name])
+    else:
+        raise AttributeError(f"module 'microdc' has no attribute {name!r}")
     globals()[name] = value
     return value
 
