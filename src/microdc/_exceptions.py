@@ -200,7 +200,7 @@ def make_status_error(response: httpx.Response, body: object | None) -> APIStatu
     error = _error_object(body)
     detail = error.get("message")
     if not isinstance(detail, str):
-        detail = body if isinstance(body, str) and body else response.reason_phrase or "no details"
+        detail = _plain_message(body) or response.reason_phrase or "no details"
     code = error.get("code")
     prefix = f"Error code: {status}"
     if isinstance(code, str):
@@ -214,6 +214,13 @@ def _error_object(body: object | None) -> Dict[str, Any]:
         if isinstance(error, dict):
             return error  # pyright: ignore[reportUnknownVariableType]
     return {}
+
+
+def _plain_message(body: object | None) -> Optional[str]:
+    """The message of a body that is not the API's error object: its text, or ``{"error": "..."}``."""
+    if isinstance(body, dict):
+        body = body.get("error")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+    return body if isinstance(body, str) and body else None
 
 
 def _str_or_none(value: object) -> Optional[str]:

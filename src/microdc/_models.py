@@ -103,8 +103,9 @@ def _validators(typ: Any) -> tuple[Callable[[Union[str, bytes]], Any], Callable[
 def parse_json(typ: Type[_T], data: bytes, *, strict: bool) -> _T:
     """Parse ``data`` (JSON bytes) as ``typ``.
 
-    Raises ``ValueError`` for bytes that are not JSON and, when ``strict``,
-    ``pydantic.ValidationError`` for JSON that does not fit ``typ``.
+    Raises ``ValueError`` for bytes that are not JSON, or for JSON that is not an
+    object when ``typ`` is a model (leniency keeps odd fields, not a wrong whole);
+    when ``strict``, ``pydantic.ValidationError`` for JSON that does not fit ``typ``.
     """
     validate_json, _ = _validators(cast(Any, typ))
     try:
@@ -114,7 +115,25 @@ def parse_json(typ: Type[_T], data: bytes, *, strict: bool) -> _T:
             if _is_json_error(exc):
                 raise ValueError(f"the answer is not valid JSON: {exc.errors()[0]['msg']}") from None
             raise
-    return cast(_T, construct_type(typ, json.loads(data)))
+    value: object = json.loads(data)
+    kind = _json_kind(value)
+    if kind != "an object" and isinstance(typ, type) and issubclass(typ, pydantic.BaseModel):
+        raise ValueError(f"the answer is {kind}, not an object")
+    return cast(_T, construct_type(typ, value))
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "a JSON array"
+    if isinstance(value, str):
+        return "a JSON string"
+    if isinstance(value, bool):
+        return "a JSON boolean"
+    return "a JSON number"
 
 
 def parse_python(typ: Type[_T], value: object, *, strict: bool) -> _T:

@@ -120,4 +120,7 @@ def retry_after_seconds(headers: httpx.Headers) -> Optional[float]:
     parsed = email.utils.parsedate_tz(value)
     if parsed is None:
         return None
-    return email.utils.mktime_tz(parsed) - time.time()
+    try:
+        return email.utils.mktime_tz(parsed) - time.time()
+    except (ValueError, OverflowError):  # a date that parses but cannot be a time, e.g. year 99999
+        return None

@@ -1,0 +1,1 @@
+"""Reliability: lose nothing, duplicate nothing, leak nothing (issue 7)."""
