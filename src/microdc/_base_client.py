@@ -6,7 +6,9 @@ function makes one attempt and maps transport failures to ``APIConnectionError``
 ``APITimeoutError`` (:meth:`AsyncAPIClient._attempt`), and one loop around it asks
 the :class:`~microdc._retry.RetryPolicy` whether and when to try again
 (:meth:`AsyncAPIClient._send`). The idempotency key is minted once per call,
-before that loop, so every retry of a call sends the same key.
+before that loop, so every retry of a call sends the same key. A client given
+``hooks=`` or ``rate_limit=`` routes each attempt, retry and final error through
+``_hooks.py``; any other client pays one ``is None`` check per attempt for that.
 
 The other concerns live next door: options in ``_request_options``, retry rules in
 ``_retry``, parsing in ``_models``, responses in ``_response``, pages in
