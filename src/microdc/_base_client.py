@@ -421,7 +421,8 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
             raise APIResponseValidationError(
                 response,
                 _decode_body(response),
-                message=f"The answer to {options.method} {redact_url(options.url)} does not match the schema: {exc}",
+                # pydantic quotes the offending input, which may hold a download token.
+                message=redact_url(f"The answer to {options.method} {options.url} does not match the schema: {exc}"),
             ) from None
         except ValueError as exc:
             content_type = response.headers.get("content-type", "no content type")

@@ -228,7 +228,9 @@ class AsyncStream(Generic[_T]):
             return parse_python(self._cast_to, {"event": sse.event, "id": sse.id, "data": data}, strict=self._strict)
         except ValueError as exc:  # not JSON, or (strict) not the schema
             raise APIResponseValidationError(
-                self.response, sse.data, message=f"The event stream sent an event that could not be parsed: {exc}"
+                self.response,
+                sse.data,
+                message=redact_url(f"The event stream sent an event that could not be parsed: {exc}"),
             ) from None
 
     async def _resume(self, decoder: SSEDecoder, error: APIError) -> None:
