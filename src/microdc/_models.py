@@ -211,7 +211,7 @@ def _lenient_field(field: FieldInfo, value: object) -> Any:
     if isinstance(discriminator, str) and isinstance(value, dict):
         # pydantic moves the metadata of `Annotated[Union[...], PropertyInfo(discriminator=...)]`
         # off a field's annotation, so the tag is read from the field itself.
-        _, validate_python = _validators(field.annotation)
+        _, validate_python = _validators(cast(Any, field.annotation))
         try:
             return validate_python(value)
         except pydantic.ValidationError:

@@ -8,6 +8,7 @@ from ._types import FileTypes, RequestOptions
 from ._request_options import FinalRequestOptions
 
 if TYPE_CHECKING:
+    from ._streaming import AsyncStream
     from .pagination import BaseAsyncPage, AsyncPaginator
     from ._base_client import AsyncAPIClient
 
