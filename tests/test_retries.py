@@ -25,6 +25,7 @@ from microdc import (
     APIConnectionError,
     InternalServerError,
     UnprocessableEntityError,
+    omit,
 )
 from microdc._retry import retry_after_seconds
 
@@ -207,6 +208,21 @@ async def test_callers_idempotency_key_is_sent_verbatim_on_every_retry() -> None
     async with make_client(recorder) as client:
         await client.post("/jobs", cast_to=object, body={}, idempotency_key="My-Key_1.2:3/+==")
     assert [r.headers["Idempotency-Key"] for r in recorder.requests] == ["My-Key_1.2:3/+=="] * 2
+
+
+@pytest.mark.parametrize("name", ["Idempotency-Key", "idempotency-key", "IDEMPOTENCY-KEY"])
+async def test_idempotency_key_in_extra_headers_is_the_key_of_every_retry(name: str) -> None:
+    recorder = Recorder(error(500), reply(200, {}))
+    async with make_client(recorder) as client:
+        await client.post("/jobs", cast_to=object, body={}, extra_headers={name: "from-headers"})
+    assert [r.headers.get_list("Idempotency-Key") for r in recorder.requests] == [["from-headers"]] * 2
+
+
+async def test_idempotency_key_omitted_in_extra_headers_is_not_sent() -> None:
+    recorder = Recorder(reply(200, {}))
+    async with make_client(recorder) as client:
+        await client.post("/jobs", cast_to=object, body={}, extra_headers={"Idempotency-Key": omit})
+    assert "idempotency-key" not in recorder.last.headers
 
 
 async def test_get_sends_no_idempotency_key() -> None:

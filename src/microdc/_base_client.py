@@ -31,7 +31,7 @@ from ._qs import Querystring
 from ._logs import logger, redact_url, redact_headers
 from ._hooks import HooksArg, Instrumentation
 from ._retry import RetryPolicy
-from ._types import Timeout, NotGiven, FileTypes, RequestOptions, MutationRequestOptions
+from ._types import Omit, Timeout, NotGiven, FileTypes, RequestOptions, MutationRequestOptions
 from ._models import BaseModel, parse_json
 from ._platform import platform_headers
 from ._response import AsyncAPIResponse, AsyncBinaryAPIResponse, response_mode
@@ -245,7 +245,12 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
         mode = response_mode.get()
         options = await self._prepare_options(options)
         if options.idempotency_key is None and options.method != "GET":
-            options.idempotency_key = self._idempotency_key()
+            from_headers = _take_idempotency_header(options)
+            if from_headers is None:
+                options.idempotency_key = self._idempotency_key()
+            elif isinstance(from_headers, str):
+                options.idempotency_key = from_headers
+            # else `omit`: the caller asked for no key at all
         max_retries = options.max_retries if isinstance(options.max_retries, int) else self.max_retries
         response, retries_taken = await self._send(options, stream=stream or mode == "stream", max_retries=max_retries)
         if mode == "parsed":
@@ -551,6 +556,24 @@ def _decode_body(response: httpx.Response) -> object:
         return response.json()
     except ValueError:
         return response.text or None
+
+
+def _take_idempotency_header(options: FinalRequestOptions) -> Union[str, Omit, None]:
+    """An ``Idempotency-Key`` the caller put in ``extra_headers`` (any case), moved out of the headers.
+
+    A string becomes the call's key (sent once per attempt, like ``idempotency_key=``);
+    ``omit`` means the caller wants none sent.
+    """
+    headers = options.headers
+    if not headers:
+        return None
+    found: Union[str, Omit, None] = None
+    for name, value in headers.items():
+        if name.lower() == "idempotency-key":
+            found = value
+    if found is not None:
+        options.headers = {name: value for name, value in headers.items() if name.lower() != "idempotency-key"}
+    return found
 
 
 def _snippet(response: httpx.Response, limit: int = 200) -> Optional[str]:
