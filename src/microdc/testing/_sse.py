@@ -20,7 +20,7 @@ from starlette.responses import Response, StreamingResponse
 from ._jobs import JobRecord
 from ._errors import bad_query
 from ._context import Context
-from ._transport import DROP_EXTENSION
+from ._transport import DROP_EXTENSION, STOPPING_EXTENSION
 from ._job_routes import JobRoutes
 
 __all__ = ["EventRoutes", "format_event"]
@@ -29,6 +29,10 @@ KEEPALIVE = b": keep-alive\n\n"
 # A timer may fire a hair before the moment it was set for; waking a little late
 # avoids a busy loop of zero-second waits.
 _WAKE_SLACK = 0.001
+
+
+def _never() -> bool:
+    return False
 
 
 def format_event(event_id: int, name: str, data: object) -> bytes:
@@ -55,14 +59,20 @@ class EventRoutes:
         cut = injector.stream_cut(request.method, request.url.path) if injector is not None else None
         extensions: Dict[str, Any] = request.scope.get("extensions") or {}
         dropper: Optional[Callable[[str], None]] = extensions.get(DROP_EXTENSION)
+        stopping: Callable[[], bool] = extensions.get(STOPPING_EXTENSION) or _never
         return StreamingResponse(
-            self._stream(job, last, cut, dropper),
+            self._stream(job, last, cut, dropper, stopping),
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
 
     async def _stream(
-        self, job: JobRecord, sent: int, cut: Optional[int], dropper: Optional[Callable[[str], None]]
+        self,
+        job: JobRecord,
+        sent: int,
+        cut: Optional[int],
+        dropper: Optional[Callable[[str], None]],
+        stopping: Callable[[], bool],
     ) -> AsyncIterator[bytes]:
         store = self.ctx.store
         budget = cut
@@ -81,7 +91,7 @@ class EventRoutes:
                 yield format_event(index + 1, name, data)
                 sent = index + 1
                 last_write = loop.time()
-            if job.is_terminal(now) or store.closing:
+            if job.is_terminal(now) or stopping():
                 return
             until_keepalive = max(0.0, last_write + self.ctx.keepalive_interval - loop.time())
             until_event = store.clock.real_seconds_until(job.next_event_at(now))

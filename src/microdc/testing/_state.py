@@ -126,7 +126,6 @@ class Store:
         self.requests: List[RecordedRequest] = []
         self.idempotency = IdempotencyStore()
         self.changes = Changes()
-        self.closing = False
         clock.add_listener(self.changes.notify)
 
     def now(self) -> float:
@@ -183,8 +182,3 @@ class Store:
 
     def file_token_exists(self, token: str) -> bool:
         return token in self.file_ids_by_token
-
-    def close(self) -> None:
-        """Ends open event streams (the server is stopping)."""
-        self.closing = True
-        self.changes.notify()

@@ -21,6 +21,9 @@ from starlette.types import ASGIApp, Message
 __all__ = ["InProcessTransport"]
 
 DROP_EXTENSION = "microdc.drop"
+"""``scope["extensions"][DROP_EXTENSION](kind)`` drops the connection (``"reset"`` or ``"lost_answer"``)."""
+STOPPING_EXTENSION = "microdc.stopping"
+"""``scope["extensions"][STOPPING_EXTENSION]()`` is true once the server is shutting down."""
 
 
 class _Dropped:
