@@ -54,6 +54,19 @@ async def test_latency_delays_matching_requests_only(http: httpx.AsyncClient, fa
     assert fast < 0.2
 
 
+async def test_latency_can_be_a_range(local: httpx.AsyncClient, fake: FakeMicroDC) -> None:
+    fake.faults = Faults(latency=(0.05, 0.1))
+
+    elapsed: List[float] = []
+    for _ in range(3):
+        started = time.monotonic()
+        await local.get("/api/v1/models")
+        elapsed.append(time.monotonic() - started)
+
+    assert min(elapsed) >= 0.05
+    assert max(elapsed) < 1.0
+
+
 async def test_a_reset_drops_the_connection_before_anything_happens(http: httpx.AsyncClient, fake: FakeMicroDC) -> None:
     fake.faults = Faults(reset_rate=1.0, paths=[SUBMIT])
 
@@ -142,6 +155,7 @@ async def test_max_faults_stops_injecting(local: httpx.AsyncClient, fake: FakeMi
         {"latency": -1.0},
         {"latency": (2.0, 1.0)},
         {"retry_after": -1.0},
+        {"stream_drop_after": -1},
     ],
 )
 def test_faults_reject_impossible_settings(kwargs: Dict[str, Any]) -> None:

@@ -8,15 +8,15 @@ generator and gets at most one of these, by the rates given:
 * ``error_rate`` — a 5xx answer (one of ``error_statuses``), nothing changes;
 * ``rate_limit_rate`` — a 429 with ``Retry-After`` (whole seconds, rounded up) and
   ``retry-after-ms``, both from ``retry_after``; nothing changes;
-* ``stream_drop_after`` — an event stream's connection is dropped after that many
-  events (a client resumes with ``Last-Event-ID``);
 * ``lost_answer_rate`` — the request is handled (a job is created, a file stored,
   and an ``Idempotency-Key`` remembers the answer), then the connection is dropped
   before the answer is sent.
 
-``latency`` (seconds, or a ``(low, high)`` range) delays every matching request, in
-real time, before it is handled. ``max_faults`` stops injecting after that many
-faults (latency is not counted), so ``Faults(lost_answer_rate=1.0, max_faults=1)``
+Besides those draws, ``stream_drop_after=n`` drops the connection of every matching
+event stream (``/events``) after ``n`` events, so a client must resume with
+``Last-Event-ID``; and ``latency`` (seconds, or a ``(low, high)`` range) delays every
+matching request, in real time, before it is handled. ``max_faults`` stops injecting after that many
+faults (latency is not counted; each stream armed with a cut is), so ``Faults(lost_answer_rate=1.0, max_faults=1)``
 loses exactly the first answer.
 """
 
@@ -64,7 +64,7 @@ class Faults:
     """Stop injecting after this many faults; None: never stop."""
     stream_drop_after: Optional[int] = None
     """Cut each matching event stream (``/events``) after this many events by dropping
-    its connection; each cut counts as a fault, so ``max_faults`` bounds how many."""
+    its connection; each stream so armed counts as a fault, so ``max_faults`` bounds how many."""
 
     def __post_init__(self) -> None:
         rates = (self.error_rate, self.rate_limit_rate, self.reset_rate, self.lost_answer_rate)
@@ -74,6 +74,8 @@ class Faults:
             raise ValueError(f"error_statuses must be 5xx statuses; got {tuple(self.error_statuses)}")
         if self.retry_after < 0:
             raise ValueError("retry_after must be >= 0")
+        if self.stream_drop_after is not None and self.stream_drop_after < 0:
+            raise ValueError("stream_drop_after must be >= 0 events")
         low, high = self._latency_range()
         if low < 0 or high < low:
             raise ValueError(f"latency must be >= 0 seconds or a (low, high) range; got {self.latency!r}")
