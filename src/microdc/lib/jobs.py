@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Optional, Awaitable, AsyncIterator, cast, overload
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Awaitable, AsyncIterator, cast, overload
 
 from typing_extensions import Unpack
 
@@ -22,6 +22,10 @@ from ..types.job_create_params import (
     LLMEmbedJobParams,
     LLMCompleteJobParams,
 )
+
+if TYPE_CHECKING:
+    from .batch import JobInput, OnProgress, BatchResult
+    from ._batch_state import StrPath
 
 __all__ = ["AsyncJobs"]
 
@@ -92,3 +96,37 @@ class AsyncJobs(AsyncJobsResource):
         job before it is yielded. Raises ``JobWaitTimeoutError`` after ``timeout`` s.
         """
         return as_completed(self, job_ids, poll_interval=poll_interval, timeout=timeout, on_complete=on_complete)
+
+    async def submit_many(
+        self,
+        jobs: Iterable[JobInput],
+        *,
+        concurrency: int = 32,
+        cost_limit_usd: Optional[float] = None,
+        state_file: Optional[StrPath] = None,
+        on_progress: Optional[OnProgress] = None,
+        wait: bool = True,
+        batch_id: Optional[str] = None,
+        poll_interval: float = 2.0,
+    ) -> BatchResult:
+        """Submit many jobs (dicts of ``create`` arguments, or builders) and return each outcome in input order.
+
+        At most ``concurrency`` submissions in flight; stable idempotency keys and a
+        ``state_file`` make a re-run resume without submitting anything twice;
+        ``cost_limit_usd`` stops submitting before the spend could pass it (the rest
+        come back ``skipped_budget``); ``on_progress(BatchProgress)`` follows along.
+        See :mod:`microdc.lib.batch`.
+        """
+        from .batch import submit_many
+
+        return await submit_many(
+            self,
+            jobs,
+            concurrency=concurrency,
+            cost_limit_usd=cost_limit_usd,
+            state_file=state_file,
+            on_progress=on_progress,
+            wait=wait,
+            batch_id=batch_id,
+            poll_interval=poll_interval,
+        )

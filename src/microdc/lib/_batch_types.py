@@ -1,0 +1,147 @@
+"""The values ``submit_many`` hands back: :class:`BatchResult` (with a :class:`BatchItem`
+per input) and, along the way, :class:`BatchProgress`. Re-exported by :mod:`microdc.lib.batch`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, List, Tuple, Union, Mapping, Callable, Iterator, Optional, Awaitable
+from dataclasses import dataclass
+
+from typing_extensions import Literal, TypeAlias
+
+from .builders import JobBuilder
+
+if TYPE_CHECKING:
+    from ..types.job import Job
+
+__all__ = ["BatchItem", "BatchItemStatus", "BatchProgress", "BatchResult", "JobInput", "OnProgress"]
+
+BatchItemStatus: TypeAlias = Literal["completed", "failed", "cancelled", "error", "skipped_budget", "submitted"]
+JobInput: TypeAlias = Union[Mapping[str, Any], JobBuilder]
+"""A job to submit: the keyword arguments of ``jobs.create`` as a dict, or a builder."""
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """Where a batch stands, as given to ``on_progress``.
+
+    ``pending`` inputs are not submitted yet; ``submitted`` jobs are in flight (with
+    ``wait=False``, where they stay); the other counts are final outcomes. ``rate``
+    counts inputs settled per second during this run (finished, or submitted when not
+    waiting); ``done`` is true on the final call only.
+    """
+
+    total: int
+    pending: int
+    submitted: int
+    completed: int
+    failed: int
+    cancelled: int
+    error: int
+    skipped_budget: int
+    spent_usd: float
+    cost_limit_usd: Optional[float]
+    elapsed: float
+    rate: float
+    wait: bool = True
+    done: bool = False
+
+    @property
+    def finished(self) -> int:
+        """Inputs with a final outcome: completed, failed, cancelled, error or skipped."""
+        return self.completed + self.failed + self.cancelled + self.error + self.skipped_budget
+
+    @property
+    def settled(self) -> int:
+        """Inputs this batch is done with: ``finished``, plus ``submitted`` when not waiting."""
+        return self.finished + (0 if self.wait else self.submitted)
+
+    @property
+    def counts(self) -> Dict[str, int]:
+        """The counts by status, as a dict."""
+        return {
+            "pending": self.pending,
+            "submitted": self.submitted,
+            "completed": self.completed,
+            "failed": self.failed,
+            "cancelled": self.cancelled,
+            "error": self.error,
+            "skipped_budget": self.skipped_budget,
+        }
+
+    @property
+    def eta(self) -> Optional[float]:
+        """Seconds left at the current rate; ``None`` before there is a rate."""
+        if self.rate <= 0:
+            return None
+        return (self.total - self.settled) / self.rate
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """The outcome for one input (``index`` is its position in the inputs).
+
+    ``status``: ``completed``, ``failed`` or ``cancelled`` (``job`` is the terminal
+    Job); ``submitted`` (``wait=False``: ``job`` as last seen); ``error`` (``error`` is
+    what stopped it: an invalid input, a refused or failed submission, or a failure
+    while waiting, in which case ``job_id`` is set); ``skipped_budget`` (never
+    submitted: the cost limit was reached).
+    """
+
+    index: int
+    status: BatchItemStatus
+    job: Optional[Job] = None
+    job_id: Optional[str] = None
+    error: Optional[Exception] = None
+    cost_usd: float = 0.0
+    idempotency_key: Optional[str] = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "completed"
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Every input's outcome, in input order, and what the batch spent.
+
+    Iterate over it (or index it) for the :class:`BatchItem` of each input.
+    """
+
+    batch_id: str
+    items: Tuple[BatchItem, ...]
+    spent_usd: float
+    elapsed: float
+    cost_limit_usd: Optional[float] = None
+
+    @property
+    def counts(self) -> Dict[str, int]:
+        """How many items ended in each status (every status is a key)."""
+        counts: Dict[str, int] = dict.fromkeys(
+            ("completed", "failed", "cancelled", "error", "skipped_budget", "submitted"), 0
+        )
+        for item in self.items:
+            counts[item.status] += 1
+        return counts
+
+    @property
+    def ok(self) -> bool:
+        """Whether every input completed."""
+        return all(item.ok for item in self.items)
+
+    @property
+    def jobs(self) -> List[Optional[Job]]:
+        """The Job of each input (``None`` where there is none), in input order."""
+        return [item.job for item in self.items]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[BatchItem]:
+        return iter(self.items)
+
+    def __getitem__(self, index: int) -> BatchItem:
+        return self.items[index]
+
+
+OnProgress: TypeAlias = Callable[[BatchProgress], Optional[Awaitable[None]]]
+"""``on_progress``: called with a :class:`BatchProgress`; may be a coroutine function."""
