@@ -289,3 +289,23 @@ async def test_model_requests_need_the_key_too(http: httpx.AsyncClient) -> None:
 
     assert_error(response, 401, "invalid_api_key")
     assert AUTH["Authorization"] != response.request.headers["authorization"]
+
+
+async def test_status_updated_at_is_the_last_change(local: httpx.AsyncClient, fake: FakeMicroDC) -> None:
+    job = await submit(local)
+    fake.advance(1)
+    await local.delete(f"/api/v1/jobs/{job['id']}")
+    fake.advance(10)
+
+    status = (await local.get(f"/api/v1/jobs/{job['id']}/status")).json()
+
+    assert (status["status"], status["progress"]) == ("cancelled", 0.0)
+    assert status["updated_at"] == "2025-01-01T00:00:01.000Z"
+
+
+async def test_a_download_token_does_not_open_other_routes(http: httpx.AsyncClient) -> None:
+    http.headers.pop("Authorization")
+
+    response = await http.get("/api/v1/jobs/job_x/content", params={"token": "dltok_x"})
+
+    assert_error(response, 401, "missing_api_key")

@@ -41,6 +41,7 @@ logger = logging.getLogger("microdc.testing")
 
 
 UPLOAD_PATH = "/api/files/upload"
+FILES_PREFIX = "/api/v1/files/"
 MAX_BODY_BYTES = 64 * 1024 * 1024
 _MULTIPART_SLACK = 1024 * 1024
 _FAULT_CODES = {500: "internal_error", 502: "bad_gateway", 503: "service_unavailable", 504: "gateway_timeout"}
@@ -334,7 +335,13 @@ class FakeApp:
                 await send({"type": "http.response.body", "body": error.body(), "more_body": False})
 
     def _auth_error(self, record: RecordedRequest, headers: Dict[str, str]) -> Optional[FakeAPIError]:
-        if record.method == "GET" and record.path.endswith("/content") and "token" in record.params:
+        path = record.path
+        if (
+            record.method == "GET"
+            and path.startswith(FILES_PREFIX)
+            and path.endswith("/content")
+            and "token" in record.params
+        ):
             return None  # the route checks the download token
         auth = headers.get("authorization")
         if not auth:

@@ -229,7 +229,11 @@ class JobRecord:
         }
 
     def status_view(self, t: float, wall: WallTime) -> Dict[str, Any]:
-        changes = [self.created] + [moment for moment in (self.started, self.end) if moment <= t]
+        changes = [self.created]
+        if self.started <= min(t, self.end):
+            changes.append(self.started)
+        if self.end <= t:
+            changes.append(self.end)
         return {
             "id": self.id,
             "object": "job.status",

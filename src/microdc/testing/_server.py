@@ -117,6 +117,7 @@ async def serve(app: ASGIApp, store: Store, *, host: str, port: int) -> AsyncGen
         ws="none",
         lifespan="off",
         interface="asgi3",
+        proxy_headers=False,
         log_config=None,
         log_level=None,
         access_log=False,
