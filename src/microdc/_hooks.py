@@ -308,15 +308,9 @@ class Instrumentation:
     @classmethod
     def build(cls, hooks: Optional[HooksArg], rate_limit: Optional[RateLimit]) -> Optional[Instrumentation]:
         """``None`` when there is nothing to run, so the client's hot path stays bare."""
-        instrumentation = cls(hooks, rate_limit)
-        if rate_limit is None and not (
-            instrumentation.on_request
-            or instrumentation.on_response
-            or instrumentation.on_retry
-            or instrumentation.on_error
-        ):
-            return None
-        return instrumentation
+        built = cls(hooks, rate_limit)
+        has_hooks = built.on_request or built.on_response or built.on_retry or built.on_error
+        return built if has_hooks or rate_limit is not None else None
 
     def start_call(self, options: FinalRequestOptions) -> InstrumentedCall:
         return InstrumentedCall(self, options)
