@@ -10,6 +10,11 @@ drops them and nothing generated is edited by hand.
 * :mod:`microdc.lib.builders` — ``LLMComplete``, ``LLMChat``, ``LLMEmbed``, ``DocumentCall``
 * :mod:`microdc.lib.waiting` — how ``wait`` and ``as_completed`` work
 * :mod:`microdc.lib.retry` — ``RetryPolicy`` and ``disable_retry_delays`` for tests
+* :mod:`microdc.lib.hooks` — request/response/retry/error hooks and their records
+* :mod:`microdc.lib.metrics` — ``Metrics``, a hook set that counts calls, latency, tokens and cost
+* :mod:`microdc.lib.otel` — ``Tracing``, OpenTelemetry spans (extra ``microdc[otel]``)
+* :mod:`microdc.lib.rate_limit` — ``RateLimit``, shared by a client and its copies
+* :mod:`microdc.lib.batch` — ``submit_many``: bulk submission under a budget, resumable
 """
 
 from __future__ import annotations
