@@ -140,6 +140,12 @@ def _check(scenario: str, label: str, measured: Optional[float], limit: float, u
     return {"scenario": scenario, "target": label, "measured": measured, "limit": limit, "unit": unit, "result": result}
 
 
+def _load(load: Optional[Dict[str, List[float]]]) -> str:
+    if not load:
+        return "unknown"
+    return f"{load['start'][0]:.1f} at the start, {load['end'][0]:.1f} at the end (1 min; {os.cpu_count()} cores)"
+
+
 def _fmt_stats(s: Optional[Dict[str, float]], digits: int = 1) -> str:
     if s is None:
         return "—"
@@ -174,7 +180,7 @@ def markdown(results: Dict[str, Any]) -> str:
         f"- **Machine:** {m['cpu']}, {m['cores']} cores, {m['os']}; {m['python']}",
         f"- **Versions:** {versions}; commit {m['commit']}",
         f"- **When:** {meta['date']}, {meta['reps']} repetitions per variant (interleaved), "
-        f"{results['elapsed_s']:.0f} s in all",
+        f"{results['elapsed_s']:.0f} s in all; load average {_load(results.get('loadavg'))}",
         "- CPU = user+sys `getrusage(RUSAGE_SELF)` of the client process over the timed loop (after a warm-up), "
         "per unit; cells are median (min-max) over repetitions; x = median of per-repetition ratios to the "
         "variant's baseline.",
@@ -253,6 +259,7 @@ def finish(raw: Dict[str, Any], command: str, reps: int, date: str) -> Tuple[str
     results = {
         "meta": {"command": command, "reps": reps, "date": date, "machine": machine_info(), "argv": sys.argv},
         "elapsed_s": raw["elapsed_s"],
+        "loadavg": raw.get("loadavg"),
         "scenarios": raw["scenarios"],
         "summaries": summaries,
         "targets": evaluate(summaries, units),

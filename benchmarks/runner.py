@@ -215,6 +215,7 @@ def run_scenario(scenario: Scenario, variants: List[str], reps: int, quick: bool
 
 def run(scenarios: List[str], variants: List[str], reps: int, quick: bool) -> Dict[str, Any]:
     started = time.time()
+    load_start = os.getloadavg()
     results: Dict[str, Any] = {}
     needs_server = any(SCENARIOS[name].kind != "import" for name in scenarios)
     server = Server(max_seconds=3600) if needs_server else None
@@ -229,4 +230,8 @@ def run(scenarios: List[str], variants: List[str], reps: int, quick: bool) -> Di
     finally:
         if server is not None:
             server.stop()
-    return {"scenarios": results, "elapsed_s": time.time() - started}
+    return {
+        "scenarios": results,
+        "elapsed_s": time.time() - started,
+        "loadavg": {"start": list(load_start), "end": list(os.getloadavg())},
+    }
