@@ -3,7 +3,20 @@ per input) and, along the way, :class:`BatchProgress`. Re-exported by :mod:`micr
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Tuple, Union, Mapping, Callable, Iterator, Optional, Awaitable
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    List,
+    Tuple,
+    Union,
+    Mapping,
+    Callable,
+    Iterator,
+    Optional,
+    Awaitable,
+    overload,
+)
 from dataclasses import dataclass
 
 from typing_extensions import Literal, TypeAlias
@@ -139,7 +152,11 @@ class BatchResult:
     def __iter__(self) -> Iterator[BatchItem]:
         return iter(self.items)
 
-    def __getitem__(self, index: int) -> BatchItem:
+    @overload
+    def __getitem__(self, index: int) -> BatchItem: ...
+    @overload
+    def __getitem__(self, index: slice) -> Tuple[BatchItem, ...]: ...
+    def __getitem__(self, index: Union[int, slice]) -> Union[BatchItem, Tuple[BatchItem, ...]]:
         return self.items[index]
 
 
