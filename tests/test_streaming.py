@@ -280,6 +280,17 @@ async def test_break_inside_async_with_closes_the_response() -> None:
     assert body.yielded == 1
 
 
+async def test_iteration_ends_after_close() -> None:
+    body = ChunkStream([sse(1), sse(2), sse(3)])
+    async with make_client(Recorder(stream_reply(body))) as client:
+        stream = await open_events(client)
+        async for _ in stream:
+            break
+        await stream.close()
+        assert [event async for event in stream] == []
+    assert body.closed
+
+
 async def test_exception_inside_async_with_closes_the_response() -> None:
     body = ChunkStream([sse(1), sse(2)])
     async with make_client(Recorder(stream_reply(body))) as client:

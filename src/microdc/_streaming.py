@@ -16,7 +16,19 @@ from __future__ import annotations
 
 import json
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, List, Type, Generic, TypeVar, Callable, Optional, Awaitable, AsyncIterator
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    List,
+    Type,
+    Generic,
+    TypeVar,
+    Callable,
+    Optional,
+    Awaitable,
+    AsyncIterator,
+    AsyncGenerator,
+)
 
 import httpx
 from typing_extensions import Self
@@ -206,9 +218,14 @@ class AsyncStream(Generic[_T]):
 
     async def close(self) -> None:
         """Close the connection; iteration ends."""
-        await self.response.aclose()
+        try:
+            # A read in progress in another task cannot be stopped here; it ends with the connection.
+            if not getattr(self._iterator, "ag_running", False):
+                await self._iterator.aclose()
+        finally:
+            await self.response.aclose()
 
-    async def _events(self) -> AsyncIterator[_T]:
+    async def _events(self) -> AsyncGenerator[_T, None]:
         decoder = SSEDecoder()
         while True:
             try:
