@@ -66,6 +66,7 @@ async def submit(http: httpx.AsyncClient, **overrides: Any) -> Dict[str, Any]:
 def assert_error(response: httpx.Response, status: int, code: str, param: Any = None) -> Dict[str, Any]:
     """The answer is the API's error body with this status, code and param."""
     assert response.status_code == status, response.text
+    assert len(response.headers.get_list("x-request-id")) == 1
     assert response.headers["x-request-id"].startswith("req_")
     assert response.headers["content-type"].startswith("application/json")
     error: Dict[str, Any] = response.json()["error"]

@@ -28,6 +28,7 @@ async def test_a_repeat_with_the_same_key_and_body_replays_the_first_answer(
     assert second.headers["idempotent-replayed"] == "true"
     assert "idempotent-replayed" not in first.headers
     assert first.headers["x-request-id"] != second.headers["x-request-id"]
+    assert [len(r.headers.get_list("x-request-id")) for r in (first, second)] == [1, 1]
     assert len(fake.jobs) == 1
     assert [r.replayed for r in fake.requests] == [False, True]
 
