@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from microdc import APIConnectionError, InternalServerError
+from microdc import NOT_GIVEN, APIConnectionError, InternalServerError, omit
 from microdc._files import CHUNK_SIZE
 from microdc._types import FileTypes
 
@@ -147,6 +147,19 @@ async def test_file_object_is_sent_from_its_position(text_file: Path) -> None:
         handle.read(5)
         parts = parse_multipart((await upload(handle)).last)
     assert parts["file"].content == CONTENT[5:]
+
+
+async def test_form_fields_are_sent_as_text() -> None:
+    recorder = Recorder()
+    async with make_client(recorder) as client:
+        body = {"purpose": "document", "n": 3, "flag": True, "skipped": None, "not_given": NOT_GIVEN, "omitted": omit}
+        await client.post("/api/files/upload", cast_to=object, body=body, files={"file": b"x"})
+    parts = parse_multipart(recorder.last)
+    assert {name: part.content for name, part in parts.items() if name != "file"} == {
+        "purpose": b"document",
+        "n": b"3",
+        "flag": b"true",
+    }
 
 
 # ---------------------------------------------------------------- headers

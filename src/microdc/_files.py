@@ -21,7 +21,7 @@ import anyio
 import httpx
 import anyio.to_thread
 
-from ._types import FileTypes, FileContent
+from ._types import Omit, NotGiven, FileTypes, FileContent
 
 __all__ = ["MultipartBody", "UploadFile", "to_upload_file"]
 
@@ -139,8 +139,11 @@ class MultipartBody(httpx.AsyncByteStream):
 
     def __init__(self, fields: Dict[str, object], files: List[Tuple[str, UploadFile]]) -> None:
         self.boundary = uuid.uuid4().hex
+        # Like query parameters, a field that is None, NOT_GIVEN or omit is not sent.
         self._fields = b"".join(
-            self._part_head(name, None, None) + _field_bytes(value) + b"\r\n" for name, value in fields.items()
+            self._part_head(name, None, None) + _field_bytes(value) + b"\r\n"
+            for name, value in fields.items()
+            if value is not None and not isinstance(value, (NotGiven, Omit))
         )
         self._files = files
         self._heads = [self._part_head(name, upload.filename, upload.content_type) for name, upload in files]
