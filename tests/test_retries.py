@@ -10,6 +10,7 @@ import contextlib
 import email.utils
 from typing import Dict, List, Type, Optional
 
+import anyio
 import httpx
 import pytest
 
@@ -28,6 +29,7 @@ from microdc import (
     omit,
 )
 from microdc._retry import retry_after_seconds
+from microdc.lib.hooks import Hooks
 
 from .conftest import Answer, Recorder, fail, error, reply, make_client
 
@@ -350,44 +352,61 @@ def test_policy_reads_the_rules() -> None:
     assert retried(404, {"x-should-retry": "true"}) is True
 
 
-async def test_loop_waits_the_servers_retry_after_ms(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="microdc")
-    recorder = Recorder(error(429, headers={"retry-after-ms": "1500", "retry-after": "9"}), reply(200, {}))
-    async with make_client(recorder) as client:
+async def delays_of(*answers: Answer) -> List[float]:
+    """The waits the retry loop chose between attempts against ``answers`` (seen by an ``on_retry`` hook)."""
+    delays: List[float] = []
+    async with make_client(Recorder(*answers), hooks=Hooks(on_retry=lambda info: delays.append(info.delay))) as client:
         await client.get("/x", cast_to=object)
-    assert any("in 1.50 s after HTTP 429" in record.getMessage() for record in caplog.records)
+    return delays
 
 
-async def test_loop_waits_the_servers_retry_after_seconds(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="microdc")
-    recorder = Recorder(error(503, headers={"retry-after": "4"}), reply(200, {}))
-    async with make_client(recorder) as client:
-        await client.get("/x", cast_to=object)
-    assert any("in 4.00 s after HTTP 503" in record.getMessage() for record in caplog.records)
+async def test_loop_waits_the_servers_retry_after_ms() -> None:
+    assert await delays_of(error(429, headers={"retry-after-ms": "1500", "retry-after": "9"}), reply(200, {})) == [1.5]
 
 
-async def test_loop_backs_off_exponentially_without_a_hint(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="microdc")
-    recorder = Recorder(fail(httpx.ConnectError), error(500), error(500), reply(200, {}))
-    async with make_client(recorder) as client:
-        await client.get("/x", cast_to=object)
-    delays: List[float] = [
-        float(record.getMessage().split(" in ")[1].split(" s ")[0])
-        for record in caplog.records
-        if record.getMessage().startswith("Retrying")
-    ]
+async def test_loop_waits_the_servers_retry_after_seconds() -> None:
+    assert await delays_of(error(503, headers={"retry-after": "4"}), reply(200, {})) == [4.0]
+
+
+async def test_loop_waits_the_servers_retry_after_date() -> None:
+    (delay,) = await delays_of(error(503, headers={"retry-after": http_date(20)}), reply(200, {}))
+    assert 18.0 <= delay <= 20.0
+
+
+async def test_loop_backs_off_exponentially_without_a_hint() -> None:
+    delays = await delays_of(fail(httpx.ConnectError), error(500), error(500), reply(200, {}))
     assert len(delays) == 3
     for n, delay in enumerate(delays):
-        assert 0.75 * 0.5 * 2**n - 0.005 <= delay <= 0.5 * 2**n + 0.005
+        assert 0.75 * 0.5 * 2**n < delay <= 0.5 * 2**n
 
 
-def test_disable_retry_delays_is_scoped() -> None:
+async def test_loop_ignores_an_out_of_range_hint() -> None:
+    (delay,) = await delays_of(error(429, headers={"retry-after": "120"}), reply(200, {}))
+    assert 0.375 < delay <= 0.5
+
+
+async def test_retries_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="microdc")
+    async with make_client(Recorder(error(503), reply(200, {}))) as client:
+        await client.get("/x", cast_to=object)
+    assert any("Retrying GET" in record.getMessage() and "503" in record.getMessage() for record in caplog.records)
+
+
+def test_disable_retry_delays_restores_the_previous_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     from microdc import _retry
 
-    assert _retry._delays_disabled  # the module's fixture is active here
+    monkeypatch.setattr(_retry, "_delays_disabled", False)  # as outside this module's fixture
     with _retry.disable_retry_delays():
         assert _retry._delays_disabled
-    assert _retry._delays_disabled
+        with _retry.disable_retry_delays():
+            assert _retry._delays_disabled
+        assert _retry._delays_disabled
+    assert not _retry._delays_disabled
+
+
+async def test_disable_retry_delays_skips_the_sleep() -> None:
+    with anyio.fail_after(30):  # a guard, not a measurement: an hour-long sleep would trip it
+        await RetryPolicy().sleep(3600)
 
 
 # ---------------------------------------------------------------- error classes of the final answer
