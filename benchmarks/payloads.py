@@ -23,7 +23,7 @@ _ANSWER = (
 )
 
 
-def _dumps(obj: Any) -> bytes:
+def dumps(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -78,12 +78,12 @@ def job(
 
 def completed_job_bytes() -> bytes:
     """``GET /api/v1/jobs/{id}``: a completed llm_chat job."""
-    return _dumps(job())
+    return dumps(job())
 
 
 def queued_job_bytes() -> bytes:
     """``POST /api/v1/jobs/submit``: the 201 answer, a queued llm_chat job."""
-    return _dumps(job("job_01JD7Q3N2B7Y5W0C4E8H6K9MPQ", status="queued"))
+    return dumps(job("job_01JD7Q3N2B7Y5W0C4E8H6K9MPQ", status="queued"))
 
 
 def list_jobs(count: int = LIST_SIZE) -> List[Dict[str, Any]]:
@@ -100,7 +100,7 @@ def list_jobs(count: int = LIST_SIZE) -> List[Dict[str, Any]]:
 
 def page_bytes(data: List[Dict[str, Any]], has_more: bool) -> bytes:
     cursor = data[-1]["id"] if has_more and data else None
-    return _dumps({"object": "list", "data": data, "has_more": has_more, "next_cursor": cursor})
+    return dumps({"object": "list", "data": data, "has_more": has_more, "next_cursor": cursor})
 
 
 def sse_body_chunks(job_id: str, events: int) -> List[bytes]:
@@ -108,8 +108,8 @@ def sse_body_chunks(job_id: str, events: int) -> List[bytes]:
     chunks: List[bytes] = []
     words = _ANSWER.split(" ")
     for i in range(events):
-        data = _dumps({"id": job_id, "delta": words[i % len(words)] + " "})
+        data = dumps({"id": job_id, "delta": words[i % len(words)] + " "})
         chunks.append(b"id: %d\nevent: job.output.delta\ndata: %s\n\n" % (i + 1, data))
-    final = _dumps(job(job_id))
+    final = dumps(job(job_id))
     chunks.append(b"id: %d\nevent: job.completed\ndata: %s\n\n" % (events + 1, final))
     return chunks

@@ -33,6 +33,7 @@ _MAX_HEAD = 64 * 1024
 _MAX_BODY = 16 * 1024 * 1024
 _MAX_SSE_EVENTS = 1_000_000
 _PAGE_CACHE_MAX = 4096
+_SSE_PREBUILT = (100, 200, 500, 2_000, 10_000)  # the runner's stream sizes, built before serving
 _REASONS = {200: b"OK", 201: b"Created", 400: b"Bad Request", 404: b"Not Found", 405: b"Method Not Allowed"}
 _JOBS = b"/api/v1/jobs"
 _JOBS_SLASH = b"/api/v1/jobs/"
@@ -41,9 +42,7 @@ _EVENTS = b"/events"
 
 
 def _error(code: str, message: str) -> bytes:
-    return payloads._dumps(
-        {"error": {"type": "invalid_request_error", "code": code, "message": message, "param": None}}
-    )
+    return payloads.dumps({"error": {"type": "invalid_request_error", "code": code, "message": message, "param": None}})
 
 
 class App:
@@ -57,6 +56,8 @@ class App:
         self.index_of = {j["id"]: i for i, j in enumerate(self.jobs)}
         self._pages: Dict[Tuple[int, int], bytes] = {}
         self._sse: Dict[int, bytes] = {}
+        for count in _SSE_PREBUILT:
+            self.sse_body(count)
 
     def head(self, status: int, content_type: bytes, length: int) -> bytes:
         self.request_count += 1
@@ -114,19 +115,24 @@ class App:
         count = 100
         if job_id.startswith("job_sse_") and job_id[8:].isdigit():
             count = min(int(job_id[8:]), _MAX_SSE_EVENTS)
-        body = self._sse.get(count)
-        if body is None:
-            framed: List[bytes] = []
-            for chunk in payloads.sse_body_chunks(job_id, count):
-                framed.append(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-            framed.append(b"0\r\n\r\n")
-            body = self._sse[count] = b"".join(framed)
+        body = self.sse_body(count)
         self.request_count += 1
         head = (
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
             b"transfer-encoding: chunked\r\nx-request-id: req_%012d\r\n\r\n" % self.request_count
         )
         return [head, body]
+
+    def sse_body(self, count: int) -> bytes:
+        """The chunked body of a stream of ``count`` deltas (cached; the job id is the one that names it)."""
+        body = self._sse.get(count)
+        if body is None:
+            framed: List[bytes] = []
+            for chunk in payloads.sse_body_chunks(f"job_sse_{count}", count):
+                framed.append(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            framed.append(b"0\r\n\r\n")
+            body = self._sse[count] = b"".join(framed)
+        return body
 
 
 class HttpProtocol(asyncio.Protocol):
