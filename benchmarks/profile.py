@@ -33,6 +33,7 @@ from .variants import VARIANTS
 
 Func = Tuple[str, int, str]
 _STDLIB = os.path.dirname(os.__file__)
+_ROOT = str(RESULTS_DIR.parent.parent)
 _FOCUS = {"raw_httpx": "httpx", "raw_aiohttp": "aiohttp", "openai": "openai"}
 
 
@@ -57,7 +58,7 @@ def _label(func: Func) -> str:
     if filename == "~":
         return name
     path = filename.replace("\\", "/")
-    for marker in ("/site-packages/", "/src/", _STDLIB + "/"):
+    for marker in ("/site-packages/", "/src/", _STDLIB + "/", _ROOT + "/"):
         if marker in path:
             path = path.split(marker, 1)[1]
             break

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import json
 import platform
 import statistics
@@ -12,6 +11,7 @@ from typing import Any, Dict, List, Tuple, Optional
 from pathlib import Path
 from importlib import metadata
 
+from .runner import IMPORTS
 from .variants import VARIANTS, BASELINES
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -210,7 +210,7 @@ def markdown(results: Dict[str, Any]) -> str:
         )
         lines += [
             "",
-            f"| variant | CPU µs/{unit} | x baseline | target | {unit}s/s | peak RSS MiB |",
+            f"| variant | CPU µs/{unit} | x baseline | target | {unit}s/s | peak RSS MiB [Δ baseline] |",
             "|---|---|---|---|---|---|",
         ]
         for name, s in summary.items():
@@ -244,8 +244,6 @@ def markdown(results: Dict[str, Any]) -> str:
 
 
 def _import_table(summary: Dict[str, Dict[str, Any]]) -> List[str]:
-    from .runner import IMPORTS
-
     base = summary.get("httpx_pydantic", {}).get("ms")
     lines = ["| import | ms | Δ vs httpx+pydantic | RSS after, MiB |", "|---|---|---|---|"]
     for name, s in summary.items():
@@ -262,7 +260,7 @@ def finish(raw: Dict[str, Any], command: str, reps: int, date: str) -> Tuple[str
     units = {name: data["unit"] for name, data in raw["scenarios"].items()}
     summaries = {name: summarise(name, data) for name, data in raw["scenarios"].items()}
     results = {
-        "meta": {"command": command, "reps": reps, "date": date, "machine": machine_info(), "argv": sys.argv},
+        "meta": {"command": command, "reps": reps, "date": date, "machine": machine_info()},
         "elapsed_s": raw["elapsed_s"],
         "loadavg": raw.get("loadavg"),
         "scenarios": raw["scenarios"],
