@@ -11,10 +11,11 @@ instead of stalling the suite. The client is the SDK's default HTTP client
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Type, Tuple, Callable, Optional, Awaitable
+from typing import Any, Dict, List, Type, Tuple, Union, Callable, Optional, Awaitable
 from dataclasses import dataclass
 
 import anyio
+import httpx
 import pytest
 
 from microdc import (
@@ -45,6 +46,8 @@ pytestmark = pytest.mark.usefixtures("no_retry_delays")
 API_KEY = "sk-malformed-secret-0123456789"
 CALL_TIME_LIMIT = 10.0
 """Seconds any one call may take before the test calls it a hang."""
+READ_TIMEOUT = httpx.Timeout(0.3, connect=5.0)
+"""For answers that never come: a short wait for them, a generous one for the connection."""
 
 
 def job_data(**overrides: object) -> Dict[str, object]:
@@ -134,7 +137,7 @@ class Case:
     check: Optional[Callable[[Any, RawServer], None]] = None
     call: Call = retrieve
     max_retries: int = 0
-    timeout: float = 5.0
+    timeout: Union[float, httpx.Timeout] = 5.0
     strict: bool = False
 
 
@@ -403,7 +406,7 @@ CASES: List[Case] = [
         match=r"timed out",
         check=attempts(2),
         max_retries=1,
-        timeout=0.3,
+        timeout=READ_TIMEOUT,
     ),
     Case(
         "garbage_status_line",
@@ -453,7 +456,7 @@ CASES: List[Case] = [
         raises=APITimeoutError,
         match=r"timed out",
         call=read_events,
-        timeout=0.3,
+        timeout=READ_TIMEOUT,
     ),
     Case(
         "event_with_an_unknown_event_name_is_kept",
