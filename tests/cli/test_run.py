@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 import json
+import time
+import signal
+import subprocess
 from typing import Any, Dict, List
 from pathlib import Path
 
-from .conftest import Runner
+import pytest
+
+from .conftest import COMMAND, Runner, Server
 
 
 def write_jobs(path: Path, count: int) -> None:
@@ -26,6 +32,14 @@ def write_jobs(path: Path, count: int) -> None:
         if i == 3:
             lines.append("")  # blank lines are skipped
     path.write_text("\n".join(lines) + "\n")
+
+
+def _recorded(state: Path) -> int:
+    """Inputs the state file records (0 while it does not exist yet)."""
+    try:
+        return len(json.loads(state.read_text())["items"])
+    except FileNotFoundError:
+        return 0
 
 
 def count_jobs(microdc: Runner) -> int:
@@ -114,3 +128,35 @@ def test_a_malformed_file_or_state_is_refused(microdc: Runner, tmp_path: Path) -
     assert "Cannot resume from batch state file" in corrupt.stderr
     assert "Traceback" not in corrupt.stderr
     assert state.read_text() == "{ half a state"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")
+def test_ctrl_c_saves_the_state_and_a_rerun_submits_nothing_twice(slow_server: Server, tmp_path: Path) -> None:
+    microdc = Runner(slow_server, tmp_path)
+    source, state = tmp_path / "jobs.jsonl", tmp_path / "state.json"
+    write_jobs(source, 300)
+    before = count_jobs(microdc)
+    # SIGINT is reset to its default in the child: a shell that started these tests in
+    # the background may have set it to "ignore", and Python keeps that.
+    process = subprocess.Popen(
+        [*COMMAND, "jobs", "run", str(source), "--state", str(state), "--concurrency", "1", "--no-progress"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=microdc.env(),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 30
+    while _recorded(state) < 10 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert out == ""
+    assert f"same --state {state}) to resume" in err
+    assert 10 <= _recorded(state) < 300
+
+    rerun = microdc("jobs", "run", str(source), "--state", str(state), "--no-wait", "--no-progress")
+    assert rerun.code == 0, rerun.stderr
+    assert [json.loads(line)["status"] for line in rerun.stdout.splitlines()] == ["submitted"] * 300
+    assert count_jobs(microdc) == before + 300

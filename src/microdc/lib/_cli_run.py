@@ -173,8 +173,11 @@ def run(
         result = run_with_client(current, call)
     except KeyboardInterrupt:
         if state:
-            click.echo(f"Interrupted: run again with --state {state} to resume.", err=True)
-        raise
+            hint = f"run the same command again (same --state {state}) to resume; nothing is submitted twice."
+        else:
+            hint = "without --state, a new run starts over (pass --state to make runs resumable)."
+        click.echo(f"Interrupted: {hint}", err=True)
+        ctx.exit(130)
     finally:
         if display is not None:
             display.close()
