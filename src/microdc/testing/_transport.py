@@ -15,6 +15,7 @@ import asyncio
 from typing import Any, Set, Dict, List, Tuple, Union, Optional, AsyncIterator
 from urllib.parse import unquote
 
+import anyio
 import httpx
 from starlette.types import ASGIApp, Message
 
@@ -83,9 +84,12 @@ async def _stop(task: asyncio.Task[None], *, grace: float = 0.0) -> None:
 
 
 async def _next_item(call: _Call, timeout: Optional[float], request: httpx.Request) -> _Item:
+    # Not asyncio.wait_for: before Python 3.12 it can swallow a cancellation of the
+    # caller that arrives just as the item does (python/cpython#86296).
     try:
-        return await asyncio.wait_for(call.queue.get(), timeout)
-    except asyncio.TimeoutError:
+        with anyio.fail_after(timeout):
+            return await call.queue.get()
+    except TimeoutError:
         raise httpx.ReadTimeout("Timed out waiting for the app to answer (microdc.testing)", request=request) from None
 
 
