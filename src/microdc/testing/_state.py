@@ -14,6 +14,8 @@ from typing import Any, Set, Dict, List, Tuple, Optional
 from dataclasses import field, dataclass
 from urllib.parse import parse_qs
 
+import anyio
+
 from ._jobs import WallTime, JobRecord
 from ._clock import Clock, isoformat
 from ._idempotency import IdempotencyStore
@@ -103,9 +105,10 @@ class Changes:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.add(waiter)
         try:
-            await asyncio.wait_for(waiter, timeout)
-            return True
-        except asyncio.TimeoutError:
+            # anyio, not asyncio.wait_for: the latter can lose a cancellation before 3.12.
+            with anyio.move_on_after(timeout):
+                await waiter
+                return True
             return False
         finally:
             self._waiters.discard(waiter)
