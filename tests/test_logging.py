@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from microdc import APIError, AsyncStream, AsyncMicroDC, NotFoundError, APIConnectionError
-from microdc._logs import logger, redact_url, setup_logging, redact_headers
+from microdc._logs import RedactSecrets, logger, redact_url, setup_logging, redact_headers
 from microdc._response import async_to_raw_response_wrapper
 
 from .conftest import API_KEY, BASE_URL, Recorder, ChunkStream, fail, error, reply, make_client, stream_reply
@@ -253,3 +253,18 @@ async def test_strict_validation_error_hides_a_token_in_the_answer() -> None:
             await client.get("/token", cast_to=Download)
     assert "expires_at" in str(info.value)
     assert TOKEN not in str(info.value)
+
+
+def test_httpx_request_lines_hide_download_tokens() -> None:
+    record = logging.LogRecord(
+        "httpx",
+        logging.INFO,
+        __file__,
+        1,
+        'HTTP Request: %s %s "%s"',
+        ("GET", httpx.URL("http://h/c?token=sekrit"), "200"),
+        None,
+    )
+    assert RedactSecrets().filter(record)
+    assert "sekrit" not in record.getMessage()
+    assert "token=<redacted>" in record.getMessage()

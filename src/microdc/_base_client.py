@@ -284,7 +284,8 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
         http = self._pool.get()
         content, multipart = options.body()
         retries_taken = 0
-        started = 0.0
+        # The deadline, when the policy has one, counts from the start of the call.
+        started = _now() if policy.deadline is not None else 0.0
         # Hooks and the rate limit (``_hooks.py``); None unless the client was given some.
         call = None if self._instrumentation is None else self._instrumentation.start_call(options)
         while True:
@@ -313,8 +314,6 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
                 delay = policy.delay(retries_taken, response.headers)
                 retryable = policy.should_retry_response(response) and error.code not in _NOT_RETRIED_CODES
                 reason = f"HTTP {response.status_code}"
-            if started == 0.0:
-                started = _now()
             if not (retryable and self._can_retry(error, multipart, retries_taken, max_retries, started, delay)):
                 if call is not None:
                     await call.failed(error)

@@ -23,12 +23,36 @@ _TOKEN_IN_URL = re.compile(r"([?&](?:token|api_key)=)[^&#\s]*", re.IGNORECASE)
 _configured = False
 
 
+class RedactSecrets(logging.Filter):
+    """Hides download tokens in other libraries' log records (httpx logs each URL at INFO)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redact_arg(arg) for arg in record.args)
+        if isinstance(record.msg, str):
+            record.msg = redact_url(record.msg)
+        return True
+
+
+def _redact_arg(arg: object) -> object:
+    if isinstance(arg, (int, float)) or arg is None:
+        return arg
+    text = str(arg)
+    redacted = redact_url(text)
+    return arg if redacted == text else redacted
+
+
 def setup_logging() -> None:
-    """Attach a stderr handler to the ``microdc`` logger if ``MICRODC_LOG`` asks for one (once)."""
+    """Attach a stderr handler to the ``microdc`` logger if ``MICRODC_LOG`` asks for one (once).
+
+    Also filters the ``httpx`` logger, which an application may switch on, so that
+    its request lines never show a download token.
+    """
     global _configured
     if _configured:
         return
     _configured = True
+    logging.getLogger("httpx").addFilter(RedactSecrets())
     level = os.environ.get(ENV_LOG, "").strip().lower()
     if level not in ("info", "debug"):
         return
