@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Union, Mapping, Iterable, Optional
 
-from typing_extensions import Self, Literal
+from typing_extensions import Self, Unpack, Literal, TypedDict
 
 if TYPE_CHECKING:
     from ..types.file import File
@@ -28,6 +28,19 @@ _ROLES = ("system", "user", "assistant")
 MAX_METADATA_KEYS = 16
 MAX_TIMEOUT_SECONDS = 86400
 MAX_EMBED_TEXTS = 2048
+
+
+class JobSettings(TypedDict, total=False):
+    """What every job takes besides its model and content."""
+
+    priority: Priority
+    """``"low"``, ``"normal"`` (the default) or ``"high"``."""
+
+    timeout_seconds: int
+    """The job fails with code ``timeout`` past this many seconds (1 to 86400; default 300)."""
+
+    metadata: Optional[Mapping[str, str]]
+    """Up to 16 string keys and values, returned on the job."""
 
 
 class JobBuilder:
@@ -94,11 +107,9 @@ class _SamplingBuilder(JobBuilder):
         *,
         temperature: float = 0.7,
         max_tokens: Optional[int] = None,
-        priority: Priority = "normal",
-        timeout_seconds: int = 300,
-        metadata: Optional[Mapping[str, str]] = None,
+        **settings: Unpack[JobSettings],
     ) -> None:
-        super().__init__(model, priority=priority, timeout_seconds=timeout_seconds, metadata=metadata)
+        super().__init__(model, **settings)
         self.temperature = temperature
         self.max_tokens = max_tokens
 
@@ -134,18 +145,9 @@ class LLMComplete(_SamplingBuilder):
         prompt: Optional[str] = None,
         temperature: float = 0.7,
         max_tokens: Optional[int] = None,
-        priority: Priority = "normal",
-        timeout_seconds: int = 300,
-        metadata: Optional[Mapping[str, str]] = None,
+        **settings: Unpack[JobSettings],
     ) -> None:
-        super().__init__(
-            model,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            priority=priority,
-            timeout_seconds=timeout_seconds,
-            metadata=metadata,
-        )
+        super().__init__(model, temperature=temperature, max_tokens=max_tokens, **settings)
         self.prompt = prompt
 
     def set_prompt(self, prompt: str) -> Self:
@@ -175,18 +177,9 @@ class LLMChat(_SamplingBuilder):
         messages: Optional[Iterable[Mapping[str, str]]] = None,
         temperature: float = 0.7,
         max_tokens: Optional[int] = None,
-        priority: Priority = "normal",
-        timeout_seconds: int = 300,
-        metadata: Optional[Mapping[str, str]] = None,
+        **settings: Unpack[JobSettings],
     ) -> None:
-        super().__init__(
-            model,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            priority=priority,
-            timeout_seconds=timeout_seconds,
-            metadata=metadata,
-        )
+        super().__init__(model, temperature=temperature, max_tokens=max_tokens, **settings)
         self.messages: List[Dict[str, str]] = [dict(message) for message in messages or ()]
 
     def set_system(self, content: str) -> Self:
@@ -230,11 +223,9 @@ class LLMEmbed(JobBuilder):
         *,
         texts: Optional[Iterable[str]] = None,
         normalize: bool = True,
-        priority: Priority = "normal",
-        timeout_seconds: int = 300,
-        metadata: Optional[Mapping[str, str]] = None,
+        **settings: Unpack[JobSettings],
     ) -> None:
-        super().__init__(model, priority=priority, timeout_seconds=timeout_seconds, metadata=metadata)
+        super().__init__(model, **settings)
         self.texts: List[str] = list(texts or ())
         self.normalize = normalize
 
@@ -274,11 +265,9 @@ class DocumentCall(JobBuilder):
         *,
         instruction: Optional[str] = None,
         file_tokens: Optional[Iterable[Union[str, File]]] = None,
-        priority: Priority = "normal",
-        timeout_seconds: int = 300,
-        metadata: Optional[Mapping[str, str]] = None,
+        **settings: Unpack[JobSettings],
     ) -> None:
-        super().__init__(model, priority=priority, timeout_seconds=timeout_seconds, metadata=metadata)
+        super().__init__(model, **settings)
         self.instruction = instruction
         self.file_tokens: List[str] = []
         self.add_files(file_tokens or ())
