@@ -17,7 +17,7 @@ from ._qs import Querystring
 from ._files import UploadFile, MultipartBody, to_upload_file
 from ._types import Omit, Timeout, NotGiven, FileTypes, RequestOptions, MutationRequestOptions
 
-__all__ = ["FinalRequestOptions", "merge_headers"]
+__all__ = ["FinalRequestOptions", "check_request_options", "merge_headers"]
 
 
 class FinalRequestOptions:
@@ -78,6 +78,8 @@ class FinalRequestOptions:
         files: Optional[Mapping[str, FileTypes]] = None,
     ) -> FinalRequestOptions:
         """Options for a call from its arguments and its ``**options``."""
+        if options:
+            check_request_options(method, options)
         extra_query = options.get("extra_query")
         if extra_query:
             query = {**query, **extra_query} if query else extra_query
@@ -133,6 +135,46 @@ class FinalRequestOptions:
 
     def query_string(self, querystring: Querystring) -> str:
         return querystring.stringify(self.params) if self.params else ""
+
+
+_OPTION_NAMES = RequestOptions.__required_keys__ | RequestOptions.__optional_keys__
+_MUTATION_OPTION_NAMES = MutationRequestOptions.__required_keys__ | MutationRequestOptions.__optional_keys__
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+
+
+def check_request_options(method: str, options: Mapping[str, object]) -> None:
+    """Raise ``TypeError``/``ValueError`` for a request option that is unknown or of the wrong kind.
+
+    A method's ``**options`` would otherwise swallow a misspelt argument
+    (``max_token=5``) and send the request without it.
+    """
+    allowed = _MUTATION_OPTION_NAMES if method in ("POST", "DELETE") else _OPTION_NAMES
+    unknown = [name for name in options if name not in allowed]
+    if unknown:
+        names = ", ".join(repr(name) for name in unknown)
+        raise TypeError(
+            f"Unexpected keyword argument {names}; besides its own parameters, this method takes only "
+            f"the request options {', '.join(sorted(allowed))}"
+        )
+    timeout = options.get("timeout")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float, httpx.Timeout, NotGiven, type(None))):
+        raise TypeError(f"`timeout` must be seconds, an httpx.Timeout or None, got {type(timeout).__name__}")
+    if "max_retries" in options:
+        retries = options["max_retries"]
+        if isinstance(retries, bool) or not isinstance(retries, (int, NotGiven)):
+            raise TypeError(f"`max_retries` must be an int, got {type(retries).__name__}")
+        if isinstance(retries, int) and retries < 0:
+            raise ValueError(f"`max_retries` must be 0 or more, got {retries}")
+    for name in ("extra_headers", "extra_query"):
+        value = options.get(name)
+        if value is not None and not isinstance(value, Mapping):
+            raise TypeError(f"`{name}` must be a mapping, got {type(value).__name__}")
+    key = options.get("idempotency_key")
+    if key is not None:
+        if not isinstance(key, str):
+            raise TypeError(f"`idempotency_key` must be a string, got {type(key).__name__}")
+        if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+            raise ValueError(f"`idempotency_key` must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters, got {len(key)}")
 
 
 def merge_headers(base: Dict[str, str], extra: Optional[Mapping[str, Union[str, Omit]]]) -> Dict[str, str]:

@@ -16,13 +16,16 @@ __all__ = ["params_validator", "path_param", "strip_not_given"]
 def path_param(name: str, value: object) -> str:
     """Check a path parameter and quote it for the URL.
 
-    Raises ``TypeError`` for a non-string and ``ValueError`` for an empty string,
-    before anything is sent.
+    Raises ``TypeError`` for a non-string and ``ValueError`` for an empty string or
+    a dot segment (``.``/``..``, which URL normalisation would turn into another
+    path, e.g. ``jobs.cancel("..")`` into ``DELETE /api/v1``), before anything is sent.
     """
     if not isinstance(value, str):
         raise TypeError(f"`{name}` must be a string, got {type(value).__name__}")
     if not value:
         raise ValueError(f"Expected a non-empty value for `{name}` but received {value!r}")
+    if value in (".", ".."):
+        raise ValueError(f"`{name}` cannot be {value!r}")
     return quote(value, safe="")
 
 
