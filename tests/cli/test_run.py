@@ -134,29 +134,33 @@ def test_a_malformed_file_or_state_is_refused(microdc: Runner, tmp_path: Path) -
 def test_ctrl_c_saves_the_state_and_a_rerun_submits_nothing_twice(slow_server: Server, tmp_path: Path) -> None:
     microdc = Runner(slow_server, tmp_path)
     source, state = tmp_path / "jobs.jsonl", tmp_path / "state.json"
-    write_jobs(source, 300)
+    job = {"type": "llm_complete", "model": "echo-1", "max_tokens": 16}
+    source.write_text("".join(json.dumps({**job, "prompt": f"p{i:03d}"}) + "\n" for i in range(100)))
+    # Each job costs at most (1 input + 16 output tokens) at $0.5/$1.5 per million: $0.0000245.
+    # A $0.0005 limit fits 20 of them; the jobs take a minute, so the run then waits, mid-way.
     before = count_jobs(microdc)
-    # SIGINT is reset to its default in the child: a shell that started these tests in
-    # the background may have set it to "ignore", and Python keeps that.
     process = subprocess.Popen(
-        [*COMMAND, "jobs", "run", str(source), "--state", str(state), "--concurrency", "1", "--no-progress"],
+        [*COMMAND, "jobs", "run", str(source), "--state", str(state), "--cost-limit", "0.0005", "--no-progress"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=microdc.env(),
+        # A shell that started these tests in the background may ignore SIGINT, and
+        # the child would inherit that: restore the default so Python turns it into Ctrl-C.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 30
-    while _recorded(state) < 10 and time.monotonic() < deadline:
+    while _recorded(state) < 20 and time.monotonic() < deadline:
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 130, err
     assert out == ""
     assert f"same --state {state}) to resume" in err
-    assert 10 <= _recorded(state) < 300
+    assert _recorded(state) == 20
+    assert count_jobs(microdc) == before + 20
 
     rerun = microdc("jobs", "run", str(source), "--state", str(state), "--no-wait", "--no-progress")
     assert rerun.code == 0, rerun.stderr
-    assert [json.loads(line)["status"] for line in rerun.stdout.splitlines()] == ["submitted"] * 300
-    assert count_jobs(microdc) == before + 300
+    assert [json.loads(line)["status"] for line in rerun.stdout.splitlines()] == ["submitted"] * 100
+    assert count_jobs(microdc) == before + 100  # the 20 were not submitted again

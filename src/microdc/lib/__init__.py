@@ -15,6 +15,8 @@ drops them and nothing generated is edited by hand.
 * :mod:`microdc.lib.otel` — ``Tracing``, OpenTelemetry spans (extra ``microdc[otel]``)
 * :mod:`microdc.lib.rate_limit` — ``RateLimit``, shared by a client and its copies
 * :mod:`microdc.lib.batch` — ``submit_many``: bulk submission under a budget, resumable
+* :mod:`microdc.lib.progress` — ``ProgressDisplay``, a ready ``on_progress`` (a ``rich`` bar, or log lines)
+* :mod:`microdc.lib.cli` — the ``microdc`` command (extra ``microdc[cli]``)
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import click
 
 from .._logs import redact_url
-from .._exceptions import APIError, MicroDCError, APIStatusError, JobWaitTimeoutError
+from .._exceptions import APIError, MicroDCError, APIStatusError
 
 if TYPE_CHECKING:
     from .._client import AsyncMicroDC
@@ -95,7 +95,7 @@ def describe_error(exc: BaseException) -> str:
     elif isinstance(exc, APIError):
         request = exc.request
         line = f"{type(exc).__name__}: {exc.message} ({request.method} {redact_url(str(request.url))})"
-    elif isinstance(exc, (MicroDCError, JobWaitTimeoutError)):
+    elif isinstance(exc, MicroDCError):
         line = f"{type(exc).__name__}: {exc}"
     else:
         line = str(exc) or type(exc).__name__

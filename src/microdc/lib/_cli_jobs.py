@@ -214,12 +214,10 @@ def create(ctx: click.Context, /, **options: Any) -> None:
     wait, wait_timeout = options["wait"], options["wait_timeout"]
 
     async def call(client: AsyncMicroDC) -> Job:
-        from .waiting import wait_for_job
-
         create_job = cast(Callable[..., Awaitable["Job"]], client.jobs.create)
         job = await create_job(**params)
         if wait:
-            job = await wait_for_job(client.jobs, job.id, timeout=wait_timeout, poll_interval=1.0)
+            job = await client.jobs.wait(job.id, timeout=wait_timeout)
         return job
 
     _job_command(ctx, options["as_json"], call)
@@ -288,11 +286,7 @@ def status(ctx: click.Context, job_id: str, as_json: bool) -> None:
 @click.pass_context
 def wait(ctx: click.Context, job_id: str, timeout: Optional[float], poll_interval: float, as_json: bool) -> None:
     """Wait until a job ends, then show it (a failed job is shown, not an error)."""
-    from .waiting import wait_for_job
-
-    _job_command(
-        ctx, as_json, lambda client: wait_for_job(client.jobs, job_id, timeout=timeout, poll_interval=poll_interval)
-    )
+    _job_command(ctx, as_json, lambda client: client.jobs.wait(job_id, timeout=timeout, poll_interval=poll_interval))
 
 
 @jobs.command("cancel")

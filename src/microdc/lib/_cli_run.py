@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 import json
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any, Dict, List, Tuple, Optional, cast
 from pathlib import Path
@@ -148,7 +149,6 @@ def run(
     for the budget included: see the results), 1 when some could not be submitted or
     followed (status "error"), 2 for bad usage or a malformed FILE.
     """
-    from .batch import submit_many
     from .progress import ProgressDisplay
     from ._batch_state import write_atomically
 
@@ -157,8 +157,7 @@ def run(
     display = ProgressDisplay(log=_progress_logger()) if show_progress else None
 
     async def call(client: AsyncMicroDC) -> BatchResult:
-        return await submit_many(
-            client.jobs,
+        return await client.jobs.submit_many(
             params,
             concurrency=concurrency,
             cost_limit_usd=cost_limit,
@@ -171,7 +170,7 @@ def run(
 
     try:
         result = run_with_client(current, call)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C (asyncio.run may report it either way)
         if state:
             hint = f"run the same command again (same --state {state}) to resume; nothing is submitted twice."
         else:

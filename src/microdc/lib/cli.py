@@ -24,6 +24,7 @@ one only assembles them and turns failures into exit codes:
 from __future__ import annotations
 
 import sys
+import asyncio
 from typing import List, Optional
 
 try:
@@ -72,7 +73,7 @@ def run_cli(argv: Optional[List[str]] = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); the exit status."""
     try:
         returned = cli.main(args=argv, prog_name="microdc", standalone_mode=False)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, asyncio.CancelledError, click.exceptions.Abort):  # Ctrl-C
         click.echo("Interrupted.", err=True)
         return 130
     except click.ClickException as exc:
