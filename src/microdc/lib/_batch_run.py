@@ -32,7 +32,6 @@ PROGRESS_INTERVAL = 0.25
 """Seconds between two ``on_progress`` calls, at least (the final call excepted)."""
 SAVE_INTERVAL = 0.5
 """Seconds between two writes of the state file while the batch runs, at least."""
-DEFAULT_POLL_INTERVAL = 2.0
 _EPSILON = 1e-12
 
 
