@@ -101,6 +101,7 @@ def summarise(scenario: str, data: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
             "cpu_us": _stats([c for c in cpu_per[name] if c is not None]),
             "rate": _stats([r["units"] / r["wall_s"] for r in good]),
             "rss_mib": _stats([r["maxrss_kib"] / MIB for r in good]),
+            "connections": _stats([float(r["connections"]) for r in good if "connections" in r]),
             "baseline": BASELINES.get(name, "raw_httpx"),
             "ratio": None,
         }
@@ -188,7 +189,7 @@ def markdown(results: Dict[str, Any]) -> str:
         f"{results['elapsed_s']:.0f} s in all; load average {_load(results.get('loadavg'))}",
         "- CPU = user+sys `getrusage(RUSAGE_SELF)` of the client process over the timed loop (after a warm-up), "
         "per unit; cells are median (min-max) over repetitions; x = median of per-repetition ratios to the "
-        "variant's baseline.",
+        "variant's baseline; new conns = TCP connections the client opened during the timed loop.",
         "",
         "## Targets",
         "",
@@ -210,12 +211,12 @@ def markdown(results: Dict[str, Any]) -> str:
         )
         lines += [
             "",
-            f"| variant | CPU µs/{unit} | x baseline | target | {unit}s/s | peak RSS MiB [Δ baseline] |",
-            "|---|---|---|---|---|---|",
+            f"| variant | CPU µs/{unit} | x baseline | target | {unit}s/s | peak RSS MiB [Δ baseline] | new conns |",
+            "|---|---|---|---|---|---|---|",
         ]
         for name, s in summary.items():
             if s["status"] != "ok":
-                lines.append(f"| {name} | {s['status']}: {s['reason'][:120]} | | | | |")
+                lines.append(f"| {name} | {s['status']}: {s['reason'][:120]} | | | | | |")
                 continue
             ratio = s["ratio"]
             ratio_cell = (
@@ -234,10 +235,11 @@ def markdown(results: Dict[str, Any]) -> str:
             if rss and base_rss and s["baseline"] != name:
                 rss_cell += f" [{rss['median'] - base_rss['median']:+.1f}]"
             lines.append(
-                f"| {name} | {_fmt_stats(s['cpu_us'])} | {ratio_cell} | {target_cell} | {_fmt_stats(s['rate'], 0)} | {rss_cell} |"
+                f"| {name} | {_fmt_stats(s['cpu_us'])} | {ratio_cell} | {target_cell} | {_fmt_stats(s['rate'], 0)} "
+                f"| {rss_cell} | {_fmt_stats(s['connections'], 0)} |"
             )
             if s["errors"]:
-                lines.append(f"| ↳ {len(s['errors'])} failed run(s): {s['errors'][0][:120]} | | | | | |")
+                lines.append(f"| ↳ {len(s['errors'])} failed run(s): {s['errors'][0][:120]} | | | | | | |")
     lines += ["", "Variants:", ""]
     lines += [f"- `{name}`: {desc}" for name, (_, _, desc) in VARIANTS.items()]
     return "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@ Routes (HTTP/1.1, keep-alive; every answer carries ``x-request-id``):
 * ``GET  /api/v1/jobs?limit&after`` cursor pages over 10,000 jobs, newest first
 * ``GET  /api/v1/jobs/{id}/events`` SSE: N ``job.output.delta`` events, then
   ``job.completed`` with the Job; N comes from an id ``job_sse_<N>`` (else 100)
+* ``GET  /__bench/stats``           connections accepted and requests answered so far
 
 It does as little per request as possible (bodies are cached bytes), so the
 client under test, not the server, is what the numbers describe.
@@ -39,6 +40,7 @@ _JOBS = b"/api/v1/jobs"
 _JOBS_SLASH = b"/api/v1/jobs/"
 _SUBMIT = b"/api/v1/jobs/submit"
 _EVENTS = b"/events"
+_STATS = b"/__bench/stats"  # for the harness: connections accepted and requests answered so far
 
 
 def _error(code: str, message: str) -> bytes:
@@ -50,6 +52,7 @@ class App:
 
     def __init__(self, list_size: int = payloads.LIST_SIZE) -> None:
         self.request_count = 0
+        self.connection_count = 0
         self.job_body = payloads.completed_job_bytes()
         self.created_body = payloads.queued_job_bytes()
         self.jobs = payloads.list_jobs(list_size)
@@ -83,6 +86,9 @@ class App:
                     return self.events(rest[: -len(_EVENTS)].decode("ascii", "replace"))
                 if rest and b"/" not in rest:
                     return self.json(200, self.job_body)
+            if path == _STATS:
+                stats = {"connections": self.connection_count, "requests": self.request_count}
+                return self.json(200, payloads.dumps(stats))
         elif method == b"POST" and path == _SUBMIT:
             return self.json(201, self.created_body)
         return self.json(404, _error("not_found", f"No route for {method.decode()} {path.decode('latin-1')}"))
@@ -146,6 +152,7 @@ class HttpProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        self.app.connection_count += 1
 
     def connection_lost(self, exc: Optional[Exception]) -> None:  # noqa: ARG002
         self.transport = None

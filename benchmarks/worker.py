@@ -67,6 +67,19 @@ class Check:
             raise RuntimeError(f"{what}: expected {expected}, got {got}")
 
 
+async def server_stats(base_url: str) -> Dict[str, int]:
+    """The server's counters, over a connection of its own (outside the timed window)."""
+    host, port = base_url.split("//", 1)[1].rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host.strip("[]"), int(port))
+    try:
+        writer.write(b"GET /__bench/stats HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+        raw = await asyncio.wait_for(reader.read(), timeout=10)
+    finally:
+        writer.close()
+    stats = json.loads(raw.split(b"\r\n\r\n", 1)[1])
+    return {"connections": int(stats["connections"]), "requests": int(stats["requests"])}
+
+
 async def warm_up(variant: Variant, kind: str, warmup: int, concurrency: int) -> None:
     if kind == "get":
         Check.job(await variant.get(JOB_ID))
@@ -118,12 +131,14 @@ async def measure(args: argparse.Namespace) -> Dict[str, Any]:
             # (and the wait for the server) must not count as the code's cost.
             profiler = cProfile.Profile(time.process_time)
             profiler.enable()
+        stats0 = await server_stats(args.base_url)
         cpu0, wall0 = _cpu(), time.perf_counter()
         try:
             units = await timed(variant, args.scenario, args.n, args.concurrency)
         except Exception as exc:
             return {"status": "error", "reason": f"{type(exc).__name__}: {exc}"[:500]}
         wall, cpu = time.perf_counter() - wall0, _cpu() - cpu0
+        stats1 = await server_stats(args.base_url)
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(args.profile)
@@ -135,6 +150,9 @@ async def measure(args: argparse.Namespace) -> Dict[str, Any]:
         "cpu_s": cpu,
         "wall_s": wall,
         "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        # New TCP connections the client opened during the timed loop (pool churn).
+        # (The second stats request's own connection is left out.)
+        "connections": stats1["connections"] - stats0["connections"] - 1,
     }
 
 
