@@ -24,7 +24,7 @@ import sys
 import pstats
 import argparse
 import tempfile
-from typing import Any, Dict, List, Tuple, Optional
+from typing import Any, Dict, List, Tuple, Optional, cast
 from collections import defaultdict
 
 from .report import RESULTS_DIR
@@ -32,6 +32,16 @@ from .runner import SCENARIOS, Server, run_worker
 from .variants import VARIANTS
 
 Func = Tuple[str, int, str]
+# pstats' raw table: function -> (primitive calls, calls, self s, cumulative s, callers)
+Entry = Tuple[int, int, float, float, Dict[Func, Tuple[int, int, float, float]]]
+Table = Dict[Func, Entry]
+
+
+def load_stats(path: str) -> Table:
+    raw: object = getattr(pstats.Stats(path), "stats")  # noqa: B009 (not in the type stubs)
+    return cast(Table, raw)
+
+
 _STDLIB = os.path.dirname(os.__file__)
 _ROOT = str(RESULTS_DIR.parent.parent)
 _FOCUS = {"raw_httpx": "httpx", "raw_aiohttp": "aiohttp", "openai": "openai"}
@@ -66,7 +76,7 @@ def _label(func: Func) -> str:
 
 
 def analyse(stats_path: str, units: int, unit: str, top: int, focus: str = "microdc") -> str:
-    stats: Dict[Func, Any] = pstats.Stats(stats_path).stats  # type: ignore[attr-defined]
+    stats = load_stats(stats_path)
     by_package: Dict[str, float] = defaultdict(float)
     total = idle = 0.0
     for func, (_cc, _nc, tt, _ct, callers) in stats.items():
@@ -113,7 +123,7 @@ def analyse(stats_path: str, units: int, unit: str, top: int, focus: str = "micr
 
 def self_times(stats_path: str) -> Tuple[Dict[str, float], Dict[str, int]]:
     """Self time and calls per function label (epoll waits left out)."""
-    stats: Dict[Func, Any] = pstats.Stats(stats_path).stats  # type: ignore[attr-defined]
+    stats = load_stats(stats_path)
     times: Dict[str, float] = defaultdict(float)
     calls: Dict[str, int] = defaultdict(int)
     for func, (_cc, nc, tt, _ct, _callers) in stats.items():
@@ -130,7 +140,7 @@ def compare(stats_path: str, units: int, base_path: str, base_units: int, unit: 
     base, base_calls = self_times(base_path)
     per, base_per = 1e6 / max(units, 1), 1e6 / max(base_units, 1)
     total_delta = sum(mine.values()) * per - sum(base.values()) * base_per
-    rows = []
+    rows: List[Tuple[float, float, str]] = []
     for label in set(mine) | set(base):
         delta = mine.get(label, 0.0) * per - base.get(label, 0.0) * base_per
         calls = my_calls.get(label, 0) / max(units, 1) - base_calls.get(label, 0) / max(base_units, 1)
@@ -145,7 +155,7 @@ def compare(stats_path: str, units: int, base_path: str, base_units: int, unit: 
     return "\n".join(out) + "\n"
 
 
-def _cumulative(stats: Dict[Func, Any], file_suffix: str, name: str) -> Optional[float]:
+def _cumulative(stats: Table, file_suffix: str, name: str) -> Optional[float]:
     found = [v[3] for f, v in stats.items() if f[0].replace("\\", "/").endswith(file_suffix) and f[2] == name]
     return max(found) if found else None
 
@@ -160,7 +170,7 @@ def _row(func: Func, v: Any, per: float, units: int) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.profile", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.profile", description="Where a variant's CPU goes.")
     parser.add_argument("--variant", default="microdc", choices=list(VARIANTS))
     parser.add_argument("--scenario", default="get_c1", choices=[s for s in SCENARIOS if s != "import"])
     parser.add_argument("--quick", action="store_true")

@@ -13,7 +13,7 @@ import json
 import time
 import select
 import subprocess
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, cast
 from pathlib import Path
 from dataclasses import dataclass
 
@@ -128,7 +128,7 @@ def run_json(cmd: Sequence[str], timeout: float) -> Dict[str, Any]:
     if not isinstance(result, dict):
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
         return {"status": "error", "reason": f"exit {done.returncode}: {' | '.join(tail)}"[:500]}
-    return result
+    return cast(Dict[str, Any], result)
 
 
 def run_worker(scenario: Scenario, variant: str, base_url: str, quick: bool, profile: str = "") -> Dict[str, Any]:

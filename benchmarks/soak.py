@@ -76,7 +76,13 @@ def _server_summary(fake: Any) -> Dict[str, Any]:
         "replayed": sum(1 for r in submissions if r.replayed),
         "faults": dict(faults),
         "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "cpu_seconds": _cpu_seconds(),
     }
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _fake() -> Any:
@@ -237,6 +243,8 @@ def report(args: argparse.Namespace, result: ClientResult, server: Dict[str, Any
         f"(lost answers {faults.get('lost_answer', 0):,}, 5xx {faults.get('error', 0):,}, "
         f"429 {faults.get('rate_limit', 0):,}; idempotent replays {server.get('replayed', 0):,})",
         f"elapsed                  {result.elapsed:.1f} s ({args.submissions / max(result.elapsed, 1e-9):,.0f} calls/s)",
+        f"CPU                      client {_cpu_seconds():.1f} s"
+        + (f", server {server['cpu_seconds']:.1f} s" if "cpu_seconds" in server and not args.in_process else ""),
         f"peak RSS                 client {rss_mib:.1f} MiB"
         + (
             f", server {server['peak_rss_kib'] / 1024:.1f} MiB"
