@@ -10,7 +10,9 @@ the whole module; each test checks one property of it.
 from __future__ import annotations
 
 import asyncio
-from typing import Dict, List, Counter as CounterType
+import fnmatch
+from typing import Dict, List, Tuple, Counter as CounterType, Callable, Awaitable
+from pathlib import Path
 from collections import Counter
 from dataclasses import field, dataclass
 
@@ -21,7 +23,7 @@ from microdc import AsyncMicroDC
 from microdc._retry import disable_retry_delays
 from microdc.testing import Faults, FakeMicroDC, RecordedRequest
 
-from .conftest import API_KEY
+from .conftest import API_KEY, Served
 
 CALLS = 1_000
 CONCURRENCY = 64
@@ -126,3 +128,76 @@ def test_every_lost_answer_was_replayed_to_the_retry(run: LostAnswersRun) -> Non
         assert [attempt.headers["x-stainless-retry-count"] for attempt in attempts] == [
             str(n) for n in range(len(attempts))
         ]
+
+
+# ------------------------------------------------------------- every other mutation
+
+
+Mutation = Callable[[AsyncMicroDC, Path], Awaitable[object]]
+
+
+async def _upload_bytes(client: AsyncMicroDC, _tmp: Path) -> object:
+    return await client.files.upload(file=b"some bytes")
+
+
+async def _upload_path(client: AsyncMicroDC, tmp: Path) -> object:
+    path = tmp / "notes.txt"
+    path.write_bytes(b"a file on disk")
+    return await client.files.upload(file=path)
+
+
+async def _upload_file_object(client: AsyncMicroDC, tmp: Path) -> object:
+    path = tmp / "notes.txt"
+    path.write_bytes(b"an open file")
+    with path.open("rb") as handle:
+        return await client.files.upload(file=handle)
+
+
+async def _upload_tuple(client: AsyncMicroDC, _tmp: Path) -> object:
+    return await client.files.upload(file=("notes.txt", b"a tuple", "text/plain"))
+
+
+async def _cancel(client: AsyncMicroDC, _tmp: Path) -> object:
+    job = await client.jobs.create(type="llm_complete", model="echo-1", prompt="to cancel")
+    return await client.jobs.cancel(job.id)
+
+
+async def _download_token(client: AsyncMicroDC, _tmp: Path) -> object:
+    uploaded = await client.files.upload(file=b"shared")
+    return await client.files.create_download_token(uploaded.id)
+
+
+async def _delete(client: AsyncMicroDC, _tmp: Path) -> object:
+    uploaded = await client.files.upload(file=b"doomed")
+    return await client.files.delete(uploaded.id)
+
+
+MUTATIONS: Dict[str, Tuple[Mutation, str]] = {
+    "upload_bytes": (_upload_bytes, "/api/files/upload"),
+    "upload_path": (_upload_path, "/api/files/upload"),
+    "upload_file_object": (_upload_file_object, "/api/files/upload"),
+    "upload_tuple": (_upload_tuple, "/api/files/upload"),
+    "cancel": (_cancel, "/api/v1/jobs/*"),
+    "create_download_token": (_download_token, "/api/v1/files/*/create-download-token"),
+    "delete_file": (_delete, "/api/v1/files/*"),
+}
+
+
+@pytest.mark.usefixtures("no_retry_delays")
+@pytest.mark.parametrize("name", list(MUTATIONS))
+async def test_a_mutation_whose_answer_was_lost_is_replayed_not_repeated(
+    name: str, served: Served, tmp_path: Path
+) -> None:
+    mutation, path = MUTATIONS[name]
+    method = "DELETE" if name in ("cancel", "delete_file") else "POST"
+    served.fake.faults = Faults(lost_answer_rate=1.0, max_faults=1, paths=[path], methods=[method])
+    async with served.client(max_retries=2) as client:
+        with anyio.fail_after(20):
+            result = await mutation(client, tmp_path)
+    hit = [r for r in served.fake.requests if r.method == method and fnmatch.fnmatchcase(r.path, path)]
+    assert [(r.fault, r.replayed) for r in hit] == [("lost_answer", False), (None, True)]
+    assert hit[0].idempotency_key == hit[1].idempotency_key
+    assert hit[0].body == hit[1].body
+    assert result is not None
+    if name.startswith("upload"):
+        assert len(served.fake.files) == 1
