@@ -10,6 +10,6 @@
 
 from __future__ import annotations
 
-from .._retry import RetryPolicy, disable_retry_delays, retry_after_seconds
+from .._retry import RetryPolicy, retry_after_seconds, disable_retry_delays
 
 __all__ = ["RetryPolicy", "disable_retry_delays", "retry_after_seconds"]
