@@ -62,9 +62,22 @@ async def test_auth_header_is_bearer_api_key() -> None:
 async def test_headers_are_in_order_default_platform_auth_custom_call() -> None:
     request = await sent(default_headers={"X-Custom": "c"}, call_headers={"X-Call": "x"})
     order = names(request)
-    expected = ["accept", "content-type", *PLATFORM_HEADERS, "authorization", "x-custom", "x-call"]
+    expected = ["accept", *PLATFORM_HEADERS, "authorization", "x-custom", "x-call"]
     assert [name for name in order if name in expected] == expected
     assert order.index("x-call") < order.index("x-stainless-retry-count")
+
+
+async def test_a_request_without_a_body_sends_no_content_type() -> None:
+    assert "content-type" not in names(await sent())
+
+
+async def test_a_json_body_is_described_right_after_accept() -> None:
+    recorder = Recorder()
+    async with make_client(recorder) as client:
+        await client.post("/things", cast_to=object, body={"a": 1})
+    order = names(recorder.last)
+    assert order[order.index("accept") + 1] == "content-type"
+    assert recorder.last.headers["content-type"] == "application/json"
 
 
 async def test_each_header_is_sent_once() -> None:

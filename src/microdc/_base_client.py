@@ -29,10 +29,9 @@ from typing_extensions import Self, Unpack
 
 from ._qs import Querystring
 from ._logs import logger, redact_url, redact_headers
-from ._hooks import HooksArg, Instrumentation
 from ._retry import RetryPolicy
 from ._types import Omit, Timeout, NotGiven, FileTypes, RequestOptions, MutationRequestOptions
-from ._models import BaseModel, parse_json
+from ._models import BaseModel, parse_json, set_request_id
 from ._platform import platform_headers
 from ._response import AsyncAPIResponse, AsyncBinaryAPIResponse, response_mode
 from ._streaming import AsyncStream
@@ -49,12 +48,14 @@ from ._request_options import FinalRequestOptions, merge_headers, timeout_extens
 
 if TYPE_CHECKING:
     from ._files import MultipartBody
+    from ._hooks import HooksArg, Instrumentation
     from .lib.rate_limit import RateLimit
 
 __all__ = ["AsyncAPIClient", "BaseClient"]
 
 _T = TypeVar("_T")
-_PageT = TypeVar("_PageT", bound=BaseAsyncPage[Any])
+# A string bound: `BaseAsyncPage[Any]` would build a pydantic class at import time.
+_PageT = TypeVar("_PageT", bound="BaseAsyncPage[Any]")
 _HttpxClientT = TypeVar("_HttpxClientT", bound=httpx.AsyncClient)
 _DefaultStreamT = TypeVar("_DefaultStreamT", bound=AsyncStream[Any])
 
@@ -92,6 +93,7 @@ class BaseClient(Generic[_HttpxClientT, _DefaultStreamT]):
         self._querystring = Querystring(array_format="comma")
         self._timeout_ext = timeout_extension(timeout)
         self._headers_cache: Optional[Dict[str, str]] = None
+        self._bodiless_cache: Optional[Dict[str, str]] = None
 
     @property
     def base_url(self) -> httpx.URL:
@@ -112,6 +114,17 @@ class BaseClient(Generic[_HttpxClientT, _DefaultStreamT]):
         return self._headers_cache
 
     @property
+    def _bodiless_headers(self) -> Dict[str, str]:
+        """``default_headers`` without ``Content-Type``, for requests that send no body.
+
+        Every header costs httpx and h11 a few microseconds per request; one that
+        describes a body that is not there is pure cost.
+        """
+        if self._bodiless_cache is None:
+            self._bodiless_cache = {k: v for k, v in self.default_headers.items() if k.lower() != "content-type"}
+        return self._bodiless_cache
+
+    @property
     def default_query(self) -> Mapping[str, object]:
         return self._custom_query
 
@@ -127,7 +140,7 @@ class BaseClient(Generic[_HttpxClientT, _DefaultStreamT]):
         content: Optional[bytes],
         multipart: Optional[MultipartBody],
     ) -> httpx.Request:
-        headers = dict(self.default_headers)
+        headers = dict(self.default_headers if content is not None or multipart is not None else self._bodiless_headers)
         if options.headers:
             merge_headers(headers, options.headers)
         if options.idempotency_key is not None:
@@ -206,7 +219,11 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
         self._retry_policy = RetryPolicy(max_retries=max_retries)
         self._hooks = hooks
         self._rate_limit = rate_limit
-        self._instrumentation = Instrumentation.build(hooks, rate_limit)
+        self._instrumentation: Optional[Instrumentation] = None
+        if hooks is not None or rate_limit is not None:
+            from ._hooks import Instrumentation  # only clients that use hooks pay for importing them
+
+            self._instrumentation = Instrumentation.build(hooks, rate_limit)
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -436,7 +453,7 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
                 message=f"Expected a JSON answer from {options.method} {redact_url(options.url)} but got {content_type}: {exc}",
             ) from None
         if isinstance(parsed, BaseModel):
-            parsed._request_id = response.headers.get("x-request-id")
+            set_request_id(parsed, response.headers.get("x-request-id"))
             if isinstance(parsed, BaseAsyncPage):
                 self._bind_page(cast(Any, parsed), options, response.request)
         return cast(_T, parsed)

@@ -15,13 +15,13 @@ import httpx
 from typing_extensions import Self, override
 
 from ._logs import setup_logging
-from ._hooks import HooksArg
 from ._types import NOT_GIVEN, Omit, Timeout, NotGiven
 from ._constants import ENV_API_KEY, ENV_BASE_URL, DEFAULT_TIMEOUT, DEFAULT_MAX_RETRIES
 from ._exceptions import MicroDCError
 from ._client_resources import AsyncMicroDCResources
 
 if TYPE_CHECKING:
+    from ._hooks import HooksArg
     from .lib.rate_limit import RateLimit
 
 __all__ = ["AsyncMicroDC"]

@@ -19,7 +19,7 @@ from functools import cache
 
 import pydantic
 import typing_extensions
-from pydantic import ConfigDict, PrivateAttr
+from pydantic import ConfigDict
 from pydantic.fields import FieldInfo
 from typing_extensions import Literal, get_args, get_origin
 
@@ -38,7 +38,13 @@ class BaseModel(pydantic.BaseModel):
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=(), defer_build=True)
 
-    _request_id: Optional[str] = PrivateAttr(default=None)
+    # Not a pydantic PrivateAttr: one of those makes pydantic run a Python post-init
+    # for every instance, nested ones included (a third of the CPU of parsing a page).
+    @property
+    def _request_id(self) -> Optional[str]:
+        """The ``x-request-id`` of the answer this object came from (top-level objects only)."""
+        private = self.__pydantic_private__
+        return None if private is None else private.get("_request_id")
 
     def to_dict(
         self,
@@ -79,6 +85,15 @@ class BaseModel(pydantic.BaseModel):
             exclude_none=exclude_none,
             warnings=False,
         )
+
+
+def set_request_id(obj: BaseModel, request_id: Optional[str]) -> None:
+    """Record the answer's request id on a parsed object (see ``BaseModel._request_id``)."""
+    private = obj.__pydantic_private__
+    if private is None:
+        object.__setattr__(obj, "__pydantic_private__", {"_request_id": request_id})
+    else:
+        private["_request_id"] = request_id
 
 
 def PropertyInfo(*, discriminator: str) -> Any:
