@@ -41,18 +41,18 @@ def DefaultAioHttpClient(**kwargs: Any) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` that sends through aiohttp (``pip install 'microdc[aiohttp]'``).
 
     ``AsyncMicroDC(http_client=DefaultAioHttpClient())``: the same API, aiohttp's
-    faster connection handling underneath.
+    faster connection handling underneath. Takes ``timeout``, ``limits``,
+    ``follow_redirects``, ``max_redirects``, ``headers``, ``base_url``, ``proxy`` and
+    ``verify``; see :mod:`microdc._aiohttp` for why it is not httpx-aiohttp.
     """
     try:
-        from httpx_aiohttp import HttpxAiohttpClient
+        from ._aiohttp import AioHttpClient
     except ImportError as exc:
-        raise RuntimeError(
-            "DefaultAioHttpClient needs aiohttp and httpx-aiohttp: pip install 'microdc[aiohttp]'"
-        ) from exc
+        raise RuntimeError("DefaultAioHttpClient needs aiohttp: pip install 'microdc[aiohttp]'") from exc
     kwargs.setdefault("timeout", DEFAULT_TIMEOUT)
     kwargs.setdefault("limits", DEFAULT_CONNECTION_LIMITS)
     kwargs.setdefault("follow_redirects", True)
-    return HttpxAiohttpClient(**kwargs)
+    return AioHttpClient(**kwargs)
 
 
 def _current_loop() -> Optional[asyncio.AbstractEventLoop]:

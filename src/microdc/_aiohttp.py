@@ -1,0 +1,254 @@
+"""A lean ``httpx.AsyncClient`` that sends through one ``aiohttp.ClientSession``.
+
+:class:`AioHttpClient` keeps the contract the SDK relies on — ``await send(request,
+stream=...)`` returns an ``httpx.Response``; timeouts raise ``httpx.TimeoutException``
+subclasses and connection failures ``httpx.TransportError`` subclasses — but skips
+the layers of ``httpx.AsyncClient.send`` the SDK does not use (auth flows, cookie
+extraction, event hooks) and converts headers once each way. Redirects are followed
+here (at most ``max_redirects``); one that leaves the origin drops ``Authorization``.
+
+The session is created lazily, inside the event loop that sends first (the SDK's
+``HttpClientPool`` makes one client per loop). Env proxies are not read (aiohttp's
+default); pass ``proxy=`` to use one.
+"""
+
+from __future__ import annotations
+
+import time
+import asyncio
+import datetime
+from typing import Any, Dict, List, Type, Tuple, Union, Optional, Sequence, AsyncIterator
+
+import httpx
+import aiohttp
+
+__all__ = ["AioHttpClient"]
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_TimeoutKey = Tuple[Optional[float], Optional[float], Optional[float]]
+# aiohttp >= 3.10 tells a connect timeout from a read timeout; older ones raise one kind.
+_CONNECT_TIMEOUT: Tuple[Type[BaseException], ...] = tuple(
+    kind for kind in (getattr(aiohttp, "ConnectionTimeoutError", None),) if isinstance(kind, type)
+)
+
+
+def _transport_error(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
+    """The httpx exception for an aiohttp (or asyncio) failure."""
+    message = str(exc) or type(exc).__name__
+    if isinstance(exc, _CONNECT_TIMEOUT):
+        return httpx.ConnectTimeout(message, request=request)
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        return httpx.ReadTimeout(message, request=request)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return httpx.ConnectError(message, request=request)
+    if isinstance(exc, (aiohttp.ClientPayloadError, aiohttp.ClientResponseError)):
+        return httpx.RemoteProtocolError(message, request=request)
+    if isinstance(exc, aiohttp.InvalidURL):
+        return httpx.UnsupportedProtocol(message, request=request)
+    return httpx.ReadError(message, request=request)
+
+
+class _AiohttpStream(httpx.AsyncByteStream):
+    """The body of one aiohttp response, as httpx reads it; closing it frees the connection."""
+
+    __slots__ = ("_request", "_response")
+
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+        self._response = response
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        content = self._response.content
+        try:
+            while True:
+                chunk = await content.readany()
+                if not chunk:
+                    break
+                yield chunk
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise _transport_error(exc, self._request) from exc
+
+    async def aclose(self) -> None:
+        response = self._response
+        if response.content.at_eof():
+            response.release()  # the connection goes back to the pool
+        else:
+            response.close()  # unread body: the connection cannot be reused
+
+
+class AioHttpClient(httpx.AsyncClient):
+    """An ``httpx.AsyncClient`` whose ``send`` goes straight to ``aiohttp``."""
+
+    def __init__(
+        self,
+        *,
+        timeout: Union[httpx.Timeout, float, None] = None,
+        limits: Optional[httpx.Limits] = None,
+        follow_redirects: bool = True,
+        max_redirects: int = 20,
+        headers: Optional[Dict[str, str]] = None,
+        base_url: str = "",
+        proxy: Optional[str] = None,
+        verify: Any = True,
+    ) -> None:
+        # The base client never sends; an unusable transport spares it building an
+        # SSL context and an httpcore pool.
+        super().__init__(
+            timeout=timeout,
+            follow_redirects=follow_redirects,
+            max_redirects=max_redirects,
+            headers=headers,
+            base_url=base_url,
+            transport=_NoTransport(),
+            trust_env=False,
+        )
+        self._aio_limits = limits
+        self._aio_proxy = proxy
+        self._aio_verify: Any = verify
+        self._aio_session: Optional[aiohttp.ClientSession] = None
+        self._aio_closed = False
+        self._aio_timeouts: Dict[_TimeoutKey, aiohttp.ClientTimeout] = {}
+
+    @property
+    def is_closed(self) -> bool:
+        return self._aio_closed
+
+    def _open_session(self) -> aiohttp.ClientSession:
+        if self._aio_closed:
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
+        limits = self._aio_limits
+        connector_args: Dict[str, Any] = {"ssl": self._aio_verify}
+        if limits is not None:
+            connector_args["limit"] = limits.max_connections or 0
+            if limits.keepalive_expiry is not None:
+                connector_args["keepalive_timeout"] = limits.keepalive_expiry
+        self._aio_session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(**connector_args),
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,  # httpx decodes, as it does for its own transport
+            skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
+            timeout=aiohttp.ClientTimeout(total=None),
+        )
+        return self._aio_session
+
+    def _aio_timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
+        ext: Dict[str, Optional[float]] = request.extensions.get("timeout") or {}
+        key = (ext.get("connect"), ext.get("read"), ext.get("pool"))
+        timeout = self._aio_timeouts.get(key)
+        if timeout is None:
+            connect, read, pool = key
+            # aiohttp's `connect` covers waiting for a pooled connection and opening one.
+            total_connect = None if pool is None or connect is None else pool + connect
+            timeout = aiohttp.ClientTimeout(total=None, connect=total_connect, sock_connect=connect, sock_read=read)
+            if len(self._aio_timeouts) < 64:
+                self._aio_timeouts[key] = timeout
+        return timeout
+
+    async def send(
+        self,
+        request: httpx.Request,
+        *,
+        stream: bool = False,
+        auth: Any = httpx.USE_CLIENT_DEFAULT,
+        follow_redirects: Union[bool, Any] = httpx.USE_CLIENT_DEFAULT,
+    ) -> httpx.Response:
+        if auth is not httpx.USE_CLIENT_DEFAULT and auth is not None:
+            raise NotImplementedError("AioHttpClient does not run httpx auth flows; send the credentials as headers.")
+        follow = self.follow_redirects if follow_redirects is httpx.USE_CLIENT_DEFAULT else bool(follow_redirects)
+        history: List[httpx.Response] = []
+        while True:
+            response = await self._send_one(request, stream=stream)
+            if not follow or response.status_code not in _REDIRECTS or "location" not in response.headers:
+                if history:
+                    response.history = history
+                return response
+            await response.aread()  # body is small or empty; frees the connection
+            await response.aclose()
+            history.append(response)
+            if len(history) > self.max_redirects:
+                raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.", request=request)
+            request = _redirect_request(request, response)
+
+    async def _send_one(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
+        session = self._aio_session or self._open_session()
+        body = request.stream
+        data: Any = request.content if isinstance(body, httpx.ByteStream) else body
+        started = time.perf_counter()
+        try:
+            response = await session.request(
+                request.method,
+                str(request.url),
+                headers=[(key.decode("latin-1"), value.decode("latin-1")) for key, value in request.headers.raw],
+                data=data or None,
+                allow_redirects=False,
+                timeout=self._aio_timeout(request),
+                proxy=self._aio_proxy,
+            )
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise _transport_error(exc, request) from exc
+        raw: Sequence[Tuple[bytes, bytes]] = response.raw_headers
+        if stream:
+            result = httpx.Response(
+                response.status, headers=raw, stream=_AiohttpStream(response, request), request=request
+            )
+        else:
+            # Read the whole body here, then let httpx decode it synchronously: no async
+            # generators between the socket and `response.content`.
+            try:
+                content = await response.read()
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                response.close()
+                raise _transport_error(exc, request) from exc
+            response.release()
+            result = httpx.Response(response.status, headers=raw, stream=httpx.ByteStream(content), request=request)
+            result.read()
+        result.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
+        return result
+
+    async def aclose(self) -> None:
+        self._aio_closed = True
+        session, self._aio_session = self._aio_session, None
+        if session is not None:
+            await session.close()
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.aclose()
+
+
+def _origin(url: httpx.URL) -> Tuple[str, str, Optional[int]]:
+    return url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme)
+
+
+def _redirect_request(request: httpx.Request, response: httpx.Response) -> httpx.Request:
+    """The next request of a redirect chain, the way httpx builds it."""
+    try:
+        url = request.url.join(response.headers["location"])
+    except httpx.InvalidURL as exc:
+        raise httpx.RemoteProtocolError(f"Invalid redirect location: {exc}", request=request) from exc
+    if url.scheme not in _DEFAULT_PORTS:
+        raise httpx.UnsupportedProtocol(f"Redirect to an unsupported scheme: {url.scheme!r}", request=request)
+    method = request.method
+    status = response.status_code
+    if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
+        method = "GET"
+    headers = httpx.Headers(request.headers)
+    old, new = _origin(request.url), _origin(url)
+    https_upgrade = old[0] == "http" and new[0] == "https" and old[1] == new[1] and old[2] == 80 and new[2] == 443
+    if old != new and not https_upgrade:
+        headers.pop("Authorization", None)
+    headers["Host"] = url.netloc.decode("ascii")
+    stream: Union[httpx.AsyncByteStream, httpx.ByteStream] = request.stream  # type: ignore[assignment]
+    if method != request.method:
+        for name in ("Content-Length", "Transfer-Encoding", "Content-Type"):
+            headers.pop(name, None)
+        stream = httpx.ByteStream(b"")
+    following = httpx.Request(method, url, headers=headers, stream=stream, extensions=request.extensions)
+    if isinstance(stream, httpx.ByteStream):
+        following.read()  # so `content` is there to send
+    return following
+
+
+class _NoTransport(httpx.AsyncBaseTransport):
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:  # noqa: ARG002
+        raise RuntimeError("AioHttpClient sends through aiohttp")  # pragma: no cover
