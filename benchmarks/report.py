@@ -16,7 +16,7 @@ from .variants import VARIANTS, BASELINES
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 MIB = 1024.0
-PACKAGES = ("httpx", "httpcore", "aiohttp", "httpx-aiohttp", "pydantic", "pydantic-core", "openai", "microdc")
+PACKAGES = ("httpx", "httpcore", "aiohttp", "pydantic", "pydantic-core", "openai", "microdc")
 
 # scenario -> [(variant, baseline, max CPU ratio)]
 _REQUEST_TARGETS = [("microdc", "raw_httpx", 1.10), ("microdc_aiohttp", "raw_aiohttp", 2.0)]
