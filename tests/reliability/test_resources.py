@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Callable, Awaitable
 from dataclasses import field, dataclass
 
 import anyio
+import httpx
 import pytest
 
 from microdc import (
@@ -314,3 +315,22 @@ async def test_dropping_clients_without_closing_them_schedules_nothing(served: S
             gc.collect()
         assert other_tasks() <= tasks_before
         assert [str(w.message) for w in caught] == []
+
+
+async def test_requests_beyond_the_connection_limit_wait_outside_httpcores_pool(served: Served) -> None:
+    served.fake.faults = Faults(latency=0.3, paths=["/api/v1/models/*"])
+    http = DefaultAsyncHttpxClient(limits=httpx.Limits(max_connections=4, max_keepalive_connections=4))
+    async with http, served.client(http_client=http) as client:
+        tasks = [asyncio.get_running_loop().create_task(client.models.retrieve("echo-1")) for _ in range(16)]
+        queued: List[int] = []
+        connections: List[int] = []
+        with anyio.fail_after(20):
+            while not all(task.done() for task in tasks):
+                queued.append(len(http._transport._pool._requests))  # type: ignore[attr-defined]
+                connections.append(len(pool_connections(http)))
+                await asyncio.sleep(0.01)
+        models = await asyncio.gather(*tasks)
+    assert [model.id for model in models] == ["echo-1"] * 16
+    assert max(connections) == 4
+    assert max(queued) <= 4  # only the requests holding a connection are inside the pool
+    assert len(served.fake.requests) == 16
