@@ -450,7 +450,7 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
             raise APIResponseValidationError(
                 response,
                 _snippet(response),
-                message=f"Expected a JSON answer from {options.method} {redact_url(options.url)} but got {content_type}: {exc}",
+                message=f"Could not read the answer to {options.method} {redact_url(options.url)} ({content_type}): {exc}",
             ) from None
         if isinstance(parsed, BaseModel):
             set_request_id(parsed, response.headers.get("x-request-id"))

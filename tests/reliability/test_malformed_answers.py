@@ -203,7 +203,7 @@ CASES: List[Case] = [
         "invalid_json",
         (send(response(200, b'{"id": "job_1", "status": ', headers={"content-type": "application/json"})),),
         raises=APIResponseValidationError,
-        match=r"Expected a JSON answer from GET /api/v1/jobs/job_1 .*not valid JSON",
+        match=r"Could not read the answer to GET /api/v1/jobs/job_1 .*not valid JSON",
     ),
     Case(
         "html_502_page_is_retried_then_raised",
@@ -243,13 +243,13 @@ CASES: List[Case] = [
         "empty_200",
         (send(response(200, b"", headers={"content-type": "application/json"})),),
         raises=APIResponseValidationError,
-        match=r"Expected a JSON answer from GET /api/v1/jobs/job_1 but got application/json",
+        match=r"Could not read the answer to GET /api/v1/jobs/job_1 \(application/json\)",
     ),
     Case(
         "html_200_wrong_content_type",
         (send(response(200, b"<html>maintenance</html>", headers={"content-type": "text/html"})),),
         raises=APIResponseValidationError,
-        match=r"Expected a JSON answer .* but got text/html",
+        match=r"Could not read the answer to .* \(text/html",
     ),
     Case(
         "json_under_a_wrong_content_type_is_parsed",
@@ -283,7 +283,7 @@ CASES: List[Case] = [
         "no_content_204_on_a_json_endpoint",
         (send(response(204)),),
         raises=APIResponseValidationError,
-        match=r"Expected a JSON answer from GET /api/v1/jobs/job_1",
+        match=r"Could not read the answer to GET /api/v1/jobs/job_1",
     ),
     Case(
         "json_array_instead_of_object",
