@@ -10,7 +10,8 @@ before that loop, so every retry of a call sends the same key. A client given
 ``hooks=`` or ``rate_limit=`` routes each attempt, retry and final error through
 ``_hooks.py``; any other client pays one ``is None`` check per attempt for that.
 
-The other concerns live next door: options in ``_request_options``, retry rules in
+The other concerns live next door: request building (:class:`BaseClient`) in
+``_request_builder``, options in ``_request_options``, retry rules in
 ``_retry``, parsing in ``_models``, responses in ``_response``, pages in
 ``pagination``, streams in ``_streaming``, HTTP clients in ``_http_clients``.
 """
@@ -18,21 +19,18 @@ The other concerns live next door: options in ``_request_options``, retry rules 
 from __future__ import annotations
 
 import time
-import uuid
 import logging
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Dict, Type, Union, Generic, Mapping, TypeVar, Optional, cast
+from typing import TYPE_CHECKING, Any, Type, Union, Mapping, TypeVar, Optional, cast
 
 import httpx
 import pydantic
 from typing_extensions import Self, Unpack
 
-from ._qs import Querystring
 from ._logs import logger, redact_url, redact_headers
 from ._retry import RetryPolicy
-from ._types import Omit, Timeout, NotGiven, FileTypes, RequestOptions, MutationRequestOptions
+from ._types import Omit, Timeout, FileTypes, RequestOptions, MutationRequestOptions
 from ._models import BaseModel, parse_json, set_request_id
-from ._platform import platform_headers
 from ._response import AsyncAPIResponse, AsyncBinaryAPIResponse, response_mode
 from ._streaming import AsyncStream
 from .pagination import BaseAsyncPage, AsyncPaginator
@@ -44,7 +42,8 @@ from ._exceptions import (
     make_status_error,
 )
 from ._http_clients import HttpClientPool, DefaultAsyncHttpxClient
-from ._request_options import FinalRequestOptions, merge_headers, timeout_extension
+from ._request_builder import BaseClient
+from ._request_options import FinalRequestOptions
 
 if TYPE_CHECKING:
     from ._files import MultipartBody
@@ -56,134 +55,8 @@ __all__ = ["AsyncAPIClient", "BaseClient"]
 _T = TypeVar("_T")
 # A string bound: `BaseAsyncPage[Any]` would build a pydantic class at import time.
 _PageT = TypeVar("_PageT", bound="BaseAsyncPage[Any]")
-_HttpxClientT = TypeVar("_HttpxClientT", bound=httpx.AsyncClient)
-_DefaultStreamT = TypeVar("_DefaultStreamT", bound=AsyncStream[Any])
 
 _NOT_RETRIED_CODES = frozenset({"idempotency_key_reused"})
-
-
-class BaseClient(Generic[_HttpxClientT, _DefaultStreamT]):
-    """How calls become requests: URL, headers, query string and body."""
-
-    max_retries: int
-    timeout: Timeout
-    _strict_response_validation: bool
-
-    def __init__(
-        self,
-        *,
-        base_url: Union[str, httpx.URL],
-        timeout: Timeout,
-        max_retries: int,
-        custom_headers: Optional[Mapping[str, Any]] = None,
-        custom_query: Optional[Mapping[str, object]] = None,
-        _strict_response_validation: bool = False,
-    ) -> None:
-        if max_retries < 0:
-            raise ValueError(f"max_retries must be 0 or more, got {max_retries}")
-        base = str(base_url)
-        if not base.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must start with http:// or https://, got {redact_url(base)!r}")
-        self._base_url = base if base.endswith("/") else base + "/"
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self._custom_headers: Mapping[str, Any] = custom_headers or {}
-        self._custom_query: Mapping[str, object] = custom_query or {}
-        self._strict_response_validation = _strict_response_validation
-        self._querystring = Querystring(array_format="comma")
-        self._timeout_ext = timeout_extension(timeout)
-        self._headers_cache: Optional[Dict[str, str]] = None
-        self._bodiless_cache: Optional[Dict[str, str]] = None
-
-    @property
-    def base_url(self) -> httpx.URL:
-        return httpx.URL(self._base_url)
-
-    @property
-    def auth_headers(self) -> Dict[str, str]:
-        return {}
-
-    @property
-    def default_headers(self) -> Dict[str, str]:
-        """Headers of every request, in order: defaults, platform, auth, the caller's."""
-        if self._headers_cache is None:
-            headers = {"Accept": "application/json", "Content-Type": "application/json"}
-            headers.update(platform_headers())
-            headers.update(self.auth_headers)
-            self._headers_cache = merge_headers(headers, self._custom_headers)
-        return self._headers_cache
-
-    @property
-    def _bodiless_headers(self) -> Dict[str, str]:
-        """``default_headers`` without ``Content-Type``, for requests that send no body.
-
-        Every header costs httpx and h11 a few microseconds per request; one that
-        describes a body that is not there is pure cost.
-        """
-        if self._bodiless_cache is None:
-            self._bodiless_cache = {k: v for k, v in self.default_headers.items() if k.lower() != "content-type"}
-        return self._bodiless_cache
-
-    @property
-    def default_query(self) -> Mapping[str, object]:
-        return self._custom_query
-
-    def _prepare_url(self, path: str) -> str:
-        if path.startswith(("http://", "https://")):
-            return path
-        return self._base_url + path.lstrip("/")
-
-    def _build_request(
-        self,
-        options: FinalRequestOptions,
-        retries_taken: int,
-        content: Optional[bytes],
-        multipart: Optional[MultipartBody],
-    ) -> httpx.Request:
-        headers = dict(self.default_headers if content is not None or multipart is not None else self._bodiless_headers)
-        if options.headers:
-            merge_headers(headers, options.headers)
-        if options.idempotency_key is not None:
-            headers["Idempotency-Key"] = options.idempotency_key
-        headers["x-stainless-retry-count"] = str(retries_taken)
-        timeout = options.timeout
-        if isinstance(timeout, NotGiven):
-            timeout, extension = self.timeout, self._timeout_ext
-        else:
-            extension = timeout_extension(timeout)
-        read = extension.get("read")
-        if read is not None:
-            headers["x-stainless-read-timeout"] = str(read)
-        url = self._prepare_url(options.url)
-        params = options.params
-        if self._custom_query:
-            params = {**self._custom_query, **params} if params else self._custom_query
-        if params:
-            query = self._querystring.stringify(params)
-            if query:
-                url += ("&" if "?" in url else "?") + query
-        if multipart is not None:
-            headers.pop("Content-Type", None)
-            headers["Content-Type"] = multipart.content_type
-            length = multipart.content_length()
-            if length is not None:
-                headers["Content-Length"] = str(length)
-            # `content=`, not `stream=`: httpx adds the Host header (and chunked encoding when
-            # the length is unknown) only for content.
-            return httpx.Request(
-                options.method, url, headers=headers, content=multipart, extensions={"timeout": extension}
-            )
-        return httpx.Request(options.method, url, headers=headers, content=content, extensions={"timeout": extension})
-
-    async def _prepare_options(self, options: FinalRequestOptions) -> FinalRequestOptions:
-        """Hook: adjust a call's options before anything is sent (called once per call)."""
-        return options
-
-    def _prepare_request(self, request: httpx.Request) -> None:
-        """Hook: adjust each attempt's request just before it is sent."""
-
-    def _idempotency_key(self) -> str:
-        return f"stainless-python-retry-{uuid.uuid4()}"
 
 
 class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
