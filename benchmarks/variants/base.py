@@ -5,6 +5,8 @@ from __future__ import annotations
 import abc
 from typing import List, Tuple, Optional
 
+from ..models import Job, JobOutputDelta
+
 API_KEY = "bench-key"
 JOB_ID = "job_01JD7Q3M8ZK4X2N6V9B5T1R0AC"
 
@@ -70,3 +72,15 @@ class SSELines:
         elif field == "event":
             self.event = value
         return None
+
+    def parse(self, line: str) -> bool:
+        """Feed ``line``; when it completes an event, validate it as the raw loops do and return True."""
+        event = self.feed(line)
+        if event is None:
+            return False
+        name, data = event
+        if name == "job.output.delta":
+            JobOutputDelta.model_validate_json(data)
+        else:
+            Job.model_validate_json(data)
+        return True

@@ -7,7 +7,7 @@ from typing import Any, Dict, Optional
 import aiohttp
 
 from .base import API_KEY, Variant, SSELines
-from ..models import CREATE_BODY, Job, JobOutputDelta
+from ..models import CREATE_BODY, Job
 
 
 class RawAiohttp(Variant):
@@ -57,15 +57,7 @@ class RawAiohttp(Variant):
         async with self._session().get(f"/api/v1/jobs/{job_id}/events") as resp:
             resp.raise_for_status()
             async for raw in resp.content:
-                event = parser.feed(raw.decode().rstrip("\r\n"))
-                if event is None:
-                    continue
-                name, data = event
-                if name == "job.output.delta":
-                    JobOutputDelta.model_validate_json(data)
-                else:
-                    Job.model_validate_json(data)
-                count += 1
+                count += parser.parse(raw.decode().rstrip("\r\n"))
         return count
 
     async def close(self) -> None:

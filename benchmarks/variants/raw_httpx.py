@@ -7,7 +7,7 @@ from typing import Any, Dict, Optional
 import httpx
 
 from .base import API_KEY, Variant, SSELines
-from ..models import CREATE_BODY, Job, JobOutputDelta
+from ..models import CREATE_BODY, Job
 
 
 class RawHttpx(Variant):
@@ -53,15 +53,7 @@ class RawHttpx(Variant):
         async with self._client().stream("GET", f"/api/v1/jobs/{job_id}/events") as resp:
             resp.raise_for_status()
             async for line in resp.aiter_lines():
-                event = parser.feed(line)
-                if event is None:
-                    continue
-                name, data = event
-                if name == "job.output.delta":
-                    JobOutputDelta.model_validate_json(data)
-                else:
-                    Job.model_validate_json(data)
-                count += 1
+                count += parser.parse(line)
         return count
 
     async def close(self) -> None:
