@@ -33,4 +33,4 @@ def test_import_microdc_loads_no_resources_types_lib_or_testing() -> None:
 def test_generated_types_and_helpers_load_on_first_use() -> None:
     after = _probe()["after"]
     assert "microdc.types.job" in after
-    assert "microdc.lib.builders" in after
+    assert "microdc.lib.jobs.builders" in after

@@ -48,8 +48,8 @@ from ._exceptions import (
 from ._http_clients import DefaultAioHttpClient, DefaultAsyncHttpxClient
 
 if TYPE_CHECKING:
-    from .lib.builders import LLMChat, LLMEmbed, LLMComplete, DocumentCall
     from .lib.rate_limit import RateLimit
+    from .lib.jobs.builders import LLMChat, LLMEmbed, LLMComplete, DocumentCall
 
 __all__ = [
     "DEFAULT_CONNECTION_LIMITS",
@@ -97,10 +97,10 @@ __all__ = [
 
 # Hand-written helpers load on first use, so `import microdc` stays cheap.
 _LAZY = {
-    "LLMComplete": "microdc.lib.builders",
-    "LLMChat": "microdc.lib.builders",
-    "LLMEmbed": "microdc.lib.builders",
-    "DocumentCall": "microdc.lib.builders",
+    "LLMComplete": "microdc.lib.jobs.builders",
+    "LLMChat": "microdc.lib.jobs.builders",
+    "LLMEmbed": "microdc.lib.jobs.builders",
+    "DocumentCall": "microdc.lib.jobs.builders",
     "RateLimit": "microdc.lib.rate_limit",
 }
 

@@ -13,9 +13,9 @@ import pytest
 
 from microdc import LLMChat, LLMComplete, AsyncMicroDC, MicroDCError, NotFoundError, AuthenticationError
 from microdc.testing import IN_PROCESS_BASE_URL, Faults, FakeMicroDC
-from microdc.lib._cost import CHARS_PER_TOKEN, DEFAULT_OUTPUT_TOKENS, estimate_tokens
 from microdc.lib.batch import BatchItem, BatchProgress, BatchStateError, submit_many
 from microdc.lib.retry import disable_retry_delays
+from microdc.lib.jobs._cost import CHARS_PER_TOKEN, DEFAULT_OUTPUT_TOKENS, estimate_tokens
 from microdc.testing._state import RecordedRequest
 
 SUBMIT = "/api/v1/jobs/submit"

@@ -8,7 +8,7 @@ import pytest
 
 from microdc import LLMChat, LLMEmbed, LLMComplete, DocumentCall
 from microdc.types import File
-from microdc.lib.builders import JobBuilder
+from microdc.lib.jobs.builders import JobBuilder
 
 
 def test_llm_complete_defaults_in_params() -> None:

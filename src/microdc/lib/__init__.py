@@ -7,20 +7,20 @@ How they reach users: the generated client's ``jobs`` property returns
 ``scripts/codegen/config.yml`` (``resource_classes``), so regenerating never
 drops them and nothing generated is edited by hand.
 
-* :mod:`microdc.lib.builders` — ``LLMComplete``, ``LLMChat``, ``LLMEmbed``, ``DocumentCall``
-* :mod:`microdc.lib.waiting` — how ``wait`` and ``as_completed`` work
+* :mod:`microdc.lib.jobs` — the ``client.jobs`` extensions: ``AsyncJobs``, the builders
+  (``LLMComplete``, ``LLMChat``, ``LLMEmbed``, ``DocumentCall``), waiting and cost estimates
 * :mod:`microdc.lib.retry` — ``RetryPolicy`` and ``disable_retry_delays`` for tests
 * :mod:`microdc.lib.hooks` — request/response/retry/error hooks and their records
 * :mod:`microdc.lib.metrics` — ``Metrics``, a hook set that counts calls, latency, tokens and cost
 * :mod:`microdc.lib.otel` — ``Tracing``, OpenTelemetry spans (extra ``microdc[otel]``)
 * :mod:`microdc.lib.rate_limit` — ``RateLimit``, shared by a client and its copies
-* :mod:`microdc.lib.batch` — ``submit_many``: bulk submission under a budget, resumable
+* :mod:`microdc.lib.batch` — the batch engine: ``submit_many``: bulk submission under a budget, resumable
 * :mod:`microdc.lib.progress` — ``ProgressDisplay``, a ready ``on_progress`` (a ``rich`` bar, or log lines)
 * :mod:`microdc.lib.cli` — the ``microdc`` command (extra ``microdc[cli]``)
 """
 
 from __future__ import annotations
 
-from .builders import LLMChat, LLMEmbed, JobBuilder, LLMComplete, DocumentCall
+from .jobs.builders import LLMChat, LLMEmbed, JobBuilder, LLMComplete, DocumentCall
 
 __all__ = ["DocumentCall", "JobBuilder", "LLMChat", "LLMComplete", "LLMEmbed"]

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any, Dict, List, Callable, Iterable, Optional,
 
 import anyio
 
-from .._exceptions import APIError, JobWaitTimeoutError
-from ..types.job_status_event import JobStatusEvent
-from ..types.job_terminal_event import JobTerminalEvent
+from ..._exceptions import APIError, JobWaitTimeoutError
+from ...types.job_status_event import JobStatusEvent
+from ...types.job_terminal_event import JobTerminalEvent
 
 if TYPE_CHECKING:
-    from ..types.job import Job
-    from ..resources.jobs import AsyncJobsResource
+    from ...types.job import Job
+    from ...resources.jobs import AsyncJobsResource
 
 __all__ = ["MAX_POLL_INTERVAL", "TERMINAL_STATUSES", "as_completed", "wait_for_job"]
 

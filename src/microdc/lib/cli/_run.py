@@ -20,12 +20,12 @@ from pathlib import Path
 
 import click
 
-from ._cli_jobs import jobs
-from ._cli_common import settings as get_settings, echo_json, json_option, to_jsonable, describe_error, run_with_client
+from ._jobs import jobs
+from ._common import settings as get_settings, echo_json, json_option, to_jsonable, describe_error, run_with_client
 
 if TYPE_CHECKING:
-    from .batch import BatchItem, BatchResult
-    from .._client import AsyncMicroDC
+    from ..batch import BatchItem, BatchResult
+    from ..._client import AsyncMicroDC
 
 __all__ = ["read_jobs_file", "run"]
 
@@ -67,7 +67,7 @@ def _result_line(item: BatchItem, line: int) -> Dict[str, Any]:
 
 
 def _summary(result: BatchResult) -> str:
-    from .progress import format_usd
+    from ..progress import format_usd
 
     counts = ", ".join(f"{count} {status}" for status, count in result.counts.items() if count)
     return (
@@ -149,8 +149,8 @@ def run(
     for the budget included: see the results), 1 when some could not be submitted or
     followed (status "error"), 2 for bad usage or a malformed FILE.
     """
-    from .progress import ProgressDisplay
-    from ._batch_state import write_atomically
+    from ..progress import ProgressDisplay
+    from ..batch._state import write_atomically
 
     current = get_settings(ctx, as_json)
     params, lines = read_jobs_file(file)

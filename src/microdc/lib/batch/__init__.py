@@ -24,13 +24,13 @@ How it works:
   already made (for 24 hours) instead of making new ones.
 * **Waiting** — ids go to ``as_completed`` in groups of up to 100 (one list request
   per 100 jobs per round, every ``poll_interval`` seconds).
-* **State file** — JSON (see :mod:`microdc.lib._batch_state`) with the batch id, each
+* **State file** — JSON (see :mod:`microdc.lib.batch._state`) with the batch id, each
   input's job id, status and cost; written at the start, at most twice a second
   while the batch runs, and at the end, always atomically. A re-run with the same
   file waits for the jobs it lists instead of submitting them again, and retries
   the inputs that failed to submit or were skipped for the budget.
 * **Cost limit** — before each submission, the job's worst-case cost is estimated
-  (:mod:`microdc.lib._cost`). A job is submitted only if the spend so far plus the
+  (:mod:`microdc.lib.jobs._cost`). A job is submitted only if the spend so far plus the
   estimates of the jobs in flight plus its own stays within ``cost_limit_usd``.
   When it does not fit, submitting pauses until jobs in flight finish (their actual
   ``usage.cost_usd`` replaces their estimates); when nothing is left in flight and
@@ -46,9 +46,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable, Optional
 
-from ._batch_run import Slot, BatchRun
-from ._batch_state import StrPath, BatchState, BatchStateError
-from ._batch_types import (
+from ._run import Slot, BatchRun
+from ._state import StrPath, BatchState, BatchStateError
+from ._types import (
     JobInput,
     BatchItem,
     OnProgress,
@@ -58,7 +58,7 @@ from ._batch_types import (
 )
 
 if TYPE_CHECKING:
-    from ..resources.jobs import AsyncJobsResource
+    from ...resources.jobs import AsyncJobsResource
 
 __all__ = [
     "BatchItem",

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 from typing_extensions import Literal, TypeAlias
 
-from .builders import JobBuilder
+from ..jobs.builders import JobBuilder
 
 if TYPE_CHECKING:
-    from ..types.job import Job
+    from ...types.job import Job
 
 __all__ = ["BatchItem", "BatchItemStatus", "BatchProgress", "BatchResult", "JobInput", "OnProgress"]
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Tuple, Callable, Optional, Aw
 
 import click
 
-from ._cli_common import (
+from ._common import (
     settings as get_settings,
     echo_json,
     echo_table,
@@ -18,9 +18,9 @@ from ._cli_common import (
 )
 
 if TYPE_CHECKING:
-    from .._client import AsyncMicroDC
-    from ..types.job import Job
-    from ..types.job_status import JobStatus
+    from ..._client import AsyncMicroDC
+    from ...types.job import Job
+    from ...types.job_status import JobStatus
 
 __all__ = ["job_fields", "jobs"]
 
@@ -46,17 +46,17 @@ def _when(value: object) -> str:
 
 
 def _cost(job: Job) -> str:
-    from .progress import format_usd
+    from ..progress import format_usd
 
     return format_usd(job.usage.cost_usd) if job.usage is not None else "-"
 
 
 def result_text(job: Job) -> str:
     """The job's output for people: text, the chat answer, or a summary of embeddings."""
-    from ..types.document_result import DocumentResult
-    from ..types.llm_chat_result import LLMChatResult
-    from ..types.llm_embed_result import LLMEmbedResult
-    from ..types.llm_complete_result import LLMCompleteResult
+    from ...types.document_result import DocumentResult
+    from ...types.llm_chat_result import LLMChatResult
+    from ...types.llm_embed_result import LLMEmbedResult
+    from ...types.llm_complete_result import LLMCompleteResult
 
     result = job.result
     if result is None:

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 import click
 
-from .._logs import redact_url
-from .._exceptions import APIError, MicroDCError, APIStatusError
+from ..._logs import redact_url
+from ..._exceptions import APIError, MicroDCError, APIStatusError
 
 if TYPE_CHECKING:
-    from .._client import AsyncMicroDC
-    from .._models import BaseModel
+    from ..._client import AsyncMicroDC
+    from ..._models import BaseModel
 
 __all__ = [
     "Settings",
@@ -47,7 +47,7 @@ class Settings:
     json: bool = False
 
     def client(self) -> AsyncMicroDC:
-        from .._client import AsyncMicroDC
+        from ..._client import AsyncMicroDC
 
         if not self.api_key:
             raise click.UsageError("No API key: set MICRODC_API_KEY or pass --api-key.")

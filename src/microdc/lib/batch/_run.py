@@ -13,18 +13,18 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Callable, Optional, 
 
 import anyio
 
-from ._cost import PriceBook
-from .waiting import IDS_PER_REQUEST, TERMINAL_STATUSES, as_completed
-from .builders import JobBuilder
-from .._exceptions import MicroDCError, APIConnectionError, AuthenticationError, InternalServerError
-from ._batch_state import BatchState, StateEntry, hash_params
-from ._batch_types import BatchItem, OnProgress, BatchResult, BatchProgress, BatchItemStatus
+from ._state import BatchState, StateEntry, hash_params
+from ._types import BatchItem, OnProgress, BatchResult, BatchProgress, BatchItemStatus
+from ..jobs._cost import PriceBook
+from ..._exceptions import MicroDCError, APIConnectionError, AuthenticationError, InternalServerError
+from ..jobs._waiting import IDS_PER_REQUEST, TERMINAL_STATUSES, as_completed
+from ..jobs.builders import JobBuilder
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
 
-    from ..types.job import Job
-    from ..resources.jobs import AsyncJobsResource
+    from ...types.job import Job
+    from ...resources.jobs import AsyncJobsResource
 
 __all__ = ["PROGRESS_INTERVAL", "SAVE_INTERVAL", "BatchRun", "Slot"]
 
@@ -96,7 +96,7 @@ class BatchRun:
         wait: bool,
         poll_interval: float,
     ) -> None:
-        from ..resources.models import AsyncModelsResource
+        from ...resources.models import AsyncModelsResource
 
         self._jobs = jobs
         self._slots = slots

@@ -37,7 +37,7 @@ from typing import Any, Dict, List, Tuple, Union, Mapping, Optional, cast
 from pathlib import Path
 from dataclasses import dataclass
 
-from .._exceptions import MicroDCError
+from ..._exceptions import MicroDCError
 
 __all__ = ["BatchState", "BatchStateError", "StateEntry", "hash_params", "new_batch_id", "validate_batch_id"]
 

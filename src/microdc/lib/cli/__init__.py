@@ -32,12 +32,12 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError("The microdc command needs the cli extra: pip install 'microdc[cli]'") from exc
 
-from ._cli_run import run as _run_command  # noqa: F401  # pyright: ignore[reportUnusedImport]  (registers `jobs run`)
-from .._version import __version__
-from ._cli_jobs import jobs
-from ._cli_files import files, models
-from ._cli_common import Settings, describe_error
-from .._exceptions import MicroDCError
+from ._run import run as _run_command  # noqa: F401  # pyright: ignore[reportUnusedImport]  (registers `jobs run`)
+from ._jobs import jobs
+from ._files import files, models
+from ._common import Settings, describe_error
+from ..._version import __version__
+from ..._exceptions import MicroDCError
 
 __all__ = ["cli", "main"]
 
@@ -91,7 +91,3 @@ def run_cli(argv: Optional[List[str]] = None) -> int:
 def main() -> None:
     """The ``microdc`` console script."""
     sys.exit(run_cli())
-
-
-if __name__ == "__main__":
-    main()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ._cli_common import (
+from ._common import (
     settings as get_settings,
     echo_json,
     echo_table,
@@ -19,9 +19,9 @@ from ._cli_common import (
 )
 
 if TYPE_CHECKING:
-    from .._client import AsyncMicroDC
-    from ..types.file import File
-    from ..types.model import Model
+    from ..._client import AsyncMicroDC
+    from ...types.file import File
+    from ...types.model import Model
 
 __all__ = ["files", "models"]
 

@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any, Dict, Tuple, Union, Mapping, Iterable, Se
 
 import anyio
 
-from .._exceptions import MicroDCError
+from ..._exceptions import MicroDCError
 
 if TYPE_CHECKING:
-    from ..resources.models import AsyncModelsResource
-    from ..types.model_pricing import ModelPricing
+    from ...resources.models import AsyncModelsResource
+    from ...types.model_pricing import ModelPricing
 
 __all__ = [
     "CHARS_PER_TOKEN",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Union, Mapping, Iterable, Opt
 from typing_extensions import Self, Unpack, Literal, TypedDict
 
 if TYPE_CHECKING:
-    from ..types.file import File
+    from ...types.file import File
 
 __all__ = ["DocumentCall", "JobBuilder", "LLMChat", "LLMComplete", "LLMEmbed"]
 

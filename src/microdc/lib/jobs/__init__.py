@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Awaitable, 
 
 from typing_extensions import Unpack
 
-from .._types import MutationRequestOptions
-from .waiting import OnComplete, as_completed, wait_for_job
+from ..._types import MutationRequestOptions
+from ._waiting import OnComplete, as_completed, wait_for_job
 from .builders import JobBuilder
-from ..types.job import Job
-from ..resources.jobs import AsyncJobsResource
-from ..types.job_create_params import (
+from ...types.job import Job
+from ...resources.jobs import AsyncJobsResource
+from ...types.job_create_params import (
     LLMChatJobParams,
     DocumentJobParams,
     LLMEmbedJobParams,
@@ -24,8 +24,8 @@ from ..types.job_create_params import (
 )
 
 if TYPE_CHECKING:
-    from .batch import JobInput, OnProgress, BatchResult
-    from ._batch_state import StrPath
+    from ..batch import JobInput, OnProgress, BatchResult
+    from ..batch._state import StrPath
 
 __all__ = ["AsyncJobs"]
 
@@ -117,7 +117,7 @@ class AsyncJobs(AsyncJobsResource):
         come back ``skipped_budget``); ``on_progress(BatchProgress)`` follows along.
         See :mod:`microdc.lib.batch`.
         """
-        from .batch import submit_many
+        from ..batch import submit_many
 
         return await submit_many(
             self,

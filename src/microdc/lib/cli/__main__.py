@@ -1,0 +1,5 @@
+"""``python -m microdc.lib.cli``: the ``microdc`` command without the console script."""
+
+from . import main
+
+main()
