@@ -38,7 +38,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     command = "python -m benchmarks" + (
         "" if argv is None and len(sys.argv) <= 1 else " " + shlex.join(sys.argv[1:] if argv is None else argv)
     )
-    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     raw = run(scenarios, variants, reps, args.quick)
     text, _ = finish(raw, command, reps, date)
     print(text)

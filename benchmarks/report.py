@@ -107,7 +107,7 @@ def summarise(scenario: str, data: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
         }
         base = entry["baseline"]
         if base != name and base in cpu_per:
-            pairs = [v / b for v, b in zip(cpu_per[name], cpu_per[base]) if v is not None and b]
+            pairs = [v / b for v, b in zip(cpu_per[name], cpu_per[base], strict=False) if v is not None and b]
             entry["ratio"] = _stats(pairs)
         out[name] = entry
     return out

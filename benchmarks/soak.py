@@ -129,7 +129,7 @@ async def child_server(max_seconds: float) -> AsyncGenerator[Tuple[str, Dict[str
             proc.send_signal(signal.SIGTERM)
         try:
             out, _ = await asyncio.wait_for(proc.communicate(), STOP_GRACE_SECONDS)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             proc.kill()
             out, _ = await proc.communicate()
         for text in out.decode().splitlines():
@@ -205,7 +205,7 @@ async def soak(base_url: str, *, submissions: int, concurrency: int, deadline: f
             await asyncio.wait_for(
                 asyncio.gather(*(submit(n) for n in range(submissions))), deadline - time.monotonic()
             )
-        except asyncio.TimeoutError:  # --max-seconds: report what happened so far
+        except TimeoutError:  # --max-seconds: report what happened so far
             result.errors["unfinished at --max-seconds"] = (
                 submissions - len(result.returned) - sum(result.errors.values())
             )

@@ -175,7 +175,7 @@ def main(argv: Optional[List[str]] = None) -> None:
 
     try:
         result = asyncio.run(bounded())
-    except asyncio.TimeoutError:
+    except TimeoutError:
         result = {"status": "error", "reason": f"timed out after {args.timeout:.0f} s"}
     print(json.dumps(result), flush=True)
 

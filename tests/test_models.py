@@ -95,7 +95,7 @@ async def fetch_item(body: object, *, strict: bool = False) -> Item:
 
 async def test_answer_that_fits_is_validated() -> None:
     item = await fetch_item(GOOD)
-    assert item.created_at == datetime.datetime(2024, 5, 1, 12, tzinfo=datetime.timezone.utc)
+    assert item.created_at == datetime.datetime(2024, 5, 1, 12, tzinfo=datetime.UTC)
     assert isinstance(item.usage, Usage)
     assert item.usage.output_tokens == 2
 
@@ -306,7 +306,7 @@ async def test_to_dict_leaves_out_fields_the_api_did_not_send() -> None:
     assert data["note"] is None
     assert "from" not in data
     assert "from_" not in data
-    assert data["created_at"] == datetime.datetime(2024, 5, 1, 12, tzinfo=datetime.timezone.utc)
+    assert data["created_at"] == datetime.datetime(2024, 5, 1, 12, tzinfo=datetime.UTC)
 
 
 async def test_to_dict_uses_api_field_names_and_json_mode() -> None:

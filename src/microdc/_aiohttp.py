@@ -66,7 +66,7 @@ class _AiohttpStream(httpx.AsyncByteStream):
                 if not chunk:
                     break
                 yield chunk
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise _transport_error(exc, self._request) from exc
 
     async def aclose(self) -> None:
@@ -185,7 +185,7 @@ class AioHttpClient(httpx.AsyncClient):
                 timeout=self._aio_timeout(request),
                 proxy=self._aio_proxy,
             )
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise _transport_error(exc, request) from exc
         raw: Sequence[Tuple[bytes, bytes]] = response.raw_headers
         if stream:
@@ -197,7 +197,7 @@ class AioHttpClient(httpx.AsyncClient):
             # generators between the socket and `response.content`.
             try:
                 content = await response.read()
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 response.close()
                 raise _transport_error(exc, request) from exc
             response.release()

@@ -161,7 +161,7 @@ class MultipartBody(httpx.AsyncByteStream):
 
     def content_length(self) -> Optional[int]:
         total = len(self._fields) + len(self._tail)
-        for head, (_, upload) in zip(self._heads, self._files):
+        for head, (_, upload) in zip(self._heads, self._files, strict=True):
             size = upload.size()
             if size is None:
                 return None
@@ -183,7 +183,7 @@ class MultipartBody(httpx.AsyncByteStream):
         self._sent = True
         if self._fields:
             yield self._fields
-        for head, (_, upload) in zip(self._heads, self._files):
+        for head, (_, upload) in zip(self._heads, self._files, strict=True):
             yield head
             async for chunk in upload.chunks():
                 yield chunk

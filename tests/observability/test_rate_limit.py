@@ -158,7 +158,7 @@ async def test_a_429_pauses_every_request_of_the_client() -> None:
     assert len(sent_at) == 6  # five calls, one of them retried
     later = sorted(sent_at[1:])
     assert later[0] >= 2.0
-    for previous, following in zip(later, later[1:]):
+    for previous, following in itertools.pairwise(later):
         assert following - previous >= 0.1 - 1e-9  # the rate still holds after the pause
 
 

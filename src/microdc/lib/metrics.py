@@ -132,7 +132,7 @@ class Metrics:
             "errors": sum(self._errors.values()),
             "errors_by_class": dict(self._errors),
             "latency": {
-                "buckets": dict(zip(self._bounds, self._latency_counts)),
+                "buckets": dict(zip(self._bounds, self._latency_counts, strict=False)),
                 "count": sum(self._latency_counts),
                 "sum": self._latency_sum,
             },

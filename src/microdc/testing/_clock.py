@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import time
 from typing import List, Callable, Optional
-from datetime import datetime, timezone, timedelta
+from datetime import UTC, datetime, timedelta
 
 __all__ = ["Clock", "ManualClock", "MonotonicClock"]
 
-_MANUAL_EPOCH = datetime(2025, 1, 1, tzinfo=timezone.utc)
+_MANUAL_EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 class Clock:
@@ -28,7 +28,7 @@ class Clock:
 
     def __init__(self, *, wall_start: Optional[datetime] = None) -> None:
         self._origin = self.now()
-        self._wall_start = wall_start if wall_start is not None else datetime.now(timezone.utc)
+        self._wall_start = wall_start if wall_start is not None else datetime.now(UTC)
         self._listeners: List[Callable[[], None]] = []
 
     def now(self) -> float:
@@ -95,4 +95,4 @@ class ManualClock(Clock):
 
 def isoformat(moment: datetime) -> str:
     """``2025-01-01T00:00:00.000Z``: ISO 8601 UTC with milliseconds."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -181,7 +181,7 @@ def run(
         if display is not None:
             display.close()
 
-    text = "".join(json.dumps(_result_line(item, line)) + "\n" for item, line in zip(result, lines))
+    text = "".join(json.dumps(_result_line(item, line)) + "\n" for item, line in zip(result, lines, strict=True))
     to_stdout = output is None or output == "-"
     if to_stdout:
         click.echo(text, nl=False)
