@@ -392,16 +392,26 @@ async def test_retries_are_logged(caplog: pytest.LogCaptureFixture) -> None:
     assert any("Retrying GET" in record.getMessage() and "503" in record.getMessage() for record in caplog.records)
 
 
-def test_disable_retry_delays_restores_the_previous_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    from microdc import _retry
+def test_disable_retry_delays_restores_the_previous_clock() -> None:
+    from microdc import _clock, _retry
 
-    monkeypatch.setattr(_retry, "_delays_disabled", False)  # as outside this module's fixture
+    outer = _clock.current_clock()
+    with _retry.disable_retry_delays() as first:
+        assert _clock.current_clock() is first
+        with _retry.disable_retry_delays() as second:
+            assert _clock.current_clock() is second
+        assert _clock.current_clock() is first
+    assert _clock.current_clock() is outer
+
+
+async def test_an_instant_sleep_moves_the_clock_forward_so_deadlines_still_pass() -> None:
+    from microdc import _clock, _retry
+
     with _retry.disable_retry_delays():
-        assert _retry._delays_disabled
-        with _retry.disable_retry_delays():
-            assert _retry._delays_disabled
-        assert _retry._delays_disabled
-    assert not _retry._delays_disabled
+        before = _clock.monotonic()
+        with anyio.fail_after(30):  # a guard: a real hour-long sleep would trip it
+            await _clock.sleep(3600)
+        assert _clock.monotonic() - before >= 3600
 
 
 async def test_disable_retry_delays_skips_the_sleep() -> None:

@@ -18,7 +18,6 @@ The other concerns live next door: request building (:class:`BaseClient`) in
 
 from __future__ import annotations
 
-import time
 import logging
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Type, Union, Mapping, TypeVar, Optional, cast
@@ -27,6 +26,7 @@ import httpx
 import pydantic
 from typing_extensions import Self, Unpack
 
+from . import _clock
 from ._logs import logger, redact_url, redact_headers
 from ._retry import RetryPolicy
 from ._types import Omit, Timeout, FileTypes, RequestOptions, MutationRequestOptions
@@ -437,7 +437,7 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
 
 
 def _now() -> float:
-    return time.monotonic()
+    return _clock.monotonic()
 
 
 def _decode_body(response: httpx.Response) -> object:

@@ -20,32 +20,33 @@ import email.utils
 from typing import Optional, Generator
 from dataclasses import field, dataclass
 
-import anyio
 import httpx
 
+from . import _clock
+from ._clock import InstantClock, use_clock
 from ._constants import MAX_RETRY_AFTER, MAX_RETRY_DELAY, DEFAULT_MAX_RETRIES, INITIAL_RETRY_DELAY
 
 __all__ = ["RetryPolicy", "disable_retry_delays"]
 
 _RETRY_STATUSES = frozenset({408, 409, 429})
-_delays_disabled = False
 
 
 @contextlib.contextmanager
-def disable_retry_delays() -> Generator[None, None, None]:
-    """Make every retry wait zero seconds while the block runs (for tests).
+def disable_retry_delays() -> Generator[InstantClock, None, None]:
+    """Make every wait the SDK makes instant while the block runs (for tests).
 
-    The delays are still computed and reported to hooks; only the sleep is skipped::
+    Retries, stream reconnects, ``jobs.wait`` polling, ``as_completed``, batches and
+    the watcher all sleep on the SDK's one clock (:mod:`microdc._clock`); inside this
+    block it is an :class:`~microdc._clock.InstantClock`, whose sleeps return at once
+    and move virtual time forward, so timeouts and deadlines still expire. Delays are
+    still computed and reported to hooks. The previous clock comes back on exit::
 
         with microdc.lib.retry.disable_retry_delays():
             await client.jobs.retrieve("job_1")  # retries at once
     """
-    global _delays_disabled
-    previous, _delays_disabled = _delays_disabled, True
-    try:
-        yield
-    finally:
-        _delays_disabled = previous
+    with use_clock(InstantClock()) as clock:
+        assert isinstance(clock, InstantClock)
+        yield clock
 
 
 @dataclass(frozen=True)
@@ -94,12 +95,11 @@ class RetryPolicy:
         """Whether one more retry fits: attempts left, and within the deadline if any."""
         if retries_taken >= max_retries:
             return False
-        return self.deadline is None or time.monotonic() + delay - started <= self.deadline
+        return self.deadline is None or _clock.monotonic() + delay - started <= self.deadline
 
     async def sleep(self, seconds: float) -> None:
-        """Wait ``seconds`` (skipped inside :func:`disable_retry_delays`)."""
-        if seconds > 0 and not _delays_disabled:
-            await anyio.sleep(seconds)
+        """Wait ``seconds`` on the SDK's clock (instant inside :func:`disable_retry_delays`)."""
+        await _clock.sleep(seconds)
 
 
 def retry_after_seconds(headers: httpx.Headers) -> Optional[float]:
