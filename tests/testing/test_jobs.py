@@ -278,10 +278,23 @@ async def test_models(http: httpx.AsyncClient) -> None:
         "object": "model",
         "job_types": ["llm_embed"],
         "context_window": 8192,
+        "max_output_tokens": None,
         "embedding_dimensions": 8,
         "pricing": {"input_per_million_tokens": 0.1, "output_per_million_tokens": 0.0},
     }
     assert_error(missing, 404, "model_not_found", "model_id")
+
+
+async def test_output_never_passes_the_models_max_output_tokens(http: httpx.AsyncClient, fake: FakeMicroDC) -> None:
+    listed = await http.get("/api/v1/models/echo-1")
+    limit = listed.json()["max_output_tokens"]
+    assert limit == 4096
+    prompt = " ".join(["w"] * (limit + 50))
+    created = await http.post("/api/v1/jobs/submit", json={"type": "llm_complete", "model": "echo-1", "prompt": prompt})
+    fake.advance(3600)
+    job = (await http.get(f"/api/v1/jobs/{created.json()['id']}")).json()
+    assert job["usage"]["output_tokens"] == limit
+    assert job["result"]["finish_reason"] == "length"
 
 
 async def test_model_requests_need_the_key_too(http: httpx.AsyncClient) -> None:

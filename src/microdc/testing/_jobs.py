@@ -52,12 +52,21 @@ def _chunks(text: str, count: int) -> List[str]:
     return ["".join(pieces[i * len(pieces) // count : (i + 1) * len(pieces) // count]) for i in range(count)]
 
 
-def _echo(text: str, max_tokens: Optional[int]) -> Tuple[str, str]:
-    answer = f"echo: {text}"
-    pieces = _pieces(answer)
+def _output_limit(params: Dict[str, Any], model: ModelSpec) -> Optional[int]:
+    """The most output tokens a job may produce: its ``max_tokens``, capped by the model's ``max_output_tokens``."""
+    limits = [limit for limit in (params.get("max_tokens"), model.max_output_tokens) if limit is not None]
+    return min(limits) if limits else None
+
+
+def _truncate(text: str, max_tokens: Optional[int]) -> Tuple[str, str]:
+    pieces = _pieces(text)
     if max_tokens is not None and len(pieces) > max_tokens:
         return "".join(pieces[:max_tokens]).rstrip(), "length"
-    return answer, "stop"
+    return text, "stop"
+
+
+def _echo(text: str, max_tokens: Optional[int]) -> Tuple[str, str]:
+    return _truncate(f"echo: {text}", max_tokens)
 
 
 def embed(text: str, dimensions: int, normalize: bool) -> List[float]:
@@ -88,13 +97,13 @@ def _result(params: Dict[str, Any], model: ModelSpec, documents: List[str]) -> T
     """The result, its output deltas, and the output token count."""
     job_type = params["type"]
     if job_type == "llm_complete":
-        text, finish = _echo(params["prompt"], params["max_tokens"])
+        text, finish = _echo(params["prompt"], _output_limit(params, model))
         result: Dict[str, Any] = {"type": job_type, "text": text, "finish_reason": finish}
         return result, _chunks(text, DELTA_CHUNKS), count_tokens(text)
     if job_type == "llm_chat":
         messages = params["messages"]
         users = [m["content"] for m in messages if m["role"] == "user"]
-        text, finish = _echo(users[-1] if users else messages[-1]["content"], params["max_tokens"])
+        text, finish = _echo(users[-1] if users else messages[-1]["content"], _output_limit(params, model))
         message = {"role": "assistant", "content": text}
         return (
             {"type": job_type, "message": message, "finish_reason": finish},
@@ -105,7 +114,7 @@ def _result(params: Dict[str, Any], model: ModelSpec, documents: List[str]) -> T
         dimensions = model.embedding_dimensions or 8
         vectors = [embed(text, dimensions, params["normalize"]) for text in params["texts"]]
         return {"type": job_type, "embeddings": vectors, "dimensions": dimensions}, [], 0
-    text = "\n\n".join(documents)
+    text, _ = _truncate("\n\n".join(documents), _output_limit(params, model))
     pages = sum(doc.count("\f") + 1 for doc in documents)
     return {"type": job_type, "text": text, "page_count": pages}, [], count_tokens(text)
 

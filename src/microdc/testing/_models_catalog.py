@@ -21,6 +21,7 @@ class ModelSpec:
     id: str
     job_types: Tuple[str, ...]
     context_window: int
+    max_output_tokens: Optional[int]
     embedding_dimensions: Optional[int]
     input_per_million_tokens: float
     output_per_million_tokens: float
@@ -31,6 +32,7 @@ class ModelSpec:
             "object": "model",
             "job_types": list(self.job_types),
             "context_window": self.context_window,
+            "max_output_tokens": self.max_output_tokens,
             "embedding_dimensions": self.embedding_dimensions,
             "pricing": {
                 "input_per_million_tokens": self.input_per_million_tokens,
@@ -46,9 +48,9 @@ class ModelSpec:
 MODELS: Mapping[str, ModelSpec] = {
     spec.id: spec
     for spec in (
-        ModelSpec("echo-1", ("llm_complete", "llm_chat"), 8192, None, 0.5, 1.5),
-        ModelSpec("embed-1", ("llm_embed",), 8192, 8, 0.1, 0.0),
-        ModelSpec("doc-1", ("document",), 32768, None, 1.0, 2.0),
+        ModelSpec("echo-1", ("llm_complete", "llm_chat"), 8192, 4096, None, 0.5, 1.5),
+        ModelSpec("embed-1", ("llm_embed",), 8192, None, 8, 0.1, 0.0),
+        ModelSpec("doc-1", ("document",), 32768, 8192, None, 1.0, 2.0),
     )
 }
 

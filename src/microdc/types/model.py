@@ -26,6 +26,9 @@ class Model(BaseModel):
     context_window: int
     """The most tokens it reads at once."""
 
+    max_output_tokens: Optional[int] = None
+    """The most output tokens one job on it can produce, whatever `max_tokens` says; null for a model that only embeds."""
+
     embedding_dimensions: Optional[int] = None
     """The length of its embeddings; null unless it embeds."""
 
