@@ -1,10 +1,10 @@
-"""jobs.submit_many against the embedded fake: order, concurrency, resume, cost limit, state file, progress."""
+"""jobs.batch and jobs.submit_many against the in-process fake: order, laziness, progress, cancel,
+shards, resume, the cost limit and bad inputs. (The state file's own rules: test_batch_state.py.)"""
 
 from __future__ import annotations
 
-import os
-import json
 import asyncio
+import sqlite3
 from typing import Any, Dict, List, Tuple, Iterator, AsyncIterator
 from pathlib import Path
 
@@ -13,9 +13,8 @@ import pytest
 
 from microdc import LLMChat, LLMComplete, AsyncMicroDC, MicroDCError, NotFoundError, AuthenticationError
 from microdc.testing import IN_PROCESS_BASE_URL, Faults, FakeMicroDC
-from microdc.lib.batch import BatchItem, BatchProgress, BatchStateError, submit_many
+from microdc.lib.batch import BatchItem, BatchProgress, submit_many
 from microdc.lib.retry import disable_retry_delays
-from microdc.lib.jobs._cost import CHARS_PER_TOKEN, DEFAULT_OUTPUT_TOKENS, estimate_tokens
 from microdc.testing._state import RecordedRequest
 
 SUBMIT = "/api/v1/jobs/submit"
@@ -41,6 +40,14 @@ def submissions(fake: FakeMicroDC) -> List[RecordedRequest]:
 def created(fake: FakeMicroDC) -> List[RecordedRequest]:
     """Submissions that made a job (not a replay of an earlier answer)."""
     return [r for r in submissions(fake) if r.status == 201 and not r.replayed]
+
+
+def rows(state: Path) -> Dict[int, Tuple[str, str]]:
+    """``{index: (status, job_id)}`` as the state file records them."""
+    with sqlite3.connect(f"file:{state}?mode=ro", uri=True) as db:
+        found = {int(i): (str(s), str(j)) for i, s, j in db.execute("SELECT idx, status, job_id FROM items")}
+    db.close()
+    return found
 
 
 class CountingTransport(httpx.AsyncBaseTransport):
@@ -103,7 +110,7 @@ async def client(fake: FakeMicroDC, transport: CountingTransport) -> AsyncIterat
         yield client
 
 
-# --- 500 jobs -----------------------------------------------------------------------------
+# --- submit_many: batch collected in input order -------------------------------------------
 
 
 def _mixed_inputs(n: int) -> List[Any]:
@@ -135,15 +142,9 @@ async def test_500_jobs_end_terminal_in_input_order(
         assert item.job is not None
         assert item.job.status == item.status
         assert item.job.metadata == ({"i": str(i)} if i % 3 == 0 else {})
-        result_type = ("llm_complete", "llm_chat", "llm_embed")[i % 3]
-        assert item.job.type == result_type
-        if item.status == "completed":
-            assert item.job.result is not None
-            assert item.job.result.type == result_type
+        assert item.job.type == ("llm_complete", "llm_chat", "llm_embed")[i % 3]
     first = result[0].job
-    assert first is not None
-    assert first.result is not None
-    assert first.result.type == "llm_complete"
+    assert first is not None and first.result is not None and first.result.type == "llm_complete"
     assert first.result.text == "echo: prompt 0"
     assert result.counts["completed"] == 490
     assert result.counts["failed"] == 10
@@ -166,7 +167,6 @@ async def test_500_jobs_end_terminal_in_input_order(
     assert (final.total, final.finished, final.pending, final.submitted) == (500, 500, 0, 0)
     assert final.spent_usd == pytest.approx(result.spent_usd)
     assert final.rate > 0
-    assert final.elapsed > 0
     assert len(calls) <= final.elapsed / 0.25 + 3
     assert [call.finished for call in calls] == sorted(call.finished for call in calls)
 
@@ -184,13 +184,164 @@ async def test_async_on_progress_is_awaited(client: AsyncMicroDC) -> None:
     assert seen[-1].completed == 3
 
 
-# --- resume -------------------------------------------------------------------------------
+# --- batch: streaming ----------------------------------------------------------------------
+
+
+async def test_batch_yields_each_input_once_in_completion_order(client: AsyncMicroDC, fake: FakeMicroDC) -> None:
+    # Odd inputs take longer: they come out after the even ones submitted with them.
+    fake.job_duration = lambda body: 2.0 if int(body["metadata"]["i"]) % 2 else 0.01  # type: ignore[assignment]
+    async with client.jobs.batch([complete(i) for i in range(40)], concurrency=40, poll_interval=POLL) as run:
+        items = [item async for item in run]
+        progress = run.progress
+    assert sorted(item.index for item in items) == list(range(40))
+    assert {item.status for item in items} == {"completed"}
+    assert [item.index % 2 for item in items] == [0] * 20 + [1] * 20  # the quick ones first
+    assert progress.done and progress.completed == 40 and progress.total == 40
+    assert all(item.job is not None and item.job.id == item.job_id for item in items)
+
+
+async def test_inputs_are_pulled_as_the_run_goes(client: AsyncMicroDC, transport: CountingTransport) -> None:
+    pulled = 0
+
+    def inputs() -> Iterator[Dict[str, Any]]:
+        nonlocal pulled
+        for i in range(10_000):
+            pulled += 1
+            yield complete(i)
+
+    async with client.jobs.batch(inputs(), concurrency=4, wait=False) as run:
+        seen = 0
+        async for _item in run:
+            seen += 1
+            # Never far ahead of what was submitted: the submitters in flight, one waiting.
+            assert pulled <= transport.answered + 4 + 2
+            if seen == 50:
+                break
+    assert pulled < 100
+
+
+async def test_async_iterable_inputs_and_defaults(client: AsyncMicroDC, fake: FakeMicroDC) -> None:
+    async def inputs() -> AsyncIterator[Dict[str, Any]]:
+        for i in range(5):
+            yield {"prompt": f"p{i}", "metadata": {"i": str(i)}}
+
+    defaults = {"type": "llm_complete", "model": "echo-1", "max_tokens": 8, "metadata": {"run": "x"}}
+    summary = await client.jobs.batch(inputs(), defaults=defaults, poll_interval=POLL).wait()
+    assert summary.counts["completed"] == 5
+    assert summary.ok
+    jobs = sorted(fake.jobs.values(), key=lambda job: job["metadata"]["i"])
+    assert [job["metadata"] for job in jobs] == [{"i": str(i)} for i in range(5)]  # the input's own key wins
+    assert {job["type"] for job in jobs} == {"llm_complete"}
+
+
+async def test_wait_returns_a_summary(client: AsyncMicroDC) -> None:
+    summary = await client.jobs.batch(
+        [complete(0), complete(1, prompt="x [fail]"), "not a job"], poll_interval=POLL, batch_id="sum"
+    ).wait()
+    assert summary.batch_id == "sum"
+    assert (summary.counts["completed"], summary.counts["failed"], summary.counts["error"]) == (1, 1, 1)
+    assert summary.total == 3
+    assert not summary.ok
+    assert summary.spent_usd > 0
+
+
+async def test_iterating_outside_the_block_says_how(client: AsyncMicroDC) -> None:
+    run = client.jobs.batch([complete(0)])
+    with pytest.raises(RuntimeError, match="async with client.jobs.batch"):
+        await run.__anext__()
+
+
+# --- cancel --------------------------------------------------------------------------------
+
+
+async def test_cancel_remote_cancels_the_batch_jobs_on_the_server(
+    client: AsyncMicroDC, fake: FakeMicroDC, transport: CountingTransport, tmp_path: Path
+) -> None:
+    fake.job_duration = 60.0
+    state = tmp_path / "state.sqlite3"
+    async with client.jobs.batch(
+        [complete(i) for i in range(200)], concurrency=8, state_file=state, poll_interval=POLL
+    ) as run:
+        await transport.reached(30)
+        await run.cancel(remote=True)
+        items = [item async for item in run]
+        summary = run.summary()
+    made = len(fake.jobs)
+    assert 30 <= made < 200  # it stopped submitting
+    assert {job["status"] for job in fake.jobs.values()} == {"cancelled"}
+    assert len(items) == made
+    assert {item.status for item in items} == {"cancelled"}
+    assert summary.cancelled_run and summary.counts["cancelled"] == made
+    assert {status for status, _ in rows(state).values()} == {"cancelled"}
+    assert len(rows(state)) == made
+
+
+async def test_cancel_without_remote_leaves_jobs_running_and_a_rerun_resumes(
+    client: AsyncMicroDC, fake: FakeMicroDC, transport: CountingTransport, tmp_path: Path
+) -> None:
+    state = tmp_path / "state.sqlite3"
+    inputs = [complete(i) for i in range(100)]
+    async with client.jobs.batch(inputs, concurrency=8, state_file=state, wait=False) as run:
+        await transport.reached(20)
+        await run.cancel()
+    recorded = rows(state)
+    assert 20 <= len(recorded) == len(fake.jobs) < 100  # every job made is recorded
+    assert {status for status, _ in recorded.values()} == {"submitted"}
+    assert {job["status"] for job in fake.jobs.values()} <= {"queued", "running", "completed"}
+    before = len(submissions(fake))
+    result = await client.jobs.submit_many(inputs, state_file=state, poll_interval=POLL)
+    assert [item.status for item in result] == ["completed"] * 100
+    assert len(fake.jobs) == 100
+    assert len(submissions(fake)) - before == 100 - len(recorded)  # nothing recorded was sent again
+
+
+async def test_leaving_the_block_early_stops_the_run(client: AsyncMicroDC, fake: FakeMicroDC) -> None:
+    async with client.jobs.batch([complete(i) for i in range(500)], concurrency=4, wait=False) as run:
+        async for _item in run:
+            break
+    made = len(fake.jobs)
+    await asyncio.sleep(0.05)
+    assert len(fake.jobs) == made < 20
+
+
+# --- shards --------------------------------------------------------------------------------
+
+
+async def test_shards_take_every_nth_input_with_the_keys_of_a_single_run(
+    client: AsyncMicroDC, fake: FakeMicroDC, tmp_path: Path
+) -> None:
+    inputs = [complete(i) for i in range(30)]
+    keys: List[str] = []
+    for i in range(3):
+        result = await client.jobs.submit_many(
+            inputs, shard=(i, 3), batch_id="sharded", state_file=tmp_path / f"s{i}.sqlite3", poll_interval=POLL
+        )
+        assert [item.index for item in result] == list(range(i, 30, 3))
+        keys += [str(item.idempotency_key) for item in result]
+    assert len(fake.jobs) == 30
+    single = await client.jobs.submit_many(inputs, batch_id="sharded", poll_interval=POLL)
+    assert sorted(keys) == sorted(str(item.idempotency_key) for item in single)
+    assert len(fake.jobs) == 30  # the single run was answered by replays: same keys, same jobs
+
+
+@pytest.mark.parametrize("shard", [(3, 3), (-1, 2), (0, 0), ("0", 2), (0, 1, 2)])
+def test_a_bad_shard_is_a_value_error(client: AsyncMicroDC, shard: Any) -> None:
+    with pytest.raises(ValueError, match="shard"):
+        client.jobs.batch([complete(0)], shard=shard)
+
+
+async def test_a_shard_needs_a_batch_id(client: AsyncMicroDC) -> None:
+    with pytest.raises(ValueError, match="batch_id"):
+        await client.jobs.batch([complete(0)], shard=(0, 2)).wait()
+
+
+# --- resume --------------------------------------------------------------------------------
 
 
 async def test_a_cancelled_run_resumes_from_its_state_file_without_submitting_twice(
     client: AsyncMicroDC, fake: FakeMicroDC, transport: CountingTransport, tmp_path: Path
 ) -> None:
-    state = tmp_path / "batch.json"
+    state = tmp_path / "batch.sqlite3"
     inputs = [complete(i) for i in range(500)]
     first = asyncio.ensure_future(client.jobs.submit_many(inputs, concurrency=16, state_file=state, poll_interval=POLL))
     await transport.reached(250)
@@ -198,37 +349,33 @@ async def test_a_cancelled_run_resumes_from_its_state_file_without_submitting_tw
     with pytest.raises(asyncio.CancelledError):
         await first
     made_before = len(created(fake))
-    saved = json.loads(state.read_text())
-    assert 0 < len(saved["items"]) <= made_before < 500
+    saved = rows(state)
+    assert 0 < len(saved) <= made_before < 500
     requests_before = len(fake.requests)
 
     result = await client.jobs.submit_many(inputs, concurrency=16, state_file=state, poll_interval=POLL)
 
-    assert result.batch_id == saved["batch_id"]
     assert [item.status for item in result] == ["completed"] * 500
     assert len(fake.jobs) == 500
     made = created(fake)
     assert len(made) == 500
     assert len({r.idempotency_key for r in made}) == 500
-    assert sorted(job["metadata"]["i"] for job in fake.jobs.values()) == sorted(str(i) for i in range(500))
     assert {item.job_id for item in result} == set(fake.jobs)
     # The re-run submitted each input the state did not record, once, and no other.
     rerun = [r for r in fake.requests[requests_before:] if r.method == "POST" and r.path == SUBMIT]
-    unrecorded = [item.idempotency_key for item in result if str(item.index) not in saved["items"]]
+    unrecorded = [item.idempotency_key for item in result if item.index not in saved]
     assert sorted(str(r.idempotency_key) for r in rerun) == sorted(str(key) for key in unrecorded)
     # Those the first run had made but not yet recorded came back as replays, not new jobs.
-    assert sum(r.replayed for r in rerun) == made_before - len(saved["items"])
-    # The state file now holds every result and the spend.
-    final = json.loads(state.read_text())
-    assert len(final["items"]) == 500
-    assert {item["status"] for item in final["items"].values()} == {"completed"}
-    assert final["spent_usd"] == pytest.approx(result.spent_usd)
+    assert sum(r.replayed for r in rerun) == made_before - len(saved)
+    final = rows(state)
+    assert len(final) == 500
+    assert {status for status, _ in final.values()} == {"completed"}
 
 
 async def test_a_finished_batch_rerun_with_its_state_asks_nothing_new(
     client: AsyncMicroDC, fake: FakeMicroDC, tmp_path: Path
 ) -> None:
-    state = tmp_path / "batch.json"
+    state = tmp_path / "batch.sqlite3"
     inputs = [complete(i) for i in range(5)]
     first = await client.jobs.submit_many(inputs, state_file=state, poll_interval=POLL)
     before = len(fake.requests)
@@ -244,7 +391,7 @@ async def test_a_finished_batch_rerun_with_its_state_asks_nothing_new(
 async def test_wait_false_returns_submitted_jobs_and_a_rerun_waits_for_them(
     client: AsyncMicroDC, fake: FakeMicroDC, tmp_path: Path
 ) -> None:
-    state = tmp_path / "batch.json"
+    state = tmp_path / "batch.sqlite3"
     inputs = [complete(i) for i in range(10)]
     fake.job_duration = 0.3
     submitted = await client.jobs.submit_many(inputs, state_file=state, wait=False)
@@ -275,61 +422,6 @@ async def test_lost_answers_are_retried_without_duplicates(client: AsyncMicroDC,
     assert any(r.fault == "lost_answer" for r in fake.requests)
 
 
-# --- cost limit ---------------------------------------------------------------------------
-
-
-async def _estimate(client: AsyncMicroDC, params: Dict[str, Any]) -> float:
-    pricing = (await client.models.retrieve(params["model"])).pricing
-    input_tokens, output_tokens = estimate_tokens(params)
-    return (input_tokens * pricing.input_per_million_tokens + output_tokens * pricing.output_per_million_tokens) / 1e6
-
-
-@pytest.mark.parametrize("wait", [True, False])
-async def test_a_cost_limit_stops_submitting_and_skips_the_rest(
-    client: AsyncMicroDC, fake: FakeMicroDC, wait: bool
-) -> None:
-    inputs = [complete(i) for i in range(500)]
-    estimate = await _estimate(client, inputs[0])
-    limit = 100 * estimate + estimate / 2  # room for 100 jobs at their worst
-    fake.reset_requests()
-
-    result = await client.jobs.submit_many(inputs, concurrency=16, cost_limit_usd=limit, wait=wait, poll_interval=POLL)
-
-    statuses = [item.status for item in result]
-    ran = 500 - statuses.count("skipped_budget")
-    # A prefix of the inputs ran; everything after it was skipped, never submitted.
-    assert statuses[ran:] == ["skipped_budget"] * (500 - ran)
-    assert all(item.job is None and item.job_id is None for item in result[ran:])
-    assert len(fake.jobs) == ran
-    if wait:
-        assert set(statuses[:ran]) == {"completed"}
-        # Actual costs come in under the estimates, which makes room for more than 100.
-        assert 100 <= ran < 500
-        assert result.spent_usd <= limit
-        assert result.spent_usd == pytest.approx(sum(job["usage"]["cost_usd"] for job in fake.jobs.values()))
-    else:
-        # Nothing finishes while submitting, so the estimates decide: exactly 100.
-        assert ran == 100
-        assert set(statuses[:ran]) == {"submitted"}
-    model_lookups = [r for r in fake.requests if r.path == "/api/v1/models/echo-1"]
-    assert len(model_lookups) == 1  # pricing is fetched once per model
-
-
-async def test_the_estimate_counts_characters_and_max_tokens() -> None:
-    assert estimate_tokens({"type": "llm_complete", "prompt": "x" * 41, "max_tokens": 7}) == (11, 7)
-    chat = {"type": "llm_chat", "messages": [{"role": "user", "content": "x" * 8}, {"role": "user", "content": "yy"}]}
-    assert estimate_tokens(chat) == (3, DEFAULT_OUTPUT_TOKENS)
-    assert estimate_tokens({"type": "llm_embed", "texts": ["x" * CHARS_PER_TOKEN] * 3}) == (3, 0)
-    document = estimate_tokens({"type": "document", "file_tokens": ["a", "b"], "instruction": "sum"})
-    assert document[0] > document[1] > 0
-
-
-async def test_a_zero_budget_submits_nothing(client: AsyncMicroDC, fake: FakeMicroDC) -> None:
-    result = await client.jobs.submit_many([complete(i) for i in range(5)], cost_limit_usd=0)
-    assert result.counts["skipped_budget"] == 5
-    assert not submissions(fake)
-
-
 # --- bad inputs and errors ------------------------------------------------------------------
 
 
@@ -340,42 +432,45 @@ async def test_bad_inputs_come_back_as_errors_and_the_rest_run(client: AsyncMicr
         complete(2, model="no-such-model"),
         complete(3, idempotency_key="mine"),
         complete(4, temperature=9),  # the fake refuses it (422)
-        complete(5),
+        "a prompt, not a job",
+        complete(6),
     ]
     result = await client.jobs.submit_many(inputs, poll_interval=POLL)
-    assert [item.status for item in result] == ["completed", "error", "error", "error", "error", "completed"]
+    assert [item.status for item in result] == ["completed", "error", "error", "error", "error", "error", "completed"]
     assert isinstance(result[1].error, ValueError)
     assert "prompt" in str(result[1].error)
     assert isinstance(result[2].error, MicroDCError)
     assert isinstance(result[3].error, ValueError)
     assert "idempotency_key" in str(result[3].error)
     assert isinstance(result[4].error, MicroDCError)
+    assert isinstance(result[5].error, TypeError)
+    assert "input 5 is a str" in str(result[5].error)
     assert len(fake.jobs) == 2
 
 
-async def test_an_unknown_model_under_a_cost_limit_is_an_error_asked_once(
-    client: AsyncMicroDC, fake: FakeMicroDC
+async def test_a_failing_input_iterator_stops_the_run_saves_and_raises(
+    client: AsyncMicroDC, fake: FakeMicroDC, tmp_path: Path
 ) -> None:
-    inputs = [complete(i, model="nope-1") for i in range(5)]
-    result = await client.jobs.submit_many(inputs, cost_limit_usd=1.0)
-    assert {item.status for item in result} == {"error"}
-    assert all(isinstance(item.error, NotFoundError) for item in result)
-    assert len([r for r in fake.requests if r.path == "/api/v1/models/nope-1"]) == 1
-    assert not submissions(fake)
+    state = tmp_path / "batch.sqlite3"
 
+    def inputs() -> Iterator[Dict[str, Any]]:
+        for i in range(10):
+            yield complete(i)
+        raise OSError("the input file went away")
 
-async def test_something_that_is_not_a_job_is_a_type_error(client: AsyncMicroDC) -> None:
-    with pytest.raises(TypeError, match="input 1 is a str"):
-        await client.jobs.submit_many([complete(0), "prompt"])  # type: ignore[list-item]
+    with pytest.raises(OSError, match="went away"):
+        await client.jobs.submit_many(inputs(), state_file=state, wait=False)
+    assert len(fake.jobs) == 10
+    assert sorted(rows(state)) == list(range(10))  # every job made is on disk
 
 
 async def test_a_refused_api_key_raises_and_stops(fake: FakeMicroDC, tmp_path: Path) -> None:
-    state = tmp_path / "batch.json"
+    state = tmp_path / "batch.sqlite3"
     async with fake.client(api_key="wrong") as client:
         with pytest.raises(AuthenticationError):
             await client.jobs.submit_many([complete(i) for i in range(50)], state_file=state)
     assert len(submissions(fake)) < 50
-    assert json.loads(state.read_text())["items"] == {}
+    assert rows(state) == {}
 
 
 @pytest.mark.parametrize(
@@ -385,78 +480,6 @@ async def test_a_refused_api_key_raises_and_stops(fake: FakeMicroDC, tmp_path: P
 async def test_bad_arguments_raise_value_error(client: AsyncMicroDC, kwargs: Dict[str, Any], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         await client.jobs.submit_many([complete(0)], **kwargs)
-
-
-# --- the state file -----------------------------------------------------------------------
-
-CORRUPT = {
-    "not json": b'{"format": "microdc.batch", "version": 1, ',
-    "empty": b"",
-    "not utf-8": b"\xff\xfe\x00garbage",
-    "a list": b"[]",
-    "another format": b'{"format": "something else", "version": 1}',
-    "a future version": b'{"format": "microdc.batch", "version": 99, "batch_id": "b", "items": {}}',
-    "a bad item": b'{"format": "microdc.batch", "version": 1, "batch_id": "b", "items": {"0": {"job_id": 3}}}',
-    "a bad status": (
-        b'{"format": "microdc.batch", "version": 1, "batch_id": "b",'
-        b' "items": {"0": {"params_hash": "x", "job_id": "job_1", "status": "lost"}}}'
-    ),
-}
-
-
-@pytest.mark.parametrize("content", list(CORRUPT.values()), ids=list(CORRUPT))
-async def test_a_corrupt_state_file_is_a_clear_error_and_left_untouched(
-    client: AsyncMicroDC, fake: FakeMicroDC, tmp_path: Path, content: bytes
-) -> None:
-    state = tmp_path / "batch.json"
-    state.write_bytes(content)
-    with pytest.raises(BatchStateError) as caught:
-        await client.jobs.submit_many([complete(0)], state_file=state)
-    error = caught.value
-    assert isinstance(error, ValueError)
-    assert isinstance(error, MicroDCError)
-    assert str(state) in str(error)
-    assert "left untouched" in str(error)
-    assert error.path == state
-    assert state.read_bytes() == content
-    assert os.listdir(tmp_path) == ["batch.json"]  # no temp file left behind
-    assert not fake.requests
-
-
-async def test_a_state_file_for_other_inputs_or_another_batch_is_refused(
-    client: AsyncMicroDC, fake: FakeMicroDC, tmp_path: Path
-) -> None:
-    state = tmp_path / "batch.json"
-    inputs = [complete(i) for i in range(3)]
-    await client.jobs.submit_many(inputs, state_file=state, batch_id="one", poll_interval=POLL)
-    content = state.read_bytes()
-    changed = [*inputs[:1], complete(1, prompt="something else"), inputs[2]]
-    with pytest.raises(BatchStateError, match="input 1 differs"):
-        await client.jobs.submit_many(changed, state_file=state)
-    with pytest.raises(BatchStateError, match="only 2 input"):
-        await client.jobs.submit_many(inputs[:2], state_file=state)
-    with pytest.raises(BatchStateError, match="'two'"):
-        await client.jobs.submit_many(inputs, state_file=state, batch_id="two")
-    assert state.read_bytes() == content
-    # More inputs than before is fine: the new ones are submitted.
-    more = await client.jobs.submit_many([*inputs, complete(3)], state_file=state, poll_interval=POLL)
-    assert [item.status for item in more] == ["completed"] * 4
-    assert len(fake.jobs) == 4
-
-
-async def test_the_state_file_is_written_before_anything_is_submitted(client: AsyncMicroDC, tmp_path: Path) -> None:
-    state = tmp_path / "batch.json"
-    seen: List[Dict[str, Any]] = []
-
-    def on_progress(progress: BatchProgress) -> None:
-        if not seen and progress.pending:
-            seen.append(json.loads(state.read_text()))
-
-    await client.jobs.submit_many(
-        [complete(0)], state_file=state, on_progress=on_progress, batch_id="early", poll_interval=POLL
-    )
-    assert seen == [{**seen[0], "batch_id": "early", "items": {}}]
-    assert seen[0]["format"] == "microdc.batch"
 
 
 def test_batch_item_is_plain_data() -> None:
@@ -476,3 +499,52 @@ async def test_the_function_takes_the_plain_generated_resource(fake: FakeMicroDC
     ) as client:
         result = await submit_many(AsyncJobsResource(client), [complete(0)], poll_interval=POLL)
     assert result[0].status == "completed"
+
+
+# --- cost limit ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("wait", [True, False])
+async def test_a_cost_limit_is_never_passed_and_the_rest_is_skipped(
+    client: AsyncMicroDC, fake: FakeMicroDC, wait: bool
+) -> None:
+    inputs = [complete(i) for i in range(300)]
+    estimate = (await client.jobs.estimate_cost(inputs[0])).worst_case_usd
+    limit = 100 * estimate + estimate / 2  # room for 100 jobs at their worst
+    fake.reset_requests()
+
+    result = await client.jobs.submit_many(inputs, concurrency=16, cost_limit_usd=limit, wait=wait, poll_interval=POLL)
+
+    statuses = [item.status for item in result]
+    ran = 300 - statuses.count("skipped_budget")
+    assert all(item.job is None and item.job_id is None for item in result if item.status == "skipped_budget")
+    assert len(fake.jobs) == ran
+    assert sum(job["usage"]["cost_usd"] or 0 for job in fake.jobs.values() if job["usage"]) <= limit
+    if wait:
+        assert set(statuses) == {"completed", "skipped_budget"}
+        # Actual costs come in under the worst cases, which makes room for more than 100.
+        assert 100 <= ran < 300
+        assert result.spent_usd <= limit
+    else:
+        # Nothing finishes while submitting, so the worst cases decide: exactly 100.
+        assert ran == 100
+        assert statuses[:100] == ["submitted"] * 100
+    model_lookups = [r for r in fake.requests if r.path == "/api/v1/models/echo-1"]
+    assert len(model_lookups) <= 1  # pricing is fetched once per model and client
+
+
+async def test_a_zero_budget_submits_nothing(client: AsyncMicroDC, fake: FakeMicroDC) -> None:
+    result = await client.jobs.submit_many([complete(i) for i in range(5)], cost_limit_usd=0)
+    assert result.counts["skipped_budget"] == 5
+    assert not submissions(fake)
+
+
+async def test_an_unknown_model_under_a_cost_limit_is_an_error_asked_once(
+    client: AsyncMicroDC, fake: FakeMicroDC
+) -> None:
+    inputs = [complete(i, model="nope-1") for i in range(5)]
+    result = await client.jobs.submit_many(inputs, cost_limit_usd=1.0)
+    assert {item.status for item in result} == {"error"}
+    assert all(isinstance(item.error, NotFoundError) for item in result)
+    assert len([r for r in fake.requests if r.path == "/api/v1/models/nope-1"]) == 1
+    assert not submissions(fake)

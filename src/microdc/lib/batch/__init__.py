@@ -1,61 +1,56 @@
-"""Bulk jobs: ``await client.jobs.submit_many(jobs, ...)`` → :class:`BatchResult`.
+"""Bulk jobs: ``client.jobs.batch(...)`` → :class:`BatchRun`, for runs of any size, and
+``await client.jobs.submit_many(...)`` → :class:`BatchResult`, the same collected in input order.
 
 ::
 
-    from microdc.lib.progress import ProgressDisplay
+    async with client.jobs.batch(
+        ({"prompt": p} for p in prompts),          # any iterable or async iterable, read lazily
+        defaults={"type": "llm_complete", "model": "echo-1", "max_tokens": 64},
+        concurrency=32,
+        cost_limit_usd=5.00,
+        state_file="run.sqlite3",
+    ) as run:
+        async for item in run:                     # in completion order
+            print(item.index, item.status, item.job and item.job.result)
+    summary = run.summary()
 
-    with ProgressDisplay() as show:
-        result = await client.jobs.submit_many(
-            ({"type": "llm_complete", "model": "echo-1", "prompt": p, "max_tokens": 64} for p in prompts),
-            concurrency=32,
-            cost_limit_usd=5.00,
-            state_file="run.state.json",
-            on_progress=show,
-        )
-    for item in result:                      # input order
-        print(item.index, item.status, item.job and item.job.result)
+How it works (:mod:`._engine` has the details):
 
-How it works:
-
-* **Submission** — at most ``concurrency`` ``jobs.create`` calls in flight, in input
-  order. Each input gets a stable ``Idempotency-Key``: ``<batch_id>-<position>-<hash
-  of its parameters>``. The batch id comes from the state file, so after a crash or a
-  Ctrl-C the re-run sends the same keys and the server answers with the jobs it
-  already made (for 24 hours) instead of making new ones.
-* **Waiting** — ids go to ``as_completed`` in groups of up to 100 (one list request
-  per 100 jobs per round, every ``poll_interval`` seconds).
-* **State file** — JSON (see :mod:`microdc.lib.batch._state`) with the batch id, each
-  input's job id, status and cost; written at the start, at most twice a second
-  while the batch runs, and at the end, always atomically. A re-run with the same
-  file waits for the jobs it lists instead of submitting them again, and retries
-  the inputs that failed to submit or were skipped for the budget.
-* **Cost limit** — before each submission, the job's worst-case cost is estimated
-  (:mod:`microdc.lib.jobs._cost`). A job is submitted only if the spend so far plus the
-  estimates of the jobs in flight plus its own stays within ``cost_limit_usd``.
-  When it does not fit, submitting pauses until jobs in flight finish (their actual
-  ``usage.cost_usd`` replaces their estimates); when nothing is left in flight and
-  it still does not fit, submitting stops and the rest of the inputs come back
-  ``skipped_budget``. (With ``wait=False`` nothing finishes in time, so it stops
-  at once.)
-* **Progress** — ``on_progress(BatchProgress)`` (a function or a coroutine function)
-  when something changed, at most 4 times a second, and once more at the end with
-  ``done=True``.
+* **Inputs** are pulled one at a time, as submitters free up; ``defaults`` is merged
+  under each (an input's own keys win). Each gets a stable ``Idempotency-Key``,
+  ``<batch_id>-<index>-<hash of its parameters>``, so a re-run, a resumed run or a
+  retried shard never makes a job twice (the server replays the first answer).
+* **Memory** does not grow with the number of inputs: a bounded number are in
+  flight, finished items go out through a bounded channel, and everything the run
+  must remember goes to the state file.
+* **The state file** is an SQLite database (:mod:`._state`), one row per input,
+  written in batches from a worker thread. A re-run with it checks that the inputs
+  it records did not change, waits for the jobs it lists, and submits only the rest.
+* **The cost limit** admits an input only if the spend so far, plus the worst cases
+  of the jobs in flight, plus its own worst case (``jobs.estimate_cost``) fit. An
+  input that does not fit waits for jobs in flight to end (their actual cost then
+  replaces their worst case); if it cannot fit even so, it comes back
+  ``skipped_budget``.
+* **Shards**: ``shard=(i, n)`` takes the inputs whose index is ``i`` mod ``n``,
+  with the batch id and keys a single run would use.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Dict, Union, Mapping, Iterable, Optional, AsyncIterable
 
-from ._run import Slot, BatchRun
-from ._state import StrPath, BatchState, BatchStateError
+from ._run import BatchRun
+from ._state import StrPath, BatchStateError
 from ._types import (
     JobInput,
     BatchItem,
     OnProgress,
     BatchResult,
+    BatchSummary,
     BatchProgress,
     BatchItemStatus,
 )
+from ._inputs import Shard
 
 if TYPE_CHECKING:
     from ...resources.jobs import AsyncJobsResource
@@ -65,18 +60,51 @@ __all__ = [
     "BatchItemStatus",
     "BatchProgress",
     "BatchResult",
+    "BatchRun",
     "BatchStateError",
+    "BatchSummary",
     "JobInput",
     "OnProgress",
+    "batch",
     "submit_many",
 ]
 
-DEFAULT_POLL_INTERVAL = 2.0
+DEFAULT_POLL_INTERVAL = 1.0
+
+
+def batch(
+    jobs_resource: AsyncJobsResource,
+    jobs: Union[Iterable[Any], AsyncIterable[Any]],
+    *,
+    concurrency: int = 32,
+    cost_limit_usd: Optional[float] = None,
+    state_file: Optional[StrPath] = None,
+    batch_id: Optional[str] = None,
+    defaults: Optional[Mapping[str, Any]] = None,
+    shard: Optional[Shard] = None,
+    wait: bool = True,
+    poll_interval: float = DEFAULT_POLL_INTERVAL,
+    on_progress: Optional[OnProgress] = None,
+) -> BatchRun:
+    """The body of ``client.jobs.batch`` (see the module docs)."""
+    return BatchRun(
+        jobs_resource,
+        jobs,
+        concurrency=concurrency,
+        cost_limit_usd=cost_limit_usd,
+        state_file=state_file,
+        batch_id=batch_id,
+        defaults=defaults,
+        shard=shard,
+        wait=wait,
+        poll_interval=poll_interval,
+        on_progress=on_progress,
+    )
 
 
 async def submit_many(
     jobs_resource: AsyncJobsResource,
-    jobs: Iterable[JobInput],
+    jobs: Union[Iterable[Any], AsyncIterable[Any]],
     *,
     concurrency: int = 32,
     cost_limit_usd: Optional[float] = None,
@@ -84,54 +112,43 @@ async def submit_many(
     on_progress: Optional[OnProgress] = None,
     wait: bool = True,
     batch_id: Optional[str] = None,
+    defaults: Optional[Mapping[str, Any]] = None,
+    shard: Optional[Shard] = None,
     poll_interval: float = DEFAULT_POLL_INTERVAL,
 ) -> BatchResult:
-    """Submit every job in ``jobs``, wait for them, and return each one's outcome in input order.
+    """``batch`` collected into a :class:`BatchResult`, in input order (for small runs: it keeps every item).
 
-    The body of ``client.jobs.submit_many`` (see the module docs for the details).
-
-    Args:
-      jobs_resource: ``client.jobs``.
-      jobs: ``jobs.create`` keyword arguments as dicts, or builders (``LLMChat(...)``, ...).
-      concurrency: the most ``jobs.create`` calls in flight at once.
-      cost_limit_usd: stop submitting before the spend could pass this (US dollars).
-      state_file: a JSON file that records the batch, so that a re-run resumes it.
-      on_progress: called with a :class:`BatchProgress` as the batch moves.
-      wait: wait for every job to end (default); ``False`` returns once all are submitted.
-      batch_id: the batch id for a new state (default: a random one); a resumed state
-        keeps its own, and a different one given here is an error.
-      poll_interval: seconds between two rounds of list requests while waiting.
-
-    Raises:
-      BatchStateError: the state file is not a batch state, or was written for other
-        inputs (the file is left as it is).
-      AuthenticationError: the API key was refused (nothing more is attempted).
+    Raises what the run raises: ``BatchStateError`` for an unusable state file (left
+    untouched), ``AuthenticationError`` for a refused key, or the exception of an
+    input iterator that failed (the state is saved first).
     """
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:  # pyright: ignore[reportUnnecessaryIsInstance]
-        raise ValueError(f"concurrency must be an integer of at least 1, got {concurrency!r}")
-    if cost_limit_usd is not None and not cost_limit_usd >= 0:
-        raise ValueError(f"cost_limit_usd must be a number >= 0, got {cost_limit_usd!r}")
-    if not poll_interval > 0:
-        raise ValueError(f"poll_interval must be positive, got {poll_interval!r}")
-    slots = [Slot.prepare(index, job) for index, job in enumerate(jobs)]
-    state, resumed = BatchState.open(state_file, batch_id)
-    if resumed:
-        state.check_inputs([slot.params_hash for slot in slots])
-    for slot in slots:
-        slot.key = f"{state.batch_id}-{slot.index}-{slot.params_hash}"
-    run = BatchRun(
+    run = batch(
         jobs_resource,
-        slots,
-        state,
+        jobs,
         concurrency=concurrency,
-        cost_limit=cost_limit_usd,
-        on_progress=on_progress,
+        cost_limit_usd=cost_limit_usd,
+        state_file=state_file,
+        batch_id=batch_id,
+        defaults=defaults,
+        shard=shard,
         wait=wait,
         poll_interval=poll_interval,
+        on_progress=on_progress,
     )
-    return await run.run()
+    by_index: Dict[int, BatchItem] = {}
+    async with run:
+        async for item in run:
+            by_index[item.index] = item
+    summary = run.summary()
+    return BatchResult(
+        batch_id=summary.batch_id,
+        items=tuple(by_index[index] for index in sorted(by_index)),
+        spent_usd=summary.spent_usd,
+        elapsed=summary.elapsed,
+        cost_limit_usd=summary.cost_limit_usd,
+    )
 
 
-for _public in (BatchItem, BatchProgress, BatchResult, BatchStateError):
+for _public in (BatchItem, BatchProgress, BatchResult, BatchSummary, BatchRun, BatchStateError):
     _public.__module__ = __name__
 del _public

@@ -1,430 +1,235 @@
-"""The engine of ``submit_many`` (see :mod:`microdc.lib.batch` for what it does).
-
-One :class:`BatchRun` per call: worker tasks admit inputs in order (checking the
-budget), submit them, and hand the job ids to ``as_completed`` followers in groups
-of up to 100; a ticker writes the state file and reports progress.
-"""
+"""``BatchRun``: what ``client.jobs.batch(...)`` returns — a running batch to iterate, watch, wait for or cancel."""
 
 from __future__ import annotations
 
-import time
-import inspect
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Callable, Optional, Awaitable, cast
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, List, Type, Union, Mapping, Iterable, Optional, AsyncIterable
 
 import anyio
+import anyio.to_thread
+from typing_extensions import Self
 
-from ._state import BatchState, StateEntry, hash_params
-from ._types import BatchItem, OnProgress, BatchResult, BatchProgress, BatchItemStatus
-from ..jobs._cost import PriceBook
-from ..._exceptions import MicroDCError, APIConnectionError, AuthenticationError, InternalServerError
-from ..jobs._waiting import IDS_PER_REQUEST, TERMINAL_STATUSES, as_completed
-from ..jobs.builders import JobBuilder
+from ._state import StrPath, BatchState, validate_batch_id
+from ._types import BatchItem, OnProgress, BatchSummary, BatchProgress
+from ._engine import Engine
+from ._inputs import Shard, expected_total
+from ..jobs._cost import price_book
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
+    from anyio.streams.memory import MemoryObjectReceiveStream
 
-    from ...types.job import Job
     from ...resources.jobs import AsyncJobsResource
 
-__all__ = ["PROGRESS_INTERVAL", "SAVE_INTERVAL", "BatchRun", "Slot"]
+__all__ = ["BatchRun"]
 
-PROGRESS_INTERVAL = 0.25
-"""Seconds between two ``on_progress`` calls, at least (the final call excepted)."""
-SAVE_INTERVAL = 0.5
-"""Seconds between two writes of the state file while the batch runs, at least."""
-_EPSILON = 1e-12
+ITEM_BUFFER = 256
+"""Finished items waiting for the reader, at most (then the run waits for it)."""
 
 
-class Slot:
-    """One input while the batch runs (mutable; becomes a ``BatchItem`` at the end)."""
-
-    __slots__ = (
-        "cost",
-        "error",
-        "estimate",
-        "index",
-        "job",
-        "job_id",
-        "key",
-        "live",
-        "params",
-        "params_hash",
-        "status",
-    )
-
-    def __init__(self, index: int, params: Optional[Dict[str, Any]], error: Optional[Exception]) -> None:
-        self.index = index
-        self.params = params
-        self.params_hash = hash_params(params) if params is not None else None
-        self.key = ""
-        self.status = "pending" if error is None else "error"
-        self.error = error
-        self.job: Optional[Job] = None
-        self.job_id: Optional[str] = None
-        self.cost = 0.0
-        self.estimate = 0.0
-        self.live = False  # holds a budget reservation that will be settled
-
-    @classmethod
-    def prepare(cls, index: int, job: object) -> Slot:
-        if isinstance(job, JobBuilder):
-            try:
-                job.validate()
-            except ValueError as exc:
-                return cls(index, None, exc)
-            return cls(index, job.to_params(), None)
-        if isinstance(job, Mapping):
-            params = dict(cast(Mapping[str, Any], job))
-            if "idempotency_key" in params:
-                return cls(index, None, ValueError("submit_many sets each job's idempotency_key; remove it"))
-            return cls(index, params, None)
-        raise TypeError(
-            f"submit_many takes jobs.create parameter dicts or builders; input {index} is a {type(job).__name__}"
-        )
+def _check_options(
+    concurrency: int, cost_limit_usd: Optional[float], poll_interval: float, shard: Optional[Shard]
+) -> Optional[Shard]:
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise ValueError(f"concurrency must be an integer of at least 1, got {concurrency!r}")
+    if cost_limit_usd is not None and not cost_limit_usd >= 0:
+        raise ValueError(f"cost_limit_usd must be a number >= 0, got {cost_limit_usd!r}")
+    if not poll_interval > 0:
+        raise ValueError(f"poll_interval must be positive, got {poll_interval!r}")
+    if shard is None:
+        return None
+    try:
+        index, count = shard
+    except (TypeError, ValueError):
+        raise ValueError(f"shard must be a pair (i, n) with 0 <= i < n, got {shard!r}") from None
+    ints = all(isinstance(v, int) and not isinstance(v, bool) for v in (index, count))
+    if not ints or not 0 <= index < count:
+        raise ValueError(f"shard must be a pair (i, n) of integers with 0 <= i < n, got {shard!r}")
+    return (index, count)
 
 
 class BatchRun:
+    """A batch of jobs, run as it is read. Use it as an async context manager::
+
+        async with client.jobs.batch(inputs, state_file="run.sqlite3") as run:
+            async for item in run:  # each input's BatchItem, as it finishes
+                ...
+            print(run.progress)
+
+    or just ``summary = await client.jobs.batch(inputs).wait()``.
+
+    Leaving the ``async with`` block before the run ended stops it (as
+    ``cancel()`` does: nothing more is submitted, the state is saved); an
+    exception from the run (an ``AuthenticationError``, an input iterator that
+    raised, a ``BatchStateError``) is raised by the iteration, by :meth:`wait`, or
+    when the block ends.
+    """
+
     def __init__(
         self,
         jobs: AsyncJobsResource,
-        slots: List[Slot],
-        state: BatchState,
+        inputs: Union[Iterable[Any], AsyncIterable[Any]],
         *,
-        concurrency: int,
-        cost_limit: Optional[float],
-        on_progress: Optional[OnProgress],
-        wait: bool,
-        poll_interval: float,
+        concurrency: int = 32,
+        cost_limit_usd: Optional[float] = None,
+        state_file: Optional[StrPath] = None,
+        batch_id: Optional[str] = None,
+        defaults: Optional[Mapping[str, Any]] = None,
+        shard: Optional[Shard] = None,
+        wait: bool = True,
+        poll_interval: float = 1.0,
+        on_progress: Optional[OnProgress] = None,
     ) -> None:
-        from ...resources.models import AsyncModelsResource
-
+        self._shard = _check_options(concurrency, cost_limit_usd, poll_interval, shard)
+        if batch_id is not None:
+            validate_batch_id(batch_id)
+        if isinstance(inputs, (str, bytes, Mapping)):
+            raise TypeError("jobs must be an iterable of jobs (dicts or builders), not a single " + type(inputs).__name__)
+        if defaults is not None and "idempotency_key" in defaults:
+            raise ValueError("defaults cannot set idempotency_key: a batch sets each job's key itself")
         self._jobs = jobs
-        self._slots = slots
-        self._state = state
-        self._concurrency = concurrency
-        self._cost_limit = cost_limit
-        self._on_progress = on_progress
-        self._wait = wait
-        self._poll_interval = poll_interval
-        self._prices = PriceBook(AsyncModelsResource(jobs._client)) if cost_limit is not None else None
-        self._queue = iter(slots)
-        self._by_job_id: Dict[str, Slot] = {}
-        self._admit_lock = anyio.Lock()
-        self._settled_event = anyio.Event()
-        # Budget: spent (actual) + reserved (estimates of jobs in flight) + unsettled
-        # (estimates of jobs that may exist but can no longer be followed).
-        self._spent = 0.0
-        self._reserved = 0.0
-        self._unsettled = 0.0
-        self._live = 0
-        self._budget_stopped = False
-        self._blocked = False
-        self._chunk: List[str] = []
-        self._chunk_since = 0.0
-        self._outer: Optional[TaskGroup] = None
-        self._waiters: Optional[TaskGroup] = None
-        self._fatal: Optional[Exception] = None
-        self._started = time.monotonic()
-        self._settled_now = 0
-        self._dirty = False
-        self._changed = True
-        self._last_save = self._started
-        self._restore()
+        self._inputs = inputs
+        self._options = dict(
+            concurrency=concurrency,
+            cost_limit=cost_limit_usd,
+            defaults=dict(defaults) if defaults is not None else None,
+            wait=wait,
+            poll_interval=poll_interval,
+            on_progress=on_progress,
+        )
+        self._state_file = state_file
+        self._batch_id = batch_id
+        self._engine: Optional[Engine] = None
+        self._group: Optional[TaskGroup] = None
+        self._receive: Optional[MemoryObjectReceiveStream[BatchItem]] = None
+        self._late: List[BatchItem] = []
+        self._entered = False
+        self._raised = False
 
-    # --- the run ------------------------------------------------------------------------
+    # --- lifecycle ------------------------------------------------------------------------
 
-    async def run(self) -> BatchResult:
-        try:
-            async with anyio.create_task_group() as outer:
-                self._outer = outer
-                outer.start_soon(self._guard, self._tick)
-                async with anyio.create_task_group() as waiters:
-                    self._waiters = waiters
-                    await self._guard(self._start)
-                    if self._fatal is None:
-                        pending = sum(1 for slot in self._slots if slot.status == "pending")
-                        async with anyio.create_task_group() as workers:
-                            for _ in range(max(1, min(self._concurrency, pending))):
-                                workers.start_soon(self._guard, self._worker)
-                        self._flush()
-                outer.cancel_scope.cancel()
-            if self._fatal is not None:
-                raise self._fatal
-            self._save()
-            await self._emit(done=True)
-        finally:
-            # Also on cancellation or error: whatever was submitted is on disk for the re-run.
-            if self._dirty:
-                self._save()
-        return self._result()
+    async def __aenter__(self) -> Self:
+        if self._entered:
+            raise RuntimeError("a BatchRun runs once; call client.jobs.batch(...) again for another run")
+        self._entered = True
+        state = await anyio.to_thread.run_sync(BatchState.open, self._state_file, self._batch_id)
+        if self._shard is not None and self._shard[1] > 1 and not state.resumed and self._batch_id is None:
+            await anyio.to_thread.run_sync(state.close)
+            raise ValueError(
+                "a shard needs batch_id=: every shard must use the batch id (and so the keys) a single run would use"
+            )
+        send, self._receive = anyio.create_memory_object_stream[BatchItem](ITEM_BUFFER)
+        cost_limit = self._options["cost_limit"]
+        self._engine = Engine(
+            self._jobs,
+            self._inputs,
+            state,
+            send,
+            shard=self._shard,
+            total=expected_total(self._inputs, self._shard),
+            prices=price_book(self._jobs._client) if cost_limit is not None else None,
+            **self._options,  # type: ignore[arg-type]
+        )
+        self._group = anyio.create_task_group()
+        await self._group.__aenter__()
+        self._group.start_soon(self._engine.run)
+        return self
 
-    async def _guard(self, work: Callable[[], Awaitable[None]]) -> None:
-        """Run ``work``; its exception ends the whole batch (and is raised by ``run``)."""
-        try:
-            await work()
-        except Exception as exc:
-            if self._fatal is None:
-                self._fatal = exc
-            assert self._outer is not None
-            self._outer.cancel_scope.cancel()
-
-    async def _start(self) -> None:
-        await self._emit()
-        in_flight = [slot for slot in self._slots if slot.status == "submitted"]
-        finished = [slot for slot in self._slots if slot.status in TERMINAL_STATUSES]
-        for slot in in_flight:
-            estimate = 0.0
-            if self._prices is not None and slot.params is not None:
-                try:
-                    estimate = await self._prices.estimate(slot.params)
-                except AuthenticationError:
-                    raise
-                except (MicroDCError, ValueError):
-                    pass
-            self._reserve(slot, estimate)
-        await self._refresh(finished if self._wait else finished + in_flight)
-        if self._wait:
-            for slot in in_flight:
-                self._watch(slot)
-
-    async def _tick(self) -> None:
-        while True:
-            await anyio.sleep(PROGRESS_INTERVAL)
-            now = time.monotonic()
-            if self._chunk and now - self._chunk_since >= self._poll_interval:
-                self._flush()
-            if self._dirty and now - self._last_save >= SAVE_INTERVAL:
-                self._save()
-            if self._changed:
-                await self._emit()
-
-    # --- submitting ---------------------------------------------------------------------
-
-    async def _worker(self) -> None:
-        while True:
-            async with self._admit_lock:  # inputs are admitted one at a time, in order
-                slot = self._next_pending()
-                if slot is None:
-                    return
-                admitted = await self._admit(slot)
-            if admitted:
-                await self._submit(slot)
-
-    def _next_pending(self) -> Optional[Slot]:
-        for slot in self._queue:
-            if slot.status != "pending":
-                continue
-            if self._budget_stopped:
-                self._mark(slot, "skipped_budget")
-                continue
-            return slot
+    async def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> Optional[bool]:
+        engine, group = self._engine, self._group
+        assert engine is not None and group is not None and self._receive is not None
+        if not engine.done.is_set():
+            engine.stop()  # left early: stop submitting, save the state
+        self._receive.close()
+        if isinstance(exc, anyio.get_cancelled_exc_class()):
+            await group.__aexit__(exc_type, exc, traceback)  # cancelled: the engine is too (it saves first)
+        else:
+            # An error in the block is the caller's to see as it is (not in an exception
+            # group): the engine, told to stop, winds down and saves its state first.
+            await group.__aexit__(None, None, None)
+        if exc is None and engine.fatal is not None and not self._raised:
+            self._raised = True
+            raise engine.fatal
         return None
 
-    async def _admit(self, slot: Slot) -> bool:
-        """Reserve the slot's estimated cost, waiting for room; False if it was not admitted."""
-        if self._prices is None or self._cost_limit is None:
-            self._reserve(slot, 0.0)
-            return True
-        assert slot.params is not None
-        try:
-            estimate = await self._prices.estimate(slot.params)
-        except AuthenticationError:
-            raise
-        except (MicroDCError, ValueError) as exc:
-            self._mark(slot, "error", exc)
-            return False
-        while self._spent + self._reserved + self._unsettled + estimate > self._cost_limit + _EPSILON:
-            if not self._wait or self._live == 0:
-                self._budget_stopped = True
-                self._mark(slot, "skipped_budget")
-                return False
-            # Wait for a job in flight to finish: its actual cost may leave room.
-            self._blocked = True
-            self._flush()
-            event = self._settled_event
-            await event.wait()
-        self._blocked = False
-        self._reserve(slot, estimate)
-        return True
+    # --- reading --------------------------------------------------------------------------
 
-    async def _submit(self, slot: Slot) -> None:
-        assert slot.params is not None
-        create = cast(Callable[..., Awaitable["Job"]], self._jobs.create)
-        try:
-            job = await create(**slot.params, idempotency_key=slot.key)
-        except AuthenticationError:
-            raise
-        except (MicroDCError, ValueError, TypeError) as exc:
-            # A connection error or a 5xx may hide a job that was made: keep its estimate.
-            self._settle(slot, keep_estimate=isinstance(exc, (APIConnectionError, InternalServerError)))
-            self._mark(slot, "error", exc)
-            return
-        slot.job, slot.job_id = job, job.id
-        self._by_job_id[job.id] = slot
-        self._state.entries[slot.index] = StateEntry(params_hash=slot.params_hash or "", job_id=job.id)
-        self._dirty = True
-        self._mark(slot, "submitted")
-        if self._wait:
-            self._watch(slot)
+    def __aiter__(self) -> Self:
+        return self
 
-    # --- waiting ------------------------------------------------------------------------
-
-    def _watch(self, slot: Slot) -> None:
-        assert slot.job_id is not None
-        if not self._chunk:
-            self._chunk_since = time.monotonic()
-        self._chunk.append(slot.job_id)
-        if len(self._chunk) >= IDS_PER_REQUEST or self._blocked:
-            self._flush()
-
-    def _flush(self) -> None:
-        """Start following the ids gathered so far (one ``as_completed`` per group)."""
-        if self._chunk:
-            ids, self._chunk = self._chunk, []
-            assert self._waiters is not None
-            self._waiters.start_soon(self._guard, lambda: self._follow(ids))
-
-    async def _follow(self, ids: List[str]) -> None:
-        iterator = as_completed(self._jobs, ids, poll_interval=self._poll_interval, timeout=None, on_complete=None)
-        try:
-            async for job in iterator:
-                self._finish(self._by_job_id[job.id], job)
-        except AuthenticationError:
-            raise
-        except MicroDCError as exc:
-            for job_id in ids:
-                slot = self._by_job_id[job_id]
-                if slot.status == "submitted":
-                    self._settle(slot, keep_estimate=True)
-                    self._mark(slot, "error", exc)
-        finally:
-            aclose = getattr(iterator, "aclose", None)
-            if aclose is not None:
-                with anyio.CancelScope(shield=True):
-                    await aclose()
-
-    async def _refresh(self, slots: List[Slot]) -> None:
-        """Fetch the current Job of resumed inputs (100 per request), without waiting."""
-        ids = [slot.job_id for slot in slots if slot.job_id is not None]
-        for start in range(0, len(ids), IDS_PER_REQUEST):
-            try:
-                page = await self._jobs.list(ids=ids[start : start + IDS_PER_REQUEST], limit=IDS_PER_REQUEST)
-            except AuthenticationError:
-                raise
-            except MicroDCError:
-                continue  # only detail is lost: these inputs keep their recorded outcome
-            for job in page.data:
-                slot = self._by_job_id.get(job.id)
-                if slot is None:
-                    continue
-                if slot.status == "submitted" and job.status in TERMINAL_STATUSES:
-                    self._finish(slot, job)
-                else:
-                    slot.job = job
-
-    def _finish(self, slot: Slot, job: Job) -> None:
-        if slot.status in TERMINAL_STATUSES:  # finished in an earlier run: already counted
-            slot.job = job
-            return
-        cost = float(job.usage.cost_usd) if job.usage is not None else 0.0
-        self._settle(slot)
-        slot.job, slot.cost = job, cost
-        self._spent += cost
-        entry = self._state.entries.get(slot.index)
-        if entry is not None:
-            entry.status, entry.cost_usd = str(job.status), cost
-            self._dirty = True
-        self._mark(slot, str(job.status))
-
-    # --- bookkeeping --------------------------------------------------------------------
-
-    def _restore(self) -> None:
-        for index, entry in self._state.entries.items():
-            slot = self._slots[index]
-            slot.job_id = entry.job_id
-            slot.status = entry.status
-            self._by_job_id[entry.job_id] = slot
-            if entry.status in TERMINAL_STATUSES:
-                slot.cost = entry.cost_usd
-                self._spent += entry.cost_usd
-
-    def _reserve(self, slot: Slot, estimate: float) -> None:
-        slot.estimate, slot.live = estimate, True
-        self._reserved += estimate
-        self._live += 1
-
-    def _settle(self, slot: Slot, *, keep_estimate: bool = False) -> None:
-        """The slot's job finished (or cannot be followed): release its reservation."""
-        if not slot.live:
-            return
-        slot.live = False
-        self._live -= 1
-        self._reserved = self._reserved - slot.estimate if self._live else 0.0
-        if keep_estimate:
-            self._unsettled += slot.estimate
-        self._settled_event.set()
-        self._settled_event = anyio.Event()
-
-    def _mark(self, slot: Slot, status: str, error: Optional[Exception] = None) -> None:
-        slot.status = status
-        if error is not None:
-            slot.error = error
-        if status != "submitted" or not self._wait:
-            self._settled_now += 1
-        self._changed = True
-
-    def _save(self) -> None:
-        self._state.save()
-        self._dirty = False
-        self._last_save = time.monotonic()
-
-    def _progress(self, done: bool) -> BatchProgress:
-        counts = dict.fromkeys(("pending", "submitted", *TERMINAL_STATUSES, "error", "skipped_budget"), 0)
-        for slot in self._slots:
-            counts[slot.status] = counts.get(slot.status, 0) + 1
-        elapsed = time.monotonic() - self._started
-        return BatchProgress(
-            total=len(self._slots),
-            pending=counts["pending"],
-            submitted=counts["submitted"],
-            completed=counts["completed"],
-            failed=counts["failed"],
-            cancelled=counts["cancelled"],
-            error=counts["error"],
-            skipped_budget=counts["skipped_budget"],
-            spent_usd=self._spent,
-            cost_limit_usd=self._cost_limit,
-            elapsed=elapsed,
-            rate=self._settled_now / elapsed if elapsed > 0 else 0.0,
-            wait=self._wait,
-            done=done,
-        )
-
-    async def _emit(self, *, done: bool = False) -> None:
-        self._changed = False
-        if self._on_progress is None:
-            return
-        result = self._on_progress(self._progress(done))
-        if inspect.isawaitable(result):
-            await result
-
-    def _result(self) -> BatchResult:
-        items = tuple(
-            BatchItem(
-                index=slot.index,
-                status=cast(BatchItemStatus, slot.status),
-                job=slot.job,
-                job_id=slot.job_id,
-                error=slot.error,
-                cost_usd=slot.cost,
-                idempotency_key=slot.key or None,
+    async def __anext__(self) -> BatchItem:
+        engine, receive = self._engine, self._receive
+        if engine is None or receive is None:
+            raise RuntimeError(
+                "iterate a batch inside `async with client.jobs.batch(...) as run:` (or call `await run.wait()`)"
             )
-            for slot in self._slots
+        try:
+            return await receive.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            pass
+        await engine.done.wait()
+        if engine.late:
+            return engine.late.pop(0)
+        if engine.fatal is not None and not self._raised:
+            self._raised = True
+            raise engine.fatal
+        raise StopAsyncIteration
+
+    @property
+    def batch_id(self) -> str:
+        """The batch id (known once the run started: from the state file, ``batch_id=`` or a new one)."""
+        if self._engine is None:
+            raise RuntimeError("the batch id is known once the run has started (inside `async with`)")
+        return self._engine.batch_id
+
+    @property
+    def progress(self) -> BatchProgress:
+        """Where the run stands now."""
+        if self._engine is None:
+            raise RuntimeError("a batch has progress once it has started (inside `async with`)")
+        return self._engine.progress(done=self._engine.done.is_set())
+
+    async def wait(self) -> BatchSummary:
+        """Run to the end (reading and dropping the items not read yet) and return the summary."""
+        if not self._entered:
+            async with self:
+                return await self.wait()
+        async for _ in self:
+            pass
+        return self.summary()
+
+    def summary(self) -> BatchSummary:
+        """The counts, spend and time so far (final once the run ended)."""
+        engine = self._engine
+        if engine is None:
+            raise RuntimeError("a batch has a summary once it has started (inside `async with`)")
+        progress = engine.progress(done=engine.done.is_set())
+        return BatchSummary(
+            batch_id=engine.batch_id,
+            counts=dict(engine.counts),
+            spent_usd=engine.budget.spent_usd,
+            elapsed=progress.elapsed,
+            cost_limit_usd=engine.budget.limit_usd,
+            cancelled_run=engine.cancelled,
         )
-        return BatchResult(
-            batch_id=self._state.batch_id,
-            items=items,
-            spent_usd=self._spent,
-            elapsed=time.monotonic() - self._started,
-            cost_limit_usd=self._cost_limit,
-        )
+
+    async def cancel(self, *, remote: bool = False) -> None:
+        """Stop submitting and wait until the run has stopped (its state saved).
+
+        ``remote=True`` also cancels on the server every job of the batch the state
+        lists as unfinished (those of this run and of earlier runs with the same
+        ``state_file``); the followed ones come out of the iteration as ``cancelled``
+        items. Items already finished can still be read.
+        """
+        engine = self._engine
+        if engine is None:
+            raise RuntimeError("only a started batch can be cancelled (inside `async with`)")
+        if not engine.done.is_set():
+            engine.cancelled = True
+            engine.stop(remote=remote)
+        await engine.done.wait()

@@ -1,28 +1,26 @@
-"""The state file of ``submit_many``: what a batch has submitted, finished and spent.
+"""A batch's state file: an SQLite database (stdlib ``sqlite3``) with one row per input.
 
-The file is JSON, rewritten whole and atomically (a temporary file in the same
-directory, flushed and fsynced, then ``os.replace``), so a crash leaves either the
-previous version or the new one, never half of one::
+::
 
-    {
-      "format": "microdc.batch",
-      "version": 1,
-      "batch_id": "batch_5f0c...",
-      "created_at": "2025-01-01T12:00:00Z",
-      "updated_at": "2025-01-01T12:03:10Z",
-      "spent_usd": 0.0421,
-      "items": {
-        "0": {"params_hash": "9c1f...", "job_id": "job_abc", "status": "completed", "cost_usd": 0.0001},
-        "1": {"params_hash": "77ab...", "job_id": "job_def", "status": "submitted", "cost_usd": 0.0}
-      }
-    }
+    meta(key, value)        format = "microdc.batch", batch_id, created_at
+    items(idx PRIMARY KEY,  the input's position
+          params_hash,      a hash of its parameters (a re-run checks the inputs did not change)
+          status,           submitted | completed | failed | cancelled | error | skipped_budget
+          job_id,           the job, once there is one
+          cost_usd,         what the finished job cost
+          estimate_usd,     its worst case when it was admitted (reserved while it runs)
+          maybe_created,    1 for an error that may hide a job (a lost answer): its worst case stays reserved
+          error)            what went wrong, for an ``error`` row
 
-(One line per item, so the file stays readable and diffable.)
+``PRAGMA application_id`` marks the file as a microdc batch state and ``PRAGMA
+user_version`` holds the schema version. The database runs in WAL mode with
+``locking_mode=EXCLUSIVE``: the run that opens it holds its lock until it closes it,
+so a second process (or a second run in this one) gets :class:`BatchStateError`
+instead of writing beside it. Rows are written in transactions of many rows at a
+time; a crash mid-write leaves the last committed transaction, never half of one.
 
-``items`` holds the inputs (by position) that have a job: ``submitted`` or a terminal
-status. Inputs that failed to submit or were skipped for the budget are not kept,
-so a re-run tries them again. ``spent_usd`` is the sum of the items' costs, kept for
-people reading the file; loading recomputes it.
+Every method here blocks (disk I/O): the batch engine calls them from a worker
+thread (``anyio.to_thread``), never in the event loop, one call at a time.
 """
 
 from __future__ import annotations
@@ -31,54 +29,79 @@ import os
 import re
 import json
 import uuid
+import shutil
+import sqlite3
 import hashlib
 import datetime
-from typing import Any, Dict, List, Tuple, Union, Mapping, Optional, cast
+import tempfile
+import threading
+from typing import Any, Dict, List, Tuple, Union, Mapping, Optional, Sequence, NamedTuple
 from pathlib import Path
-from dataclasses import dataclass
+from urllib.parse import quote
 
 from ..._exceptions import MicroDCError
 
-__all__ = ["BatchState", "BatchStateError", "StateEntry", "hash_params", "new_batch_id", "validate_batch_id"]
+__all__ = [
+    "APPLICATION_ID",
+    "SCHEMA_VERSION",
+    "BatchState",
+    "BatchStateError",
+    "StateRow",
+    "StrPath",
+    "hash_params",
+    "new_batch_id",
+    "validate_batch_id",
+]
 
 STATE_FORMAT = "microdc.batch"
-STATE_VERSION = 1
-RECORDED_STATUSES = frozenset({"submitted", "completed", "failed", "cancelled"})
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x6D646362  # "mdcb"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
 _BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+TERMINAL = ("completed", "failed", "cancelled")
 
 StrPath = Union[str, "os.PathLike[str]"]
 
+_SCHEMA = f"""
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE items (
+    idx INTEGER PRIMARY KEY,
+    params_hash TEXT NOT NULL,
+    status TEXT NOT NULL,
+    job_id TEXT,
+    cost_usd REAL NOT NULL DEFAULT 0,
+    estimate_usd REAL NOT NULL DEFAULT 0,
+    maybe_created INTEGER NOT NULL DEFAULT 0,
+    error TEXT
+);
+PRAGMA application_id = {APPLICATION_ID};
+PRAGMA user_version = {SCHEMA_VERSION};
+"""
+
 
 class BatchStateError(MicroDCError, ValueError):
-    """A ``state_file`` that ``submit_many`` cannot use: unreadable, not a batch state,
-    or written for other inputs. The file is never changed when this is raised."""
+    """A ``state_file`` a batch cannot use: in use by another run, not a batch state,
+    another batch's, or written for other inputs. The file is left as it was."""
 
     path: Path
 
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(
-            f"Cannot resume from batch state file {str(path)!r}: {reason}. The file was left untouched; "
-            "fix it, or pass another state_file (a missing file starts a new batch)."
-        )
+    def __init__(self, path: Path, reason: str, *, hint: Optional[str] = None) -> None:
+        hint = hint or "fix it, or pass another state_file (a missing file starts a new batch)"
+        super().__init__(f"Cannot use batch state file {str(path)!r}: {reason}. The file was left untouched; {hint}.")
         self.path = path
 
 
-@dataclass
-class StateEntry:
-    """One input that has a job: its content hash, the job, and where it stands."""
+class StateRow(NamedTuple):
+    """One input's row (the columns of ``items``)."""
 
+    index: int
     params_hash: str
-    job_id: str
-    status: str = "submitted"
+    status: str
+    job_id: Optional[str] = None
     cost_usd: float = 0.0
-
-    def to_json(self) -> Dict[str, Any]:
-        return {
-            "params_hash": self.params_hash,
-            "job_id": self.job_id,
-            "status": self.status,
-            "cost_usd": self.cost_usd,
-        }
+    estimate_usd: float = 0.0
+    maybe_created: bool = False
+    error: Optional[str] = None
 
 
 def new_batch_id() -> str:
@@ -105,166 +128,196 @@ def _now() -> str:
 
 
 class BatchState:
-    """A batch's id and its inputs' jobs, kept in ``path`` (``None``: in memory only)."""
+    """An open state file (or, for a batch without ``state_file``, a temporary one).
 
-    def __init__(
-        self,
-        path: Optional[Path],
-        batch_id: str,
-        entries: Optional[Dict[int, StateEntry]] = None,
-        created_at: Optional[str] = None,
-    ) -> None:
+    Open with :meth:`open`; the lock is held until :meth:`close`. ``resumed`` tells
+    whether the file already held this batch; then ``last_index`` is the highest
+    input position it records, ``prior_spent`` what its finished jobs cost and
+    ``prior_reserved`` the worst cases of the jobs it lists as still running.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, batch_id: str, *, temporary: bool) -> None:
+        self._conn = conn
+        self._lock = threading.Lock()
         self.path = path
         self.batch_id = batch_id
-        self.entries: Dict[int, StateEntry] = entries if entries is not None else {}
-        self.created_at = created_at or _now()
+        self.temporary = temporary
+        self.resumed = False
+        self.last_index = -1
+        self.recorded = 0
+        self.prior_spent = 0.0
+        self.prior_reserved = 0.0
+        self._closed = False
+
+    # --- opening --------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Optional[StrPath], batch_id: Optional[str]) -> Tuple[BatchState, bool]:
-        """The state in ``path`` (and True) if the file exists, else a new one (and False).
+    def open(cls, path: Optional[StrPath], batch_id: Optional[str]) -> BatchState:
+        """The state in ``path``: checked and locked if the file exists, else created.
 
-        A new state is saved at once when it has a path, so the batch id is on disk
-        before anything is submitted under it.
+        Raises :class:`BatchStateError` (the file unchanged) when it is in use, not a
+        batch state, of another schema version, or of another batch than ``batch_id``.
         """
         if batch_id is not None:
             validate_batch_id(batch_id)
         if path is None:
-            return cls(None, batch_id or new_batch_id()), False
+            directory = Path(tempfile.mkdtemp(prefix="microdc-batch-"))
+            return cls._create(directory / "state.sqlite3", batch_id or new_batch_id(), temporary=True)
         file = Path(path)
         if file.exists():
-            state = cls.load(file)
-            if batch_id is not None and batch_id != state.batch_id:
-                raise BatchStateError(file, f"it holds batch {state.batch_id!r}, not the batch_id given ({batch_id!r})")
-            return state, True
-        state = cls(file, batch_id or new_batch_id())
-        state.save()
-        return state, False
+            return cls._open_existing(file, batch_id)
+        return cls._create(file, batch_id or new_batch_id(), temporary=False)
 
     @classmethod
-    def load(cls, path: Path) -> BatchState:
+    def _connect(cls, file: Path, mode: str) -> sqlite3.Connection:
+        uri = f"file:{quote(str(file.absolute()))}?mode={mode}"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=0)
+        conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+        return conn
+
+    @classmethod
+    def _create(cls, file: Path, batch_id: str, *, temporary: bool) -> BatchState:
+        conn = cls._connect(file, "rwc")
         try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise BatchStateError(path, f"it is not UTF-8 text ({exc.reason})") from None
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            # One transaction: a crash leaves no half-made state. (The values are safe to
+            # inline: the batch id was validated and the others are ours.)
+            meta = ", ".join(f"('{k}', '{v}')" for k, v in (("format", STATE_FORMAT), ("batch_id", batch_id), ("created_at", _now())))
+            conn.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} INSERT INTO meta(key, value) VALUES {meta}; COMMIT;")
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if "locked" in str(exc):
+                raise _in_use(file) from None
+            raise BatchStateError(file, f"it cannot be created ({exc})") from exc
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, file, batch_id, temporary=temporary)
+
+    @classmethod
+    def _open_existing(cls, file: Path, batch_id: Optional[str]) -> BatchState:
+        try:
+            with open(file, "rb") as handle:
+                head = handle.read(len(_SQLITE_MAGIC))
         except OSError as exc:
-            raise BatchStateError(path, f"it cannot be read ({exc.strerror or exc})") from exc
+            raise BatchStateError(file, f"it cannot be read ({exc.strerror or exc})") from exc
+        if not head:
+            raise BatchStateError(file, "it is empty, not a microdc batch state")
+        if head != _SQLITE_MAGIC:
+            raise BatchStateError(file, "it is not an SQLite database, so not a microdc batch state")
         try:
-            data: object = json.loads(text)
-        except ValueError as exc:
-            raise BatchStateError(path, f"it is not valid JSON ({exc})") from None
-        return cls._from_json(path, data)
+            conn = cls._connect(file, "rw")
+        except sqlite3.Error as exc:
+            raise BatchStateError(file, f"it cannot be opened ({exc})") from exc
+        try:
+            state = cls._check(conn, file, batch_id)
+        except BaseException:
+            conn.close()
+            raise
+        return state
 
     @classmethod
-    def _from_json(cls, path: Path, data: object) -> BatchState:
-        def bad(reason: str) -> BatchStateError:
-            return BatchStateError(path, reason)
+    def _check(cls, conn: sqlite3.Connection, file: Path, batch_id: Optional[str]) -> BatchState:
+        try:
+            # The first read of a WAL database in exclusive mode takes the lock for good.
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise _in_use(file) from None
+            raise BatchStateError(file, f"it cannot be read as a database ({exc})") from None
+        except sqlite3.DatabaseError as exc:
+            raise BatchStateError(file, f"it is not a readable SQLite database ({exc})") from None
+        if app_id != APPLICATION_ID:
+            raise BatchStateError(file, "it is an SQLite database, but not a microdc batch state")
+        if version != SCHEMA_VERSION:
+            raise BatchStateError(file, f"its schema version is {version}; this microdc reads version {SCHEMA_VERSION}")
+        try:
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            summary = conn.execute(
+                "SELECT max(idx), count(*),"
+                " total(CASE WHEN status IN ('completed', 'failed', 'cancelled') THEN cost_usd END),"
+                " total(CASE WHEN status = 'submitted' OR maybe_created THEN estimate_usd END)"
+                " FROM items"
+            ).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise BatchStateError(file, f"its tables are not those of a batch state ({exc})") from None
+        recorded_id = meta.get("batch_id")
+        if meta.get("format") != STATE_FORMAT or not isinstance(recorded_id, str) or not _BATCH_ID.match(recorded_id):
+            raise BatchStateError(file, "its meta table does not describe a microdc batch")
+        if batch_id is not None and batch_id != recorded_id:
+            raise BatchStateError(
+                file,
+                f"it holds batch {recorded_id!r}, not the batch_id given ({batch_id!r})",
+                hint="pass that batch's own id (or none), or another state_file",
+            )
+        conn.execute("PRAGMA synchronous = NORMAL")
+        state = cls(conn, file, recorded_id, temporary=False)
+        state.resumed = True
+        last, count, spent, reserved = summary
+        state.last_index = -1 if last is None else int(last)
+        state.recorded = int(count)
+        state.prior_spent = float(spent)
+        state.prior_reserved = float(reserved)
+        return state
 
-        if not isinstance(data, dict):
-            raise bad("it is not a JSON object")
-        doc = cast(Dict[str, object], data)
-        if doc.get("format") != STATE_FORMAT:
-            raise bad(f'it is not a microdc batch state (no "format": "{STATE_FORMAT}")')
-        if doc.get("version") != STATE_VERSION:
-            raise bad(f"its version is {doc.get('version')!r}; this microdc reads version {STATE_VERSION}")
-        batch_id = doc.get("batch_id")
-        if not isinstance(batch_id, str) or not _BATCH_ID.match(batch_id):
-            raise bad(f"its batch_id is missing or malformed ({batch_id!r})")
-        created_at = doc.get("created_at")
-        items = doc.get("items")
-        if not isinstance(items, dict):
-            raise bad('its "items" is not an object')
-        entries: Dict[int, StateEntry] = {}
-        for key, raw in cast(Dict[str, object], items).items():
-            if not key.isdigit():
-                raise bad(f"item key {key!r} is not an input position")
-            entries[int(key)] = cls._entry(bad, key, raw)
-        return cls(path, batch_id, entries, created_at if isinstance(created_at, str) else None)
+    # --- reading and writing (blocking: call from a worker thread) --------------------------
 
-    @staticmethod
-    def _entry(bad: Any, key: str, raw: object) -> StateEntry:
-        if not isinstance(raw, dict):
-            raise bad(f"item {key} is not an object")
-        item = cast(Dict[str, object], raw)
-        params_hash, job_id, status, cost = (item.get(k) for k in ("params_hash", "job_id", "status", "cost_usd"))
-        if not isinstance(params_hash, str) or not params_hash:
-            raise bad(f"item {key} has no params_hash")
-        if not isinstance(job_id, str) or not job_id:
-            raise bad(f"item {key} has no job_id")
-        if status not in RECORDED_STATUSES:
-            raise bad(f"item {key} has status {status!r}, not one of {sorted(RECORDED_STATUSES)}")
-        if cost is None:
-            cost = 0.0
-        if isinstance(cost, bool) or not isinstance(cost, (int, float)) or cost < 0:
-            raise bad(f"item {key} has cost_usd {cost!r}, not a number >= 0")
-        return StateEntry(params_hash=params_hash, job_id=job_id, status=str(status), cost_usd=float(cost))
+    def rows(self, start: int, stop: int) -> Dict[int, StateRow]:
+        """The rows of the inputs at positions ``start`` to ``stop - 1``."""
+        with self._lock:
+            cursor = self._conn.execute(
+                "SELECT idx, params_hash, status, job_id, cost_usd, estimate_usd, maybe_created, error"
+                " FROM items WHERE idx >= ? AND idx < ? ORDER BY idx",
+                (start, stop),
+            )
+            return {values[0]: _row(values) for values in cursor}
 
-    def check_inputs(self, hashes: List[Optional[str]]) -> None:
-        """Raise ``BatchStateError`` unless every recorded input is still there, unchanged."""
-        path = self.path if self.path is not None else Path("<memory>")
-        for index, entry in sorted(self.entries.items()):
-            if index >= len(hashes):
-                raise BatchStateError(path, f"it records input {index}, but only {len(hashes)} input(s) were given")
-            if hashes[index] != entry.params_hash:
-                raise BatchStateError(
-                    path, f"input {index} differs from the one submitted as {entry.job_id} (its parameters changed)"
-                )
+    def write(self, rows: Sequence[StateRow]) -> None:
+        """Insert or replace ``rows``, all in one transaction."""
+        if not rows:
+            return
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany("INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
-    @property
-    def spent_usd(self) -> float:
-        return sum(entry.cost_usd for entry in self.entries.values())
+    def unfinished(self, after: int, limit: int) -> List[StateRow]:
+        """Rows still ``submitted`` (with a job), past position ``after``, at most ``limit``, in order."""
+        with self._lock:
+            cursor = self._conn.execute(
+                "SELECT idx, params_hash, status, job_id, cost_usd, estimate_usd, maybe_created, error"
+                " FROM items WHERE status = 'submitted' AND job_id IS NOT NULL AND idx > ? ORDER BY idx LIMIT ?",
+                (after, limit),
+            )
+            return [_row(values) for values in cursor]
 
-    def to_json(self) -> Dict[str, Any]:
-        return {
-            "format": STATE_FORMAT,
-            "version": STATE_VERSION,
-            "batch_id": self.batch_id,
-            "created_at": self.created_at,
-            "updated_at": _now(),
-            "spent_usd": round(self.spent_usd, 10),
-            "items": {str(index): entry.to_json() for index, entry in sorted(self.entries.items())},
-        }
-
-    def dumps(self) -> str:
-        """The state as JSON text: one line per field and per item, so people can read it too."""
-        doc = self.to_json()
-        items: Dict[str, Any] = doc.pop("items")
-        lines = [f"  {json.dumps(name)}: {json.dumps(value)}," for name, value in doc.items()]
-        entries = [f"    {json.dumps(key)}: {json.dumps(item)}" for key, item in items.items()]
-        body = "{\n" + ",\n".join(entries) + "\n  }" if entries else "{}"
-        return "{\n" + "\n".join(lines) + f'\n  "items": {body}\n}}\n'
-
-    def save(self) -> None:
-        """Write the state to ``path`` atomically (nothing to do without a path)."""
-        if self.path is not None:
-            write_atomically(self.path, self.dumps())
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text``: a temp file beside it, fsynced, then ``os.replace``."""
-    directory = path.parent
-    temp = directory / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        with open(temp, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    _fsync_directory(directory)
+    def close(self) -> None:
+        """Release the lock (a temporary state is deleted); calling it again does nothing."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._conn.close()
+        if self.temporary:
+            shutil.rmtree(self.path.parent, ignore_errors=True)
 
 
-def _fsync_directory(directory: Path) -> None:
-    # Makes the rename itself durable on POSIX; Windows cannot open a directory, and
-    # the replace is already atomic there.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+def _row(values: Tuple[Any, ...]) -> StateRow:
+    index, params_hash, status, job_id, cost, estimate, maybe_created, error = values
+    return StateRow(index, params_hash, status, job_id, cost, estimate, bool(maybe_created), error)
+
+
+def _in_use(file: Path) -> BatchStateError:
+    return BatchStateError(
+        file,
+        "it is in use by another run (another process, or another batch in this one, holds its lock)",
+        hint="wait for that run to end, or give this run its own state_file",
+    )

@@ -1,5 +1,6 @@
-"""The values ``submit_many`` hands back: :class:`BatchResult` (with a :class:`BatchItem`
-per input) and, along the way, :class:`BatchProgress`. Re-exported by :mod:`microdc.lib.batch`."""
+"""The values a batch hands back: a :class:`BatchItem` per input, :class:`BatchProgress`
+along the way, and at the end a :class:`BatchSummary` (``run.wait()``) or, for
+``submit_many``, a :class:`BatchResult`. Re-exported by :mod:`microdc.lib.batch`."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import (
     Awaitable,
     overload,
 )
-from dataclasses import dataclass
+from dataclasses import field, dataclass
 
 from typing_extensions import Literal, TypeAlias
 
@@ -26,24 +27,44 @@ from ..jobs.builders import JobBuilder
 if TYPE_CHECKING:
     from ...types.job import Job
 
-__all__ = ["BatchItem", "BatchItemStatus", "BatchProgress", "BatchResult", "JobInput", "OnProgress"]
+__all__ = [
+    "BATCH_ITEM_STATUSES",
+    "BatchItem",
+    "BatchItemStatus",
+    "BatchProgress",
+    "BatchResult",
+    "BatchSummary",
+    "JobInput",
+    "OnProgress",
+]
 
 BatchItemStatus: TypeAlias = Literal["completed", "failed", "cancelled", "error", "skipped_budget", "submitted"]
+BATCH_ITEM_STATUSES: Tuple[BatchItemStatus, ...] = (
+    "completed",
+    "failed",
+    "cancelled",
+    "error",
+    "skipped_budget",
+    "submitted",
+)
 JobInput: TypeAlias = Union[Mapping[str, Any], JobBuilder]
 """A job to submit: the keyword arguments of ``jobs.create`` as a dict, or a builder."""
 
 
 @dataclass(frozen=True)
 class BatchProgress:
-    """Where a batch stands, as given to ``on_progress``.
+    """Where a batch stands, as given to ``on_progress`` and kept as ``run.progress``.
 
-    ``pending`` inputs are not submitted yet; ``submitted`` jobs are in flight (with
-    ``wait=False``, where they stay); the other counts are final outcomes. ``rate``
-    counts inputs settled per second during this run (finished, or submitted when not
-    waiting); ``done`` is true on the final call only.
+    ``total`` is the number of inputs of this run (of this shard), or ``None`` while
+    it is not known (a generator not read to its end yet). ``pending`` inputs are
+    not submitted yet (read, or still to read when the total is known);
+    ``submitted`` jobs are in flight (with ``wait=False``, where they stay); the
+    other counts are final outcomes. ``rate`` counts inputs settled per second during
+    this run (finished, or submitted when not waiting); ``done`` is true on the
+    final call only.
     """
 
-    total: int
+    total: Optional[int]
     pending: int
     submitted: int
     completed: int
@@ -83,10 +104,10 @@ class BatchProgress:
 
     @property
     def eta(self) -> Optional[float]:
-        """Seconds left at the current rate; ``None`` before there is a rate."""
-        if self.rate <= 0:
+        """Seconds left at the current rate; ``None`` before there is a rate or a total."""
+        if self.rate <= 0 or self.total is None:
             return None
-        return (self.total - self.settled) / self.rate
+        return max(0, self.total - self.settled) / self.rate
 
 
 @dataclass(frozen=True)
@@ -94,10 +115,11 @@ class BatchItem:
     """The outcome for one input (``index`` is its position in the inputs).
 
     ``status``: ``completed``, ``failed`` or ``cancelled`` (``job`` is the terminal
-    Job); ``submitted`` (``wait=False``: ``job`` as last seen); ``error`` (``error`` is
-    what stopped it: an invalid input, a refused or failed submission, or a failure
-    while waiting, in which case ``job_id`` is set); ``skipped_budget`` (never
-    submitted: the cost limit was reached).
+    Job; ``None`` for an input a resumed run found finished and did not fetch
+    again); ``submitted`` (``wait=False``: ``job`` as last seen); ``error``
+    (``error`` is what stopped it: an invalid input, a refused or failed
+    submission, or a failure while waiting, in which case ``job_id`` is set);
+    ``skipped_budget`` (never submitted: its worst case did not fit in the cost limit).
     """
 
     index: int
@@ -113,9 +135,39 @@ class BatchItem:
         return self.status == "completed"
 
 
+def _zero_counts() -> Dict[str, int]:
+    return dict.fromkeys(BATCH_ITEM_STATUSES, 0)
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """How a batch ended, without its items: ``await run.wait()``.
+
+    ``counts`` has every status as a key; ``total`` is the number of items the run
+    produced; ``cancelled_run`` is true when ``run.cancel()`` stopped it early (the
+    inputs it did not reach have no item).
+    """
+
+    batch_id: str
+    counts: Dict[str, int] = field(default_factory=_zero_counts)
+    spent_usd: float = 0.0
+    elapsed: float = 0.0
+    cost_limit_usd: Optional[float] = None
+    cancelled_run: bool = False
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def ok(self) -> bool:
+        """Whether every item completed (and the run was not cancelled)."""
+        return not self.cancelled_run and self.counts["completed"] == self.total
+
+
 @dataclass(frozen=True)
 class BatchResult:
-    """Every input's outcome, in input order, and what the batch spent.
+    """Every input's outcome, in input order, and what the batch spent (``submit_many``).
 
     Iterate over it (or index it) for the :class:`BatchItem` of each input.
     """
@@ -129,9 +181,7 @@ class BatchResult:
     @property
     def counts(self) -> Dict[str, int]:
         """How many items ended in each status (every status is a key)."""
-        counts: Dict[str, int] = dict.fromkeys(
-            ("completed", "failed", "cancelled", "error", "skipped_budget", "submitted"), 0
-        )
+        counts = _zero_counts()
         for item in self.items:
             counts[item.status] += 1
         return counts

@@ -7,7 +7,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Awaitable, AsyncIterator, cast, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Tuple,
+    Union,
+    Mapping,
+    Callable,
+    Iterable,
+    Optional,
+    Awaitable,
+    AsyncIterable,
+    AsyncIterator,
+    cast,
+    overload,
+)
 
 from typing_extensions import Unpack
 
@@ -24,7 +38,7 @@ from ...types.job_create_params import (
 )
 
 if TYPE_CHECKING:
-    from ..batch import JobInput, OnProgress, BatchResult
+    from ..batch import BatchRun, JobInput, OnProgress, BatchResult
     from ..batch._state import StrPath
 
 __all__ = ["AsyncJobs"]
@@ -97,9 +111,51 @@ class AsyncJobs(AsyncJobsResource):
         """
         return as_completed(self, job_ids, poll_interval=poll_interval, timeout=timeout, on_complete=on_complete)
 
+    def batch(
+        self,
+        jobs: Union[Iterable[JobInput], AsyncIterable[JobInput]],
+        *,
+        concurrency: int = 32,
+        cost_limit_usd: Optional[float] = None,
+        state_file: Optional[StrPath] = None,
+        batch_id: Optional[str] = None,
+        defaults: Optional[Mapping[str, Any]] = None,
+        shard: Optional[Tuple[int, int]] = None,
+        wait: bool = True,
+        poll_interval: float = 1.0,
+        on_progress: Optional[OnProgress] = None,
+    ) -> BatchRun:
+        """Run a batch of any size: ``async with client.jobs.batch(inputs) as run: async for item in run: ...``.
+
+        ``jobs`` is any iterable or async iterable of ``create`` arguments (dicts) or
+        builders, read lazily; ``defaults`` is merged under each. At most
+        ``concurrency`` submissions in flight; ``cost_limit_usd`` admits an input only
+        if its worst case fits (else ``skipped_budget``); ``state_file`` (SQLite)
+        makes a re-run resume without submitting anything twice; ``shard=(i, n)``
+        takes the inputs whose index is ``i`` mod ``n``; ``wait=False`` stops at
+        submission. Items come in completion order; ``await run.wait()`` returns a
+        ``BatchSummary``; ``await run.cancel(remote=True)`` also cancels the batch's
+        unfinished jobs on the server. See :mod:`microdc.lib.batch`.
+        """
+        from ..batch import batch
+
+        return batch(
+            self,
+            jobs,
+            concurrency=concurrency,
+            cost_limit_usd=cost_limit_usd,
+            state_file=state_file,
+            batch_id=batch_id,
+            defaults=defaults,
+            shard=shard,
+            wait=wait,
+            poll_interval=poll_interval,
+            on_progress=on_progress,
+        )
+
     async def submit_many(
         self,
-        jobs: Iterable[JobInput],
+        jobs: Union[Iterable[JobInput], AsyncIterable[JobInput]],
         *,
         concurrency: int = 32,
         cost_limit_usd: Optional[float] = None,
@@ -107,15 +163,13 @@ class AsyncJobs(AsyncJobsResource):
         on_progress: Optional[OnProgress] = None,
         wait: bool = True,
         batch_id: Optional[str] = None,
-        poll_interval: float = 2.0,
+        defaults: Optional[Mapping[str, Any]] = None,
+        shard: Optional[Tuple[int, int]] = None,
+        poll_interval: float = 1.0,
     ) -> BatchResult:
-        """Submit many jobs (dicts of ``create`` arguments, or builders) and return each outcome in input order.
+        """``batch`` collected into a ``BatchResult``, each input's outcome in input order (for small runs).
 
-        At most ``concurrency`` submissions in flight; stable idempotency keys and a
-        ``state_file`` make a re-run resume without submitting anything twice;
-        ``cost_limit_usd`` stops submitting before the spend could pass it (the rest
-        come back ``skipped_budget``); ``on_progress(BatchProgress)`` follows along.
-        See :mod:`microdc.lib.batch`.
+        Same options as :meth:`batch`. See :mod:`microdc.lib.batch`.
         """
         from ..batch import submit_many
 
@@ -128,5 +182,7 @@ class AsyncJobs(AsyncJobsResource):
             on_progress=on_progress,
             wait=wait,
             batch_id=batch_id,
+            defaults=defaults,
+            shard=shard,
             poll_interval=poll_interval,
         )

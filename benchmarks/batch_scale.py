@@ -1,0 +1,327 @@
+"""Scale: ``client.jobs.batch`` over 10,000 and 1,000,000 inputs (PRODUCT.md section 3).
+
+::
+
+    uv run python -m benchmarks.batch_scale                       # 10,000 and 1,000,000, then a resume run
+    uv run python -m benchmarks.batch_scale --sizes 10000 100000 --resume 100000
+
+Each run is ``jobs.batch(inputs, wait=False, state_file=..., concurrency=64)`` over a
+generator of ``llm_complete`` inputs, sent with ``DefaultAioHttpClient``, in a fresh client process (so its peak RSS is
+its own), against a loopback server in another process (``--serve``: a small raw
+asyncio HTTP server that answers ``jobs.create`` with a queued Job, one job per
+distinct ``Idempotency-Key``, and counts them; its memory is not the client's).
+Every process is started and stopped by PID.
+
+Measured in the client process:
+
+* **peak RSS** — ``ru_maxrss`` at the end of the run;
+* **longest stall** — a task sleeps 10 ms in a loop and records by how much each
+  sleep overshot: the longest time the event loop was busy with something else;
+* **CPU per input** — user + system CPU of the client process over the run, divided
+  by the number of inputs.
+
+The resume run cancels a batch once half of its inputs are submitted
+(``run.cancel()``), runs it again with the same state file, and checks the server
+saw exactly N distinct keys and made exactly N jobs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import json
+import time
+import signal
+import asyncio
+import argparse
+import resource
+import tempfile
+import contextlib
+import subprocess
+from typing import Any, Dict, List, Iterator, Optional
+from pathlib import Path
+
+PROMPT_MODEL = "echo-1"
+CONCURRENCY = 64
+_SUBMIT = b"/api/v1/jobs/submit"
+_STATS = b"/__scale/stats"
+_JOB = (
+    b'{"id":"job_%08d","object":"job","type":"llm_complete","model":"echo-1","status":"queued",'
+    b'"priority":"normal","metadata":{},"timeout_seconds":300,"progress":0,'
+    b'"created_at":"2026-01-01T00:00:00Z","started_at":null,"completed_at":null,'
+    b'"acknowledged":false,"acknowledged_at":null,"usage":null,"error":null,"result":null}'
+)
+
+
+# --- the server (its own process) -------------------------------------------------------
+
+
+class ScaleServer(asyncio.Protocol):
+    """HTTP/1.1 keep-alive; ``POST .../submit`` makes one job per distinct key; ``GET /__scale/stats``."""
+
+    keys: Dict[bytes, int] = {}
+    counts: Dict[str, int] = {"submissions": 0, "replayed": 0}
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.transport: Optional[asyncio.Transport] = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def connection_lost(self, exc: Optional[Exception]) -> None:  # noqa: ARG002
+        self.transport = None
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf
+        buf += data
+        while self.transport is not None:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(buf[:end])
+            lower = head.lower()
+            length = 0
+            i = lower.find(b"\r\ncontent-length:")
+            if i >= 0:
+                j = lower.find(b"\r\n", i + 2)
+                length = int(head[i + 17 : j if j >= 0 else len(head)])
+            total = end + 4 + length
+            if len(buf) < total:
+                return
+            del buf[:total]
+            method, target = head.split(b" ", 2)[:2]
+            self.transport.write(self.respond(method, target.partition(b"?")[0], lower))
+
+    def respond(self, method: bytes, path: bytes, lower: bytes) -> bytes:
+        if method == b"POST" and path == _SUBMIT:
+            i = lower.find(b"\r\nidempotency-key:")
+            key = lower[i + 18 : lower.find(b"\r\n", i + 2)].strip() if i >= 0 else b""
+            self.counts["submissions"] += 1
+            job = self.keys.get(key)
+            if job is None:
+                job = self.keys[key] = len(self.keys)
+            else:
+                self.counts["replayed"] += 1
+            return self.answer(201, _JOB % job)
+        if path == _STATS:
+            stats = {**self.counts, "distinct_keys": len(self.keys), "jobs": len(self.keys)}
+            return self.answer(200, json.dumps(stats).encode())
+        return self.answer(404, b'{"error":{"type":"not_found","code":"not_found","message":"no route","param":null}}')
+
+    @staticmethod
+    def answer(status: int, body: bytes) -> bytes:
+        return b"HTTP/1.1 %d X\r\ncontent-type: application/json\r\ncontent-length: %d\r\nx-request-id: req_1\r\n\r\n%s" % (
+            status,
+            len(body),
+            body,
+        )
+
+
+async def serve() -> None:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(ScaleServer, "127.0.0.1", 0, backlog=1024)
+    print(f"LISTENING {server.sockets[0].getsockname()[1]}", flush=True)
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    parent = os.getppid()
+    while not stop.is_set() and os.getppid() == parent:  # ends on a signal or when the parent is gone
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=1.0)
+    server.close()
+
+
+# --- one client run (its own process) -----------------------------------------------------
+
+
+def inputs(count: int) -> Iterator[Dict[str, Any]]:
+    for i in range(count):
+        yield {"prompt": f"Summarise document number {i} in one line.", "metadata": {"n": str(i)}}
+
+
+async def client_run(base_url: str, count: int, state: str, cancel_at: Optional[int]) -> Dict[str, Any]:
+    from microdc import AsyncMicroDC, DefaultAioHttpClient
+
+    stalls: List[float] = []
+
+    async def watch() -> None:
+        while True:
+            start = time.perf_counter()
+            await asyncio.sleep(0.01)
+            stalls.append(time.perf_counter() - start - 0.01)
+            if len(stalls) > 1000:
+                stalls[:] = [max(stalls)]
+
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    watcher = asyncio.ensure_future(watch())
+    async with DefaultAioHttpClient() as http, AsyncMicroDC(api_key="bench", base_url=base_url, http_client=http) as client:
+        run = client.jobs.batch(
+            inputs(count),
+            defaults={"type": "llm_complete", "model": PROMPT_MODEL, "max_tokens": 16},
+            wait=False,
+            state_file=state,
+            batch_id="scale",
+            concurrency=CONCURRENCY,
+        )
+        seen = 0
+        async with run:
+            async for _item in run:
+                seen += 1
+                if cancel_at is not None and seen == cancel_at:
+                    await run.cancel()
+        summary = run.summary()
+    watcher.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await watcher
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    return {
+        "inputs": count,
+        "items": seen,
+        "counts": summary.counts,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "cpu_per_input_us": cpu / count * 1e6,
+        "max_stall_ms": max(stalls, default=0.0) * 1e3,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "state_mib": Path(state).stat().st_size / 2**20,
+    }
+
+
+# --- the harness ---------------------------------------------------------------------------
+
+
+def _child(args: List[str], timeout: float) -> Dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.batch_scale", *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"client run failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _stats(port: int) -> Dict[str, int]:
+    import httpx
+
+    return httpx.get(f"http://127.0.0.1:{port}/__scale/stats").json()
+
+
+def _server() -> "tuple[subprocess.Popen[str], int]":
+    process = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.batch_scale", "--serve"], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline().split()
+    if line[:1] != ["LISTENING"]:
+        process.kill()
+        raise SystemExit("the scale server did not start")
+    return process, int(line[1])
+
+
+def _stop(process: "subprocess.Popen[str]") -> None:
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+def _server_rss_mib(pid: int) -> float:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def harness(sizes: List[int], resume: Optional[int], timeout: float) -> None:
+    rows: List[Dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="batch-scale-") as tmp:
+        for count in sizes:
+            process, port = _server()
+            try:
+                result = _child(["--client", str(count), "--port", str(port), "--state", f"{tmp}/s{count}.sqlite3"], timeout)
+                stats = _stats(port)
+                result["server_rss_mib"] = _server_rss_mib(process.pid)
+            finally:
+                _stop(process)
+            result.update(kind="full run", server=stats)
+            rows.append(result)
+            print(json.dumps(result), file=sys.stderr, flush=True)
+        if resume:
+            process, port = _server()
+            state = f"{tmp}/resume.sqlite3"
+            try:
+                first = _child(
+                    ["--client", str(resume), "--port", str(port), "--state", state, "--cancel-at", str(resume // 2)],
+                    timeout,
+                )
+                after_cancel = _stats(port)
+                second = _child(["--client", str(resume), "--port", str(port), "--state", state], timeout)
+                stats = _stats(port)
+                second["server_rss_mib"] = _server_rss_mib(process.pid)
+            finally:
+                _stop(process)
+            second.update(kind="resumed", server=stats, first=first, after_cancel=after_cancel)
+            rows.append(second)
+            print(json.dumps(second), file=sys.stderr, flush=True)
+    print(table(rows))
+    base = next((r for r in rows if r["kind"] == "full run"), None)
+    failed = False
+    for row in rows:
+        server = row["server"]
+        if server["distinct_keys"] != row["inputs"] or server["jobs"] != row["inputs"]:
+            print(f"FAIL: {row['inputs']} inputs, but {server['distinct_keys']} keys / {server['jobs']} jobs", file=sys.stderr)
+            failed = True
+    if base is not None:
+        for row in rows:
+            ratio = row["cpu_per_input_us"] / base["cpu_per_input_us"]
+            print(f"{row['kind']} {row['inputs']:,}: CPU/input {ratio:.2f}x the {base['inputs']:,}-input run", file=sys.stderr)
+    sys.exit(1 if failed else 0)
+
+
+def table(rows: List[Dict[str, Any]]) -> str:
+    lines = [
+        "| run | inputs | wall | client CPU / input | longest event-loop stall | peak RSS (client) | state file | server: keys / jobs / replayed |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        server = row["server"]
+        lines.append(
+            f"| {row['kind']} | {row['inputs']:,} | {row['wall_s']:.1f} s | {row['cpu_per_input_us']:.0f} µs | "
+            f"{row['max_stall_ms']:.0f} ms | {row['peak_rss_mib']:.0f} MiB | {row['state_mib']:.0f} MiB | "
+            f"{server['distinct_keys']:,} / {server['jobs']:,} / {server['replayed']:,} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.batch_scale", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000])
+    parser.add_argument("--resume", type=int, default=None, help="inputs of the resume run (default: the largest size)")
+    parser.add_argument("--no-resume", action="store_true")
+    parser.add_argument("--timeout", type=float, default=7200.0, help="seconds a client run may take")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--client", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--state", help=argparse.SUPPRESS)
+    parser.add_argument("--cancel-at", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        asyncio.run(serve())
+        return
+    if args.client is not None:
+        result = asyncio.run(client_run(f"http://127.0.0.1:{args.port}", args.client, args.state, args.cancel_at))
+        print(json.dumps(result))
+        return
+    resume = None if args.no_resume else (args.resume or max(args.sizes))
+    harness(args.sizes, resume, args.timeout)
+
+
+if __name__ == "__main__":
+    main()

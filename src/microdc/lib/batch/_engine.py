@@ -1,0 +1,571 @@
+"""The batch engine behind :class:`~microdc.lib.batch.BatchRun` (see :mod:`microdc.lib.batch`).
+
+Tasks, all in the caller's event loop, none holding more than a bounded number of inputs:
+
+* the **feeder** pulls one input at a time, checks it against the state file,
+  estimates and admits it under the cost limit, and hands it to a submitter (it
+  waits while ``concurrency`` submissions are in flight, or while the jobs being
+  followed reach ``max_following``: that is what keeps memory flat);
+* ``concurrency`` **submitters** call ``jobs.create`` with the input's key;
+* **followers**, one per group of up to 100 job ids, poll the list endpoint until
+  each job ends (``wait=True``);
+* the **writer** saves state rows in transactions of many rows, in a worker thread;
+* the **ticker** reports progress.
+
+Finished items go to a bounded channel that ``async for item in run`` reads.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import contextlib
+from typing import TYPE_CHECKING, Any, Set, Dict, List, Union, Mapping, Callable, Iterable, Optional, Awaitable, AsyncIterable, cast
+
+import anyio
+import anyio.to_thread
+from anyio.streams.memory import MemoryObjectSendStream, MemoryObjectReceiveStream
+
+from ... import _clock
+from ._state import TERMINAL, StateRow, BatchState, BatchStateError
+from ._types import BatchItem, OnProgress, BatchProgress, BatchItemStatus
+from ._budget import Budget, to_units
+from ._inputs import Shard, Prepared, prepare, dumps_error, read_inputs
+from ..._exceptions import APIError, MicroDCError, APIStatusError, AuthenticationError
+from ..jobs._cost import PriceBook, cost_of
+
+if TYPE_CHECKING:
+    from anyio.abc import TaskGroup
+
+    from ...types.job import Job
+    from ...resources.jobs import AsyncJobsResource
+
+__all__ = ["Engine"]
+
+log = logging.getLogger("microdc.batch")
+
+PROGRESS_INTERVAL = 0.25
+"""Seconds between two ``on_progress`` calls, at least (the final call excepted)."""
+SAVE_INTERVAL = 0.5
+"""Seconds between two writes of the state file, at most, while rows wait to be saved."""
+WRITE_BATCH = 2000
+"""Rows that make the writer save at once."""
+HOLD_LIMIT = 100_000
+"""Rows a resumed run keeps unsaved at most while it checks the inputs the file records."""
+ROW_WINDOW = 4096
+"""Input positions whose recorded rows are read from the state file at a time."""
+IDS_PER_REQUEST = 100
+
+
+class _Followed:
+    """A job being waited for: enough to make its item and its row."""
+
+    __slots__ = ("counted", "estimate", "index", "key", "params_hash")
+
+    def __init__(self, index: int, key: str, params_hash: str, estimate: int, *, counted: bool) -> None:
+        self.index, self.key, self.params_hash, self.estimate, self.counted = index, key, params_hash, estimate, counted
+
+
+class Engine:
+    def __init__(
+        self,
+        jobs: AsyncJobsResource,
+        inputs: Union[Iterable[object], AsyncIterable[object]],
+        state: BatchState,
+        send: MemoryObjectSendStream[BatchItem],
+        *,
+        concurrency: int,
+        cost_limit: Optional[float],
+        defaults: Optional[Mapping[str, Any]],
+        shard: Optional[Shard],
+        wait: bool,
+        poll_interval: float,
+        on_progress: Optional[OnProgress],
+        total: Optional[int],
+        prices: Optional[PriceBook],
+    ) -> None:
+        self.jobs = jobs
+        self.state = state
+        self.batch_id = state.batch_id
+        self.budget = Budget(cost_limit, spent_usd=state.prior_spent, reserved_usd=state.prior_reserved)
+        self._inputs = inputs
+        self._send = send
+        self._concurrency = concurrency
+        self._defaults = defaults
+        self._shard = shard
+        self.wait = wait
+        self._poll_interval = poll_interval
+        self._on_progress = on_progress
+        self._prices = prices
+        self.total = total
+        self.max_following = max(10_000, 100 * concurrency)
+        self.counts: Dict[str, int] = dict.fromkeys(("completed", "failed", "cancelled", "error", "skipped_budget", "submitted"), 0)
+        self.read = 0
+        self.following = 0
+        self.settled_now = 0
+        self.started = _clock.monotonic()
+        self.ended: Optional[float] = None
+        self.fatal: Optional[BaseException] = None
+        self.stopping = False
+        self.cancelled = False
+        self.late: List[BatchItem] = []  # items made after the channel closed (remote cancel)
+        self._to_submit_send, self._to_submit = anyio.create_memory_object_stream[Prepared](0)
+        self._followed: Dict[str, _Followed] = {}
+        self._chunk: Dict[str, _Followed] = {}
+        self._chunk_since = 0.0
+        self._room = anyio.Event()
+        self._rows: List[StateRow] = []
+        self._save_lock = anyio.Lock()
+        self._estimates: Dict[int, int] = {}  # admitted inputs on their way to a submitter
+        self._send_scopes: Set[anyio.CancelScope] = set()
+        self._feeder_blocked = False
+        self._remote_cancel = False
+        self._row_window: Dict[int, StateRow] = {}
+        self._window_end = -1
+        self._verified = not state.resumed
+        self._discard_rows = False
+        self._save_now = anyio.Event()
+        self._changed = True
+        self._feed_scope = anyio.CancelScope()
+        self._followers: Optional[TaskGroup] = None
+        self._poll_scopes: Set[anyio.CancelScope] = set()
+        self._polling = 0  # follower tasks running
+        self._polling_done = anyio.Event()
+        self.done = anyio.Event()
+
+    # --- the run ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            async with anyio.create_task_group() as background:
+                background.start_soon(self._guard, self._ticker)
+                background.start_soon(self._guard, self._writer)
+                self._followers = background
+                async with anyio.create_task_group() as submitters:
+                    for _ in range(self._concurrency):
+                        receive = self._to_submit.clone()
+                        submitters.start_soon(self._guard, lambda receive=receive: self._submitter(receive))
+                    self._to_submit.close()
+                    try:
+                        with self._feed_scope:
+                            await self._guard(self._feed)
+                    finally:
+                        self._to_submit_send.close()
+                if not self.stopping:
+                    self.total = self.read  # every input was read
+                self._flush_chunk()
+                while self._polling and not self.stopping:
+                    self._polling_done = anyio.Event()
+                    await self._polling_done.wait()
+                if self._remote_cancel:
+                    await self._guard(self._cancel_remote)
+                background.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._finish()
+
+    async def _finish(self) -> None:
+        self.ended = _clock.monotonic()
+        self._send.close()
+        try:
+            await self._save()
+        except Exception as exc:  # the state could not be saved: say so, once
+            if self.fatal is None:
+                self.fatal = exc
+        finally:
+            await anyio.to_thread.run_sync(self.state.close)
+        with contextlib.suppress(Exception):
+            await self._report(done=True)
+        self.done.set()
+
+    async def _guard(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work``; its exception stops the run and is raised to the caller."""
+        try:
+            await work()
+        except Exception as exc:
+            self.fail(exc)
+
+    def fail(self, exc: BaseException) -> None:
+        if self.fatal is None:
+            self.fatal = exc
+        if isinstance(exc, BatchStateError):
+            self._discard_rows = True  # the inputs are not the file's: leave it as it was
+        self.stop()
+
+    def stop(self, *, remote: bool = False) -> None:
+        """Stop reading inputs and following jobs; submissions in flight finish and are saved.
+
+        ``remote``: then cancel on the server every job the batch lists as unfinished.
+        """
+        self._remote_cancel = self._remote_cancel or remote
+        self.stopping = True
+        for scope in self._send_scopes:
+            scope.cancel()
+        self._feed_scope.cancel()
+        for scope in self._poll_scopes:
+            scope.cancel()
+        self._room.set()
+        self._polling_done.set()
+
+    # --- reading and admitting ------------------------------------------------------------
+
+    async def _feed(self) -> None:
+        last_index = -1
+        async with contextlib.aclosing(read_inputs(self._inputs, self._shard)) as inputs:
+            async for index, raw in inputs:
+                last_index = index
+                self.read += 1
+                self._changed = True
+                item = prepare(index, raw, self._defaults, self.batch_id)
+                row = await self._recorded(index)
+                if row is not None and row.params_hash != item.params_hash:
+                    raise BatchStateError(
+                        self.state.path,
+                        f"input {index} differs from the one it records (submitted as {row.job_id or 'nothing'}): "
+                        "the inputs changed",
+                    )
+                if not self._verified and index >= self.state.last_index:
+                    self._verified = True
+                    self._save_now.set()
+                await self._dispatch(item, row)
+        if not self._verified:
+            raise BatchStateError(
+                self.state.path,
+                f"it records input {self.state.last_index}, but only {last_index + 1} input(s) were given",
+            )
+
+    async def _recorded(self, index: int) -> Optional[StateRow]:
+        if index > self.state.last_index:
+            return None
+        if index > self._window_end:
+            start = index
+            self._window_end = index + ROW_WINDOW - 1
+            self._row_window = await anyio.to_thread.run_sync(self.state.rows, start, self._window_end + 1)
+        return self._row_window.pop(index, None)
+
+    async def _dispatch(self, item: Prepared, row: Optional[StateRow]) -> None:
+        if row is not None and row.job_id is not None and row.status in (*TERMINAL, "submitted"):
+            if self.wait:
+                await self._until_room()
+                counted = row.status != "submitted"
+                estimate = to_units(row.estimate_usd)
+                if not counted:
+                    self.budget.adopt(estimate)
+                self._follow(row.job_id, _Followed(item.index, item.key, item.params_hash, estimate, counted=counted))
+            else:
+                status = cast(BatchItemStatus, row.status)
+                await self._emit(BatchItem(item.index, status, None, row.job_id, None, row.cost_usd, item.key))
+            return
+        if item.error is not None or item.params is None:
+            error = item.error or ValueError(f"input {item.index} is not a job")
+            await self._outcome(item, "error", error=error)
+            return
+        prior = to_units(row.estimate_usd) if row is not None and row.maybe_created else None
+        estimate = await self._admit(item, prior)
+        if estimate is None:
+            return
+        await self._to_submit_send.send(item)
+
+    async def _admit(self, item: Prepared, prior: Optional[int]) -> Optional[int]:
+        """Reserve the input's worst case (waiting for room); ``None`` when it was not admitted."""
+        await self._until_room()
+        budget = self.budget
+        if prior is not None:  # an earlier run kept this worst case reserved: it carries over
+            budget.adopt(prior)
+            self._estimates[item.index] = prior
+            return prior
+        estimate = 0
+        if self._prices is not None and budget.limited:
+            assert item.params is not None
+            try:
+                estimate = to_units((await self._prices.estimate(item.params)).worst_case_usd)
+            except AuthenticationError:
+                raise
+            except (MicroDCError, ValueError) as exc:
+                await self._outcome(item, "error", error=exc)
+                return None
+            while not budget.fits(estimate):
+                if budget.live == 0 or not budget.could_fit(estimate):
+                    await self._outcome(item, "skipped_budget", estimate=estimate)
+                    return None
+                self._flush_chunk()  # the jobs that could make room should be followed now
+                self._feeder_blocked = True
+                try:
+                    await budget.changed()
+                finally:
+                    self._feeder_blocked = False
+        budget.reserve(estimate)
+        self._estimates[item.index] = estimate
+        return estimate
+
+    async def _until_room(self) -> None:
+        while self.following >= self.max_following and not self.stopping:
+            self._flush_chunk()
+            self._room = anyio.Event()
+            await self._room.wait()
+
+    # --- submitting -----------------------------------------------------------------------
+
+    async def _submitter(self, receive: MemoryObjectReceiveStream[Prepared]) -> None:
+        create = cast(Callable[..., Awaitable["Job"]], self.jobs.create)
+        async with receive:
+            async for item in receive:
+                await self._submit(create, item)
+
+    async def _submit(self, create: Callable[..., Awaitable[Job]], item: Prepared) -> None:
+        estimate = self._estimates.pop(item.index, 0)
+        assert item.params is not None
+        try:
+            job = await create(**item.params, idempotency_key=item.key)
+        except AuthenticationError:
+            self.budget.release(estimate)
+            raise
+        except APIStatusError as exc:
+            if exc.status_code < 500:  # refused: no job was made
+                self.budget.release(estimate)
+                await self._outcome(item, "error", error=exc)
+                return
+            self.budget.keep(estimate)  # a 5xx may hide a job: its worst case stays reserved
+            await self._outcome(item, "error", error=exc, estimate=estimate, maybe_created=True)
+            return
+        except APIError as exc:  # the answer was lost: a job may exist
+            self.budget.keep(estimate)
+            await self._outcome(item, "error", error=exc, estimate=estimate, maybe_created=True)
+            return
+        except (ValueError, TypeError) as exc:  # refused before sending
+            self.budget.release(estimate)
+            await self._outcome(item, "error", error=exc)
+            return
+        self._record(StateRow(item.index, item.params_hash, "submitted", job.id, 0.0, estimate / 1e12))
+        if self.wait:
+            self._follow(job.id, _Followed(item.index, item.key, item.params_hash, estimate, counted=False))
+        else:
+            self.budget.keep(estimate)
+            await self._emit(BatchItem(item.index, "submitted", job, job.id, None, 0.0, item.key))
+
+    # --- following ------------------------------------------------------------------------
+
+    def _follow(self, job_id: str, followed: _Followed) -> None:
+        self.following += 1
+        self._followed[job_id] = followed
+        if not self._chunk:
+            self._chunk_since = _clock.monotonic()
+        self._chunk[job_id] = followed
+        if len(self._chunk) >= IDS_PER_REQUEST or self._feeder_blocked:
+            self._flush_chunk()
+
+    def _flush_chunk(self) -> None:
+        if self._chunk and self._followers is not None and not self.stopping:
+            chunk, self._chunk = self._chunk, {}
+            self._polling += 1
+            self._followers.start_soon(self._guard, lambda: self._poll_until_done(chunk))
+
+    async def _poll_until_done(self, chunk: Dict[str, _Followed]) -> None:
+        with anyio.CancelScope() as scope:
+            self._poll_scopes.add(scope)
+            try:
+                if not self.stopping:
+                    await self._poll(chunk)
+            finally:
+                self._poll_scopes.discard(scope)
+                self._polling -= 1
+                if not self._polling:
+                    self._polling_done.set()
+
+    async def _poll(self, chunk: Dict[str, _Followed]) -> None:
+        policy = self.jobs._client.retry_policy
+        failures = 0
+        while chunk:
+            try:
+                page = await self.jobs.list(ids=list(chunk), limit=IDS_PER_REQUEST)
+            except AuthenticationError:
+                raise
+            except APIError as exc:
+                failures += 1
+                if failures > policy.max_retries:
+                    for job_id in list(chunk):
+                        await self._lost(job_id, chunk.pop(job_id), exc)
+                    return
+                await _clock.sleep(policy.backoff(failures - 1))
+                continue
+            failures = 0
+            seen = set()
+            for job in page.data:
+                seen.add(job.id)
+                if job.status in TERMINAL and job.id in chunk:
+                    await self._ended(chunk.pop(job.id), job)
+            for job_id in [job_id for job_id in chunk if job_id not in seen]:
+                error = MicroDCError(f"Job {job_id} is not known to the server: the job list has no such id")
+                await self._lost(job_id, chunk.pop(job_id), error)
+            if chunk:
+                await _clock.sleep(self._poll_interval)
+
+    async def _ended(self, followed: _Followed, job: Job) -> None:
+        cost = cost_of(job)
+        if not followed.counted:
+            self.budget.settle(followed.estimate, cost)
+        self._unfollow(job.id)
+        status = cast(BatchItemStatus, job.status)
+        self._record(StateRow(followed.index, followed.params_hash, status, job.id, cost, followed.estimate / 1e12))
+        await self._emit(BatchItem(followed.index, status, job, job.id, None, cost, followed.key))
+
+    async def _lost(self, job_id: str, followed: _Followed, error: Exception) -> None:
+        """A job that can no longer be followed: an error item; its row stays ``submitted``."""
+        if not followed.counted:
+            self.budget.keep(followed.estimate)
+        self._unfollow(job_id)
+        await self._emit(BatchItem(followed.index, "error", None, job_id, error, 0.0, followed.key))
+
+    def _unfollow(self, job_id: str) -> None:
+        self._followed.pop(job_id, None)
+        self.following -= 1
+        self._room.set()
+
+    # --- outcomes, rows, progress -----------------------------------------------------------
+
+    async def _outcome(
+        self,
+        item: Prepared,
+        status: BatchItemStatus,
+        *,
+        error: Optional[Exception] = None,
+        estimate: int = 0,
+        maybe_created: bool = False,
+    ) -> None:
+        text = dumps_error(error) if error is not None else None
+        self._record(StateRow(item.index, item.params_hash, status, None, 0.0, estimate / 1e12, maybe_created, text))
+        await self._emit(BatchItem(item.index, status, None, None, error, 0.0, item.key or None))
+
+    async def _emit(self, item: BatchItem) -> None:
+        self.counts[item.status] += 1
+        self.settled_now += 1
+        self._changed = True
+        if self.stopping:
+            self.late.append(item)  # never block a stopping run on a reader
+            return
+        with anyio.CancelScope() as scope:
+            self._send_scopes.add(scope)
+            try:
+                await self._send.send(item)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                pass  # nobody reads the items any more (the run was left early)
+            finally:
+                self._send_scopes.discard(scope)
+        if scope.cancelled_caught:
+            self.late.append(item)
+
+    def _record(self, row: StateRow) -> None:
+        self._rows.append(row)
+        if len(self._rows) >= WRITE_BATCH:
+            self._save_now.set()
+
+    async def _writer(self) -> None:
+        while True:
+            await self._wait_save()
+            if self._verified or len(self._rows) >= HOLD_LIMIT:
+                await self._save()
+
+    async def _wait_save(self) -> None:
+        async with anyio.create_task_group() as group:
+
+            async def timer() -> None:
+                await _clock.sleep(SAVE_INTERVAL)
+                group.cancel_scope.cancel()
+
+            async def signal() -> None:
+                await self._save_now.wait()
+                group.cancel_scope.cancel()
+
+            group.start_soon(timer)
+            group.start_soon(signal)
+        self._save_now = anyio.Event()
+
+    async def _save(self) -> None:
+        """Write the rows gathered so far, in a worker thread, in the order they came."""
+        async with self._save_lock:
+            if self._discard_rows:
+                self._rows.clear()
+                return
+            while self._rows:
+                rows, self._rows = self._rows, []
+                with anyio.CancelScope(shield=True):  # rows taken are rows written, even when cancelled
+                    await anyio.to_thread.run_sync(self.state.write, rows)
+
+    async def _ticker(self) -> None:
+        while True:
+            await _clock.sleep(PROGRESS_INTERVAL)
+            if self._chunk and _clock.monotonic() - self._chunk_since >= self._poll_interval:
+                self._flush_chunk()
+            if self._changed:
+                await self._report()
+
+    async def _report(self, *, done: bool = False) -> None:
+        self._changed = False
+        if self._on_progress is None:
+            return
+        result = self._on_progress(self.progress(done=done))
+        if inspect.isawaitable(result):
+            await result
+
+    def progress(self, *, done: bool = False) -> BatchProgress:
+        counts = self.counts
+        end = self.ended if self.ended is not None else _clock.monotonic()
+        elapsed = max(0.0, end - self.started)
+        finished = counts["completed"] + counts["failed"] + counts["cancelled"] + counts["error"] + counts["skipped_budget"]
+        submitted = self.following if self.wait else counts["submitted"]
+        base = self.total if self.total is not None else self.read
+        return BatchProgress(
+            total=self.total,
+            pending=max(0, base - finished - submitted),
+            submitted=submitted,
+            completed=counts["completed"],
+            failed=counts["failed"],
+            cancelled=counts["cancelled"],
+            error=counts["error"],
+            skipped_budget=counts["skipped_budget"],
+            spent_usd=self.budget.spent_usd,
+            cost_limit_usd=self.budget.limit_usd,
+            elapsed=elapsed,
+            rate=self.settled_now / elapsed if elapsed > 0 else 0.0,
+            wait=self.wait,
+            done=done,
+        )
+
+    # --- cancelling on the server -------------------------------------------------------------
+
+    async def _cancel_remote(self) -> None:
+        """Cancel every job the state lists as unfinished; followed ones become ``cancelled`` items."""
+        await self._save()
+        after = -1
+        limiter = anyio.CapacityLimiter(self._concurrency)
+        while True:
+            rows = await anyio.to_thread.run_sync(self.state.unfinished, after, 1000)
+            if not rows:
+                return
+            after = rows[-1].index
+            async with anyio.create_task_group() as group:
+                for row in rows:
+                    group.start_soon(self._cancel_one, row, limiter)
+            await self._save()
+
+    async def _cancel_one(self, row: StateRow, limiter: anyio.CapacityLimiter) -> None:
+        assert row.job_id is not None
+        async with limiter:
+            try:
+                job = await self.jobs.cancel(row.job_id)
+            except AuthenticationError:
+                raise
+            except APIError as exc:  # 409: it ended meanwhile; anything else: say so, go on
+                log.info("batch %s: could not cancel %s: %s", self.batch_id, row.job_id, exc)
+                return
+        cost = cost_of(job)
+        status = cast(BatchItemStatus, job.status if job.status in TERMINAL else "cancelled")
+        self._record(row._replace(status=status, cost_usd=cost))
+        followed = self._followed.pop(job.id, None)
+        if followed is None:  # not followed by this run: its item was made already, or by an earlier run
+            return
+        if not followed.counted:
+            self.budget.settle(followed.estimate, cost)
+        self.following -= 1
+        self.counts[status] += 1
+        self.late.append(BatchItem(followed.index, status, job, job.id, None, cost, followed.key))

@@ -1,0 +1,110 @@
+"""Reading a batch's inputs: lazily, one at a time, from an iterable or an async iterable.
+
+Each input becomes a :class:`Prepared`: its ``jobs.create`` parameters (``defaults``
+merged under it), a hash of them, and the idempotency key
+``<batch_id>-<index>-<hash>``; or, for an input that is not a job, the error that
+will be its item's.
+"""
+
+from __future__ import annotations
+
+import json
+import hashlib
+import operator
+from typing import Any, Dict, Tuple, Union, Mapping, Iterable, Optional, AsyncIterable, AsyncIterator, cast
+
+from ._state import hash_params
+from ..jobs.builders import JobBuilder
+
+__all__ = ["Prepared", "Shard", "expected_total", "prepare", "read_inputs"]
+
+Shard = Tuple[int, int]
+
+
+class Prepared:
+    """One input, ready to submit (``params``) or already failed (``error``)."""
+
+    __slots__ = ("error", "index", "key", "params", "params_hash")
+
+    def __init__(
+        self, index: int, params: Optional[Dict[str, Any]], params_hash: str, key: str, error: Optional[Exception]
+    ) -> None:
+        self.index = index
+        self.params = params
+        self.params_hash = params_hash
+        self.key = key
+        self.error = error
+
+
+def _fingerprint(value: object) -> str:
+    """A hash for an input that is not a job, so a re-run can still tell it changed."""
+    return hashlib.sha256(f"{type(value).__qualname__}:{value!r}".encode()).hexdigest()[:16]
+
+
+def prepare(index: int, job: object, defaults: Optional[Mapping[str, Any]], batch_id: str) -> Prepared:
+    """Validate one input and give it its parameters, hash and key."""
+    params: Optional[Dict[str, Any]] = None
+    error: Optional[Exception] = None
+    if isinstance(job, JobBuilder):
+        try:
+            job.validate()
+            params = job.to_params()
+        except ValueError as exc:
+            error = exc
+    elif isinstance(job, Mapping):
+        params = dict(cast(Mapping[str, Any], job))
+        if "idempotency_key" in params:
+            error = ValueError(f"input {index} sets idempotency_key: a batch sets each job's key itself; remove it")
+    else:
+        error = TypeError(
+            f"input {index} is a {type(job).__name__}, not a job: a batch takes jobs.create parameter dicts "
+            "or builders (LLMComplete, LLMChat, LLMEmbed, DocumentCall)"
+        )
+    if params is not None and defaults:
+        params = {**defaults, **params}
+    if params is None or error is not None:
+        digest = hash_params(params) if params is not None else _fingerprint(job)
+        return Prepared(index, None, digest, f"{batch_id}-{index}-{digest}", error)
+    try:
+        digest = hash_params(params)
+    except (TypeError, ValueError) as exc:  # e.g. a value json cannot write, even with repr()
+        return Prepared(index, None, _fingerprint(job), "", ValueError(f"input {index} cannot be hashed: {exc}"))
+    return Prepared(index, params, digest, f"{batch_id}-{index}-{digest}", None)
+
+
+async def read_inputs(
+    jobs: Union[Iterable[object], AsyncIterable[object]], shard: Optional[Shard]
+) -> AsyncIterator[Tuple[int, object]]:
+    """``(index, input)`` for this shard's inputs, pulled one at a time (never read ahead)."""
+    step, first = (shard[1], shard[0]) if shard is not None else (1, 0)
+    index = -1
+    if isinstance(jobs, AsyncIterable):
+        async for job in cast(AsyncIterable[object], jobs):
+            index += 1
+            if index % step == first:
+                yield index, job
+        return
+    for job in jobs:
+        index += 1
+        if index % step == first:
+            yield index, job
+
+
+def expected_total(jobs: object, shard: Optional[Shard]) -> Optional[int]:
+    """How many inputs this run will read, when the iterable can tell (``len`` or a length hint)."""
+    if isinstance(jobs, AsyncIterable):
+        return None
+    try:
+        hint = operator.length_hint(jobs, -1)
+    except TypeError:
+        return None
+    if hint < 0:
+        return None
+    if shard is None:
+        return hint
+    return len(range(shard[0], hint, shard[1]))
+
+
+def dumps_error(exc: BaseException) -> str:
+    """An exception as a short line for the state file."""
+    return json.dumps({"type": type(exc).__name__, "message": str(exc)[:500]})
