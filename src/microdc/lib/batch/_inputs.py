@@ -16,7 +16,7 @@ from typing import Any, Dict, Tuple, Union, Mapping, Iterable, Optional, AsyncIt
 from ._state import hash_params
 from ..jobs.builders import JobBuilder
 
-__all__ = ["Prepared", "Shard", "expected_total", "prepare", "read_inputs"]
+__all__ = ["InvalidInput", "Prepared", "Shard", "expected_total", "prepare", "read_inputs"]
 
 Shard = Tuple[int, int]
 
@@ -36,6 +36,19 @@ class Prepared:
         self.error = error
 
 
+class InvalidInput:
+    """An input a reader could not make a job of (e.g. a line that is not JSON): ``error`` becomes its item's."""
+
+    __slots__ = ("error", "text")
+
+    def __init__(self, error: Exception, text: str = "") -> None:
+        self.error = error
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"InvalidInput({self.text!r})"
+
+
 def _fingerprint(value: object) -> str:
     """A hash for an input that is not a job, so a re-run can still tell it changed."""
     return hashlib.sha256(f"{type(value).__qualname__}:{value!r}".encode()).hexdigest()[:16]
@@ -45,7 +58,9 @@ def prepare(index: int, job: object, defaults: Optional[Mapping[str, Any]], batc
     """Validate one input and give it its parameters, hash and key."""
     params: Optional[Dict[str, Any]] = None
     error: Optional[Exception] = None
-    if isinstance(job, JobBuilder):
+    if isinstance(job, InvalidInput):
+        error = job.error
+    elif isinstance(job, JobBuilder):
         try:
             job.validate()
             params = job.to_params()
@@ -92,11 +107,9 @@ async def read_inputs(
 
 def expected_total(jobs: object, shard: Optional[Shard]) -> Optional[int]:
     """How many inputs this run will read, when the iterable can tell (``len`` or a length hint)."""
-    if isinstance(jobs, AsyncIterable):
-        return None
     try:
         hint = operator.length_hint(jobs, -1)
-    except TypeError:
+    except (TypeError, ValueError):
         return None
     if hint < 0:
         return None

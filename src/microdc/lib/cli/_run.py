@@ -1,57 +1,98 @@
-"""``microdc jobs run FILE.jsonl``: ``submit_many`` over a JSON Lines file of job parameters.
+"""``microdc jobs run FILE.jsonl``: ``jobs.batch`` over a JSON Lines file of job parameters, streamed.
 
-Each non-blank line of the file is a JSON object of ``jobs.create`` parameters. The
-results are JSON Lines too, one per input line, in the same order::
+Each non-blank line of the file is a JSON object of ``jobs.create`` parameters; the
+file is read as the run goes (never whole). A line that is not a JSON object becomes
+that input's ``error`` result and the run goes on. Each result is written as its
+job finishes (completion order), one JSON line::
 
     {"index": 0, "line": 1, "status": "completed", "job_id": "job_...", "cost_usd": 1.2e-05, "error": null, "job": {...}}
 
-They go to ``--output`` (written atomically at the end) or, without it, to stdout;
-the summary goes to stdout after ``--output``, to stderr otherwise.
+to ``--output`` (the file is started afresh; a resumed run writes every input's
+line again) or, without it, to stdout; the summary goes to stdout after ``--output``,
+to stderr otherwise. Ctrl-C saves the state and exits 130 saying how to resume.
 """
 
 from __future__ import annotations
 
 import sys
 import json
+import shlex
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, Dict, List, Tuple, Optional, cast
-from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Dict, Tuple, BinaryIO, Callable, Optional, AsyncIterator, cast
 
+import anyio
 import click
+import anyio.to_thread
 
 from ._jobs import jobs
 from ._common import settings as get_settings, echo_json, json_option, to_jsonable, describe_error, run_with_client
 
 if TYPE_CHECKING:
-    from ..batch import BatchItem, BatchResult
+    from ..batch import BatchItem, BatchSummary
     from ..._client import AsyncMicroDC
 
-__all__ = ["read_jobs_file", "run"]
+__all__ = ["JobsFile", "run"]
+
+READ_SIZE = 64 * 1024
+"""Bytes read from the input file at a time, at most."""
+
+class JobsFile:
+    """The inputs of a JSON Lines file (``-``: stdin), read as the run goes, in a worker thread.
+
+    Reading never blocks the event loop, even on a pipe that is slow to fill: each
+    read takes what is there (up to 64 KiB) and the run goes on meanwhile.
+    ``line_of`` maps the inputs read whose result is not written yet to their line.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.line_of: Dict[int, int] = {}
+
+    def __length_hint__(self) -> Any:
+        """The number of non-blank lines (counted in one quick pass); not known for stdin."""
+        if self.path == "-":
+            return NotImplemented
+        with open(self.path, "rb") as handle:
+            return sum(1 for line in handle if line.strip())
+
+    async def __aiter__(self) -> AsyncIterator[object]:
+        handle: BinaryIO = sys.stdin.buffer if self.path == "-" else open(self.path, "rb")  # noqa: SIM115
+        read = cast(Callable[[int], bytes], getattr(handle, "read1", handle.read))
+        number = index = 0
+        pending = b""
+        try:
+            while True:
+                chunk = await anyio.to_thread.run_sync(read, READ_SIZE)
+                lines = (pending + chunk).split(b"\n")
+                pending = lines.pop() if chunk else b""
+                for raw in lines:
+                    number += 1
+                    if raw.strip():
+                        self.line_of[index] = number
+                        index += 1
+                        yield self._parse(raw, number)
+                if not chunk:
+                    return
+        finally:
+            if handle is not sys.stdin.buffer:
+                handle.close()
+
+    @staticmethod
+    def _parse(raw: bytes, number: int) -> object:
+        from ..batch._inputs import InvalidInput
+
+        text = raw.decode("utf-8", errors="replace")
+        try:
+            data: object = json.loads(raw)
+        except ValueError as exc:
+            return InvalidInput(ValueError(f"line {number} is not valid JSON ({exc})"), text)
+        if not isinstance(data, dict):
+            return InvalidInput(ValueError(f"line {number} is not a JSON object of jobs.create parameters"), text)
+        return data
 
 
-def read_jobs_file(path: str) -> Tuple[List[Dict[str, Any]], List[int]]:
-    """The job parameters on each non-blank line, and those lines' numbers (from 1)."""
-    params: List[Dict[str, Any]] = []
-    lines: List[int] = []
-    with click.open_file(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                data: object = json.loads(line)
-            except ValueError as exc:
-                raise click.BadParameter(f"line {number} is not valid JSON ({exc})", param_hint="FILE") from None
-            if not isinstance(data, dict):
-                raise click.BadParameter(
-                    f"line {number} is not a JSON object of jobs.create parameters", param_hint="FILE"
-                )
-            params.append(cast(Dict[str, Any], data))
-            lines.append(number)
-    return params, lines
-
-
-def _result_line(item: BatchItem, line: int) -> Dict[str, Any]:
+def result_line(item: BatchItem, line: Optional[int]) -> Dict[str, Any]:
     error: Optional[Dict[str, str]] = None
     if item.error is not None:
         error = {"type": type(item.error).__name__, "message": describe_error(item.error)}
@@ -66,13 +107,13 @@ def _result_line(item: BatchItem, line: int) -> Dict[str, Any]:
     }
 
 
-def _summary(result: BatchResult) -> str:
+def _summary_text(summary: BatchSummary) -> str:
     from ..progress import format_usd
 
-    counts = ", ".join(f"{count} {status}" for status, count in result.counts.items() if count)
+    counts = ", ".join(f"{count} {status}" for status, count in summary.counts.items() if count)
     return (
-        f"batch {result.batch_id}: {len(result)} input(s): {counts or 'nothing to do'}; "
-        f"spent {format_usd(result.spent_usd)} in {result.elapsed:.1f} s"
+        f"batch {summary.batch_id}: {summary.total} input(s): {counts or 'nothing to do'}; "
+        f"spent {format_usd(summary.spent_usd)} in {summary.elapsed:.1f} s"
     )
 
 
@@ -88,8 +129,31 @@ def _progress_logger() -> logging.Logger:
     return log
 
 
+def _parse_shard(_ctx: click.Context, _param: click.Parameter, value: Optional[str]) -> Optional[Tuple[int, int]]:
+    if value is None:
+        return None
+    index, _, count = value.partition("/")
+    try:
+        shard = (int(index), int(count))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not i/n (e.g. 0/4)") from None
+    if not 0 <= shard[0] < shard[1]:
+        raise click.BadParameter(f"{value!r}: i must be at least 0 and less than n")
+    return shard
+
+
 @jobs.command("run")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Write the results (JSON Lines, as jobs finish) here instead of stdout.",
+)
+@click.option(
+    "--state", type=click.Path(dir_okay=False), help="State file (SQLite): a re-run with it resumes, submitting nothing twice."
+)
+@click.option("--shard", metavar="I/N", callback=_parse_shard, help="Take only the inputs whose index is I mod N.")
 @click.option(
     "--concurrency", type=click.IntRange(min=1), default=32, show_default=True, help="Submissions in flight at most."
 )
@@ -97,28 +161,19 @@ def _progress_logger() -> logging.Logger:
     "--cost-limit",
     type=click.FloatRange(min=0),
     metavar="USD",
-    help="Stop submitting before the spend could pass this.",
-)
-@click.option(
-    "--state", type=click.Path(dir_okay=False), help="State file: a re-run with it resumes, submitting nothing twice."
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, allow_dash=True),
-    help="Write the results (JSON Lines) here instead of stdout.",
+    help="Never let the spend pass this: inputs whose worst case does not fit are skipped.",
 )
 @click.option(
     "--wait/--no-wait",
     default=True,
     show_default=True,
-    help="Wait for the jobs to end, or return once all are submitted.",
+    help="Wait for the jobs to end, or stop once all are submitted.",
 )
-@click.option("--batch-id", help="Id for a new batch (the idempotency keys derive from it).")
+@click.option("--batch-id", help="Id for a new batch (the idempotency keys derive from it; shards need it).")
 @click.option(
     "--poll-interval",
     type=click.FloatRange(min=0, min_open=True),
-    default=2.0,
+    default=1.0,
     show_default=True,
     help="Seconds between status checks.",
 )
@@ -130,49 +185,65 @@ def _progress_logger() -> logging.Logger:
 def run(
     ctx: click.Context,
     file: str,
+    output: Optional[str],
+    state: Optional[str],
+    shard: Optional[Tuple[int, int]],
     concurrency: int,
     cost_limit: Optional[float],
-    state: Optional[str],
-    output: Optional[str],
     wait: bool,
     batch_id: Optional[str],
     poll_interval: float,
     show_progress: bool,
     as_json: bool,
 ) -> None:
-    """Run every job in FILE (JSON Lines of jobs.create parameters) and write the results.
+    """Run every job in FILE (JSON Lines of jobs.create parameters), writing each result as it finishes.
 
     \b
-    microdc jobs run prompts.jsonl --cost-limit 5 --state prompts.state.json -o results.jsonl
+    microdc jobs run prompts.jsonl --output results.jsonl --state prompts.sqlite3 --cost-limit 5
+    microdc jobs run prompts.jsonl -o part0.jsonl --state s0.sqlite3 --shard 0/4 --batch-id nightly
 
     Exit status: 0 when every input was handled (jobs that failed and inputs skipped
     for the budget included: see the results), 1 when some could not be submitted or
-    followed (status "error"), 2 for bad usage or a malformed FILE.
+    followed (status "error"), 2 for bad usage, 130 when interrupted (the state is
+    saved: run the same command again to resume).
     """
     from ..progress import ProgressDisplay
-    from ..batch._state import write_atomically
 
     current = get_settings(ctx, as_json)
-    params, lines = read_jobs_file(file)
+    inputs = JobsFile(file)
     display = ProgressDisplay(log=_progress_logger()) if show_progress else None
+    to_stdout = output is None or output == "-"
 
-    async def call(client: AsyncMicroDC) -> BatchResult:
-        return await client.jobs.submit_many(
-            params,
-            concurrency=concurrency,
-            cost_limit_usd=cost_limit,
-            state_file=state,
-            on_progress=display,
-            wait=wait,
-            batch_id=batch_id,
-            poll_interval=poll_interval,
-        )
+    async def call(client: AsyncMicroDC) -> BatchSummary:
+        sink: IO[str] = sys.stdout if to_stdout else open(str(output), "w", encoding="utf-8")  # noqa: SIM115
+        try:
+            async with client.jobs.batch(
+                inputs,
+                concurrency=concurrency,
+                cost_limit_usd=cost_limit,
+                state_file=state,
+                batch_id=batch_id,
+                shard=shard,
+                wait=wait,
+                poll_interval=poll_interval,
+                on_progress=display,
+            ) as batch:
+                async for item in batch:
+                    line = inputs.line_of.pop(item.index, None)
+                    sink.write(json.dumps(result_line(item, line)) + "\n")
+                    sink.flush()  # each line is in the file as soon as its job finished
+            return batch.summary()
+        finally:
+            sink.flush()
+            if sink is not sys.stdout:
+                sink.close()
 
     try:
-        result = run_with_client(current, call)
+        summary = run_with_client(current, call)
     except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C (asyncio.run may report it either way)
         if state:
-            hint = f"run the same command again (same --state {state}) to resume; nothing is submitted twice."
+            command = shlex.join(["microdc", *sys.argv[1:]])
+            hint = f"the state is saved in {state}; resume with: {command}"
         else:
             hint = "without --state, a new run starts over (pass --state to make runs resumable)."
         click.echo(f"Interrupted: {hint}", err=True)
@@ -181,29 +252,24 @@ def run(
         if display is not None:
             display.close()
 
-    text = "".join(json.dumps(_result_line(item, line)) + "\n" for item, line in zip(result, lines, strict=True))
-    to_stdout = output is None or output == "-"
     if to_stdout:
-        click.echo(text, nl=False)
-    else:
-        write_atomically(Path(cast(str, output)), text)
-    summary: Dict[str, Any] = {
-        "batch_id": result.batch_id,
-        "total": len(result),
-        "counts": result.counts,
-        "spent_usd": result.spent_usd,
-        "elapsed": result.elapsed,
-        "output": None if to_stdout else output,
-        "state": state,
-    }
-    if to_stdout:
-        click.echo(_summary(result), err=True)
+        click.echo(_summary_text(summary), err=True)
     elif current.json:
-        echo_json(summary)
+        echo_json(
+            {
+                "batch_id": summary.batch_id,
+                "total": summary.total,
+                "counts": summary.counts,
+                "spent_usd": summary.spent_usd,
+                "elapsed": summary.elapsed,
+                "output": output,
+                "state": state,
+            }
+        )
     else:
-        click.echo(_summary(result))
+        click.echo(_summary_text(summary))
         click.echo(f"results: {output}")
-    errors = result.counts["error"]
+    errors = summary.counts["error"]
     if errors:
         click.echo(
             f'Error: {errors} input(s) could not be submitted or followed; see their "error" in the results.', err=True
