@@ -56,11 +56,12 @@ _JOB = (
 # --- the server (its own process) -------------------------------------------------------
 
 
+_KEYS: Dict[bytes, int] = {}  # idempotency key -> job number, for the whole server
+_COUNTS: Dict[str, int] = {"submissions": 0, "replayed": 0}
+
+
 class ScaleServer(asyncio.Protocol):
     """HTTP/1.1 keep-alive; ``POST .../submit`` makes one job per distinct key; ``GET /__scale/stats``."""
-
-    keys: Dict[bytes, int] = {}
-    counts: Dict[str, int] = {"submissions": 0, "replayed": 0}
 
     def __init__(self) -> None:
         self.buf = bytearray()
@@ -98,24 +99,27 @@ class ScaleServer(asyncio.Protocol):
         if method == b"POST" and path == _SUBMIT:
             i = lower.find(b"\r\nidempotency-key:")
             key = lower[i + 18 : lower.find(b"\r\n", i + 2)].strip() if i >= 0 else b""
-            self.counts["submissions"] += 1
-            job = self.keys.get(key)
+            _COUNTS["submissions"] += 1
+            job = _KEYS.get(key)
             if job is None:
-                job = self.keys[key] = len(self.keys)
+                job = _KEYS[key] = len(_KEYS)
             else:
-                self.counts["replayed"] += 1
+                _COUNTS["replayed"] += 1
             return self.answer(201, _JOB % job)
         if path == _STATS:
-            stats = {**self.counts, "distinct_keys": len(self.keys), "jobs": len(self.keys)}
+            stats = {**_COUNTS, "distinct_keys": len(_KEYS), "jobs": len(_KEYS)}
             return self.answer(200, json.dumps(stats).encode())
         return self.answer(404, b'{"error":{"type":"not_found","code":"not_found","message":"no route","param":null}}')
 
     @staticmethod
     def answer(status: int, body: bytes) -> bytes:
-        return b"HTTP/1.1 %d X\r\ncontent-type: application/json\r\ncontent-length: %d\r\nx-request-id: req_1\r\n\r\n%s" % (
-            status,
-            len(body),
-            body,
+        return (
+            b"HTTP/1.1 %d X\r\ncontent-type: application/json\r\ncontent-length: %d\r\nx-request-id: req_1\r\n\r\n%s"
+            % (
+                status,
+                len(body),
+                body,
+            )
         )
 
 
@@ -156,7 +160,10 @@ async def client_run(base_url: str, count: int, state: str, cancel_at: Optional[
 
     cpu0, wall0 = time.process_time(), time.perf_counter()
     watcher = asyncio.ensure_future(watch())
-    async with DefaultAioHttpClient() as http, AsyncMicroDC(api_key="bench", base_url=base_url, http_client=http) as client:
+    async with (
+        DefaultAioHttpClient() as http,
+        AsyncMicroDC(api_key="bench", base_url=base_url, http_client=http) as client,
+    ):
         run = client.jobs.batch(
             inputs(count),
             defaults={"type": "llm_complete", "model": PROMPT_MODEL, "max_tokens": 16},
@@ -185,7 +192,6 @@ async def client_run(base_url: str, count: int, state: str, cancel_at: Optional[
         "cpu_per_input_us": cpu / count * 1e6,
         "max_stall_ms": max(stalls, default=0.0) * 1e3,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "state_mib": Path(state).stat().st_size / 2**20,
     }
 
 
@@ -194,7 +200,11 @@ async def client_run(base_url: str, count: int, state: str, cancel_at: Optional[
 
 def _child(args: List[str], timeout: float) -> Dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.batch_scale", *args], capture_output=True, text=True, timeout=timeout, check=False
+        [sys.executable, "-m", "benchmarks.batch_scale", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     if done.returncode != 0:
         raise SystemExit(f"client run failed ({done.returncode}):\n{done.stderr[-4000:]}")
@@ -207,7 +217,7 @@ def _stats(port: int) -> Dict[str, int]:
     return httpx.get(f"http://127.0.0.1:{port}/__scale/stats").json()
 
 
-def _server() -> "tuple[subprocess.Popen[str], int]":
+def _server() -> tuple[subprocess.Popen[str], int]:
     process = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.batch_scale", "--serve"], stdout=subprocess.PIPE, text=True
     )
@@ -219,7 +229,7 @@ def _server() -> "tuple[subprocess.Popen[str], int]":
     return process, int(line[1])
 
 
-def _stop(process: "subprocess.Popen[str]") -> None:
+def _stop(process: subprocess.Popen[str]) -> None:
     if process.poll() is None:
         os.kill(process.pid, signal.SIGTERM)
         try:
@@ -245,7 +255,9 @@ def harness(sizes: List[int], resume: Optional[int], timeout: float) -> None:
         for count in sizes:
             process, port = _server()
             try:
-                result = _child(["--client", str(count), "--port", str(port), "--state", f"{tmp}/s{count}.sqlite3"], timeout)
+                result = _child(
+                    ["--client", str(count), "--port", str(port), "--state", f"{tmp}/s{count}.sqlite3"], timeout
+                )
                 stats = _stats(port)
                 result["server_rss_mib"] = _server_rss_mib(process.pid)
             finally:
@@ -276,12 +288,18 @@ def harness(sizes: List[int], resume: Optional[int], timeout: float) -> None:
     for row in rows:
         server = row["server"]
         if server["distinct_keys"] != row["inputs"] or server["jobs"] != row["inputs"]:
-            print(f"FAIL: {row['inputs']} inputs, but {server['distinct_keys']} keys / {server['jobs']} jobs", file=sys.stderr)
+            print(
+                f"FAIL: {row['inputs']} inputs, but {server['distinct_keys']} keys / {server['jobs']} jobs",
+                file=sys.stderr,
+            )
             failed = True
     if base is not None:
         for row in rows:
             ratio = row["cpu_per_input_us"] / base["cpu_per_input_us"]
-            print(f"{row['kind']} {row['inputs']:,}: CPU/input {ratio:.2f}x the {base['inputs']:,}-input run", file=sys.stderr)
+            print(
+                f"{row['kind']} {row['inputs']:,}: CPU/input {ratio:.2f}x the {base['inputs']:,}-input run",
+                file=sys.stderr,
+            )
     sys.exit(1 if failed else 0)
 
 
@@ -317,6 +335,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         return
     if args.client is not None:
         result = asyncio.run(client_run(f"http://127.0.0.1:{args.port}", args.client, args.state, args.cancel_at))
+        result["state_mib"] = os.path.getsize(args.state) / 2**20
         print(json.dumps(result))
         return
     resume = None if args.no_resume else (args.resume or max(args.sizes))

@@ -59,7 +59,7 @@ def run_shard(
     return asyncio.run(main())
 
 
-def start_fake() -> "tuple[subprocess.Popen[str], str]":
+def start_fake() -> tuple[subprocess.Popen[str], str]:
     """``python -m microdc.testing`` in its own process; stop it by PID with :func:`stop_fake`."""
     argv = [sys.executable, "-m", "microdc.testing", "--port", "0", "--api-key", "example-key", "--job-duration", "0.5"]
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
@@ -67,7 +67,7 @@ def start_fake() -> "tuple[subprocess.Popen[str], str]":
     return process, process.stdout.readline().strip()
 
 
-def stop_fake(process: "subprocess.Popen[str]") -> None:
+def stop_fake(process: subprocess.Popen[str]) -> None:
     os.kill(process.pid, signal.SIGTERM)
     process.wait(timeout=30)
     if process.stdout is not None:
@@ -77,22 +77,26 @@ def stop_fake(process: "subprocess.Popen[str]") -> None:
 def main() -> None:
     from distributed import Client, LocalCluster
 
-    fake: Optional["subprocess.Popen[str]"] = None
+    fake: Optional[subprocess.Popen[str]] = None
     base_url, api_key = os.environ.get("MICRODC_BASE_URL", ""), os.environ.get("MICRODC_API_KEY", "")
     if not base_url:
         fake, base_url = start_fake()
         api_key = "example-key"
         print(f"(no MICRODC_BASE_URL: using a fake MicroDC at {base_url})")
     try:
-        with tempfile.TemporaryDirectory() as state_dir, LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster, Client(cluster) as dask:
+        with (
+            tempfile.TemporaryDirectory() as state_dir,
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+            Client(cluster) as dask,
+        ):
             futures = [
                 dask.submit(run_shard, i, SHARDS, INPUTS, base_url, api_key, state_dir, pure=False)
                 for i in range(SHARDS)
             ]
             for result in dask.gather(futures):
-                print(f"shard {result['shard']}: {result['counts']['submitted']} submitted (worker pid {result['pid']})")
+                print(
+                    f"shard {result['shard']}: {result['counts']['submitted']} submitted (worker pid {result['pid']})"
+                )
     finally:
         if fake is not None:
             stop_fake(fake)

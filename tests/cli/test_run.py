@@ -21,7 +21,12 @@ def write_jobs(path: Path, count: int) -> None:
     for i in range(count):
         fail = " [fail]" if i % 40 == 9 else ""
         if i % 2:
-            job: Dict[str, Any] = {"type": "llm_complete", "model": "echo-1", "prompt": f"line {i}{fail}", "max_tokens": 16}
+            job: Dict[str, Any] = {
+                "type": "llm_complete",
+                "model": "echo-1",
+                "prompt": f"line {i}{fail}",
+                "max_tokens": 16,
+            }
         else:
             job = {
                 "type": "llm_chat",
@@ -71,7 +76,8 @@ def test_run_200_jobs_into_a_results_file_then_resume_from_the_state(microdc: Ru
     assert "195 completed, 5 failed" in ran.stdout
     assert f"results: {results}" in ran.stdout
     assert "200/200 done" in ran.stderr  # the progress, as lines: stderr is not a terminal
-    assert "jobs/s" in ran.stderr and "$" in ran.stderr  # rate and spend
+    assert "jobs/s" in ran.stderr
+    assert "$" in ran.stderr
     assert recorded(state) == 200
     assert count_jobs(microdc) == before + 200
 

@@ -144,7 +144,9 @@ async def test_500_jobs_end_terminal_in_input_order(
         assert item.job.metadata == ({"i": str(i)} if i % 3 == 0 else {})
         assert item.job.type == ("llm_complete", "llm_chat", "llm_embed")[i % 3]
     first = result[0].job
-    assert first is not None and first.result is not None and first.result.type == "llm_complete"
+    assert first is not None
+    assert first.result is not None
+    assert first.result.type == "llm_complete"
     assert first.result.text == "echo: prompt 0"
     assert result.counts["completed"] == 490
     assert result.counts["failed"] == 10
@@ -189,14 +191,16 @@ async def test_async_on_progress_is_awaited(client: AsyncMicroDC) -> None:
 
 async def test_batch_yields_each_input_once_in_completion_order(client: AsyncMicroDC, fake: FakeMicroDC) -> None:
     # Odd inputs take longer: they come out after the even ones submitted with them.
-    fake.job_duration = lambda body: 2.0 if int(body["metadata"]["i"]) % 2 else 0.01  # type: ignore[assignment]
+    fake.job_duration = lambda body: 2.0 if int(body["metadata"]["i"]) % 2 else 0.01
     async with client.jobs.batch([complete(i) for i in range(40)], concurrency=40, poll_interval=POLL) as run:
         items = [item async for item in run]
         progress = run.progress
     assert sorted(item.index for item in items) == list(range(40))
     assert {item.status for item in items} == {"completed"}
     assert [item.index % 2 for item in items] == [0] * 20 + [1] * 20  # the quick ones first
-    assert progress.done and progress.completed == 40 and progress.total == 40
+    assert progress.done
+    assert progress.completed == 40
+    assert progress.total == 40
     assert all(item.job is not None and item.job.id == item.job_id for item in items)
 
 
@@ -235,9 +239,8 @@ async def test_async_iterable_inputs_and_defaults(client: AsyncMicroDC, fake: Fa
 
 
 async def test_wait_returns_a_summary(client: AsyncMicroDC) -> None:
-    summary = await client.jobs.batch(
-        [complete(0), complete(1, prompt="x [fail]"), "not a job"], poll_interval=POLL, batch_id="sum"
-    ).wait()
+    inputs: List[Any] = [complete(0), complete(1, prompt="x [fail]"), "not a job"]
+    summary = await client.jobs.batch(inputs, poll_interval=POLL, batch_id="sum").wait()
     assert summary.batch_id == "sum"
     assert (summary.counts["completed"], summary.counts["failed"], summary.counts["error"]) == (1, 1, 1)
     assert summary.total == 3
@@ -247,7 +250,7 @@ async def test_wait_returns_a_summary(client: AsyncMicroDC) -> None:
 
 async def test_iterating_outside_the_block_says_how(client: AsyncMicroDC) -> None:
     run = client.jobs.batch([complete(0)])
-    with pytest.raises(RuntimeError, match="async with client.jobs.batch"):
+    with pytest.raises(RuntimeError, match=r"async with client\.jobs\.batch"):
         await run.__anext__()
 
 
@@ -271,7 +274,8 @@ async def test_cancel_remote_cancels_the_batch_jobs_on_the_server(
     assert {job["status"] for job in fake.jobs.values()} == {"cancelled"}
     assert len(items) == made
     assert {item.status for item in items} == {"cancelled"}
-    assert summary.cancelled_run and summary.counts["cancelled"] == made
+    assert summary.cancelled_run
+    assert summary.counts["cancelled"] == made
     assert {status for status, _ in rows(state).values()} == {"cancelled"}
     assert len(rows(state)) == made
 

@@ -43,6 +43,7 @@ def test_a_batch_never_spends_past_its_cost_limit(
             )
             if wait:  # what the finished jobs cost, by the SDK's count
                 assert result.spent_usd <= limit
+            views: List[Dict[str, Any]] = []
             for _ in range(1000):  # let every job the server has end, then add up what it charged
                 views = list(fake.jobs.values())
                 if all(view["status"] in ("completed", "failed", "cancelled") for view in views):

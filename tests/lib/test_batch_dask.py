@@ -13,7 +13,7 @@ import sys
 import signal
 import asyncio
 import subprocess
-from typing import Any, Dict, List, Iterator, AsyncIterator
+from typing import Any, Dict, List, Iterator, AsyncIterator, cast
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ import pytest
 pytest.importorskip("distributed")
 
 import cloudpickle  # type: ignore[import-untyped]  # comes with distributed
-from distributed import Client, LocalCluster
+import distributed
 
 from microdc import AsyncMicroDC
 
@@ -32,7 +32,10 @@ API_KEY = "k"
 DEFAULTS: Dict[str, Any] = {"type": "llm_complete", "model": "echo-1", "max_tokens": 8}
 
 # The workers are fresh processes: ship this module's functions by value.
-cloudpickle.register_pickle_by_value(sys.modules[__name__])
+cast(Any, cloudpickle).register_pickle_by_value(sys.modules[__name__])
+# distributed is not fully typed: the cluster and its client are used through Any.
+LocalCluster: Any = distributed.LocalCluster
+Client: Any = distributed.Client
 
 
 def make_input(index: int) -> Dict[str, Any]:
@@ -43,12 +46,16 @@ def shard_task(shard: int, base_url: str, state_dir: str, signals: str) -> Dict[
     """One shard, run to its end. Shard 0's first attempt stops half-way and says so, to be killed there."""
     from microdc import _clock
 
-    paused, killed = Path(signals, "paused"), Path(signals, "killed")
+    def first_attempt_half_way(index: int) -> bool:
+        """Shard 0, half-way, before the test killed a worker: say so (with this process's id)."""
+        if shard != 0 or index != N // 2 or Path(signals, "killed").exists():
+            return False
+        Path(signals, "paused").write_text(str(os.getpid()))
+        return True
 
     async def inputs() -> AsyncIterator[Dict[str, Any]]:
         for index in range(N):
-            if shard == 0 and index == N // 2 and not killed.exists():
-                paused.write_text(str(os.getpid()))
+            if first_attempt_half_way(index):
                 for _ in range(6000):  # wait here (at most a minute) for the test to kill this process
                     await _clock.sleep(0.01)
             yield make_input(index)
@@ -90,9 +97,12 @@ def test_four_shards_on_dask_survive_a_killed_worker_with_exactly_n_jobs(fake_pr
     state_dir.mkdir()
     signals.mkdir()
     paused, killed = signals / "paused", signals / "killed"
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
-    ) as cluster, Client(cluster) as dask:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+        ) as cluster,
+        Client(cluster) as dask,
+    ):
         futures = [
             dask.submit(shard_task, i, fake_process, str(state_dir), str(signals), pure=False, retries=0)
             for i in range(SHARDS)

@@ -11,6 +11,7 @@ import subprocess
 from typing import Any, Dict, List, Iterator, AsyncIterator
 from pathlib import Path
 
+import anyio
 import pytest
 
 from microdc import AsyncMicroDC, MicroDCError
@@ -75,7 +76,8 @@ async def test_the_batch_id_is_on_disk_before_anything_is_submitted(client: Asyn
             seen.append(os.path.getsize(state))
 
     await client.jobs.submit_many([complete(0)], state_file=state, on_progress=on_progress, poll_interval=POLL)
-    assert seen and seen[0] > 0
+    assert seen
+    assert seen[0] > 0
 
 
 NOT_A_STATE = {
@@ -109,7 +111,8 @@ async def test_a_file_that_is_not_a_state_is_refused_and_left_untouched(
     with pytest.raises(BatchStateError) as caught:
         await client.jobs.submit_many([complete(0)], state_file=state)
     error = caught.value
-    assert isinstance(error, ValueError) and isinstance(error, MicroDCError)
+    assert isinstance(error, ValueError)
+    assert isinstance(error, MicroDCError)
     assert str(state) in str(error)
     assert "left untouched" in str(error)
     assert error.path == state
@@ -162,22 +165,27 @@ time.sleep(120)
 """
 
 
-async def test_a_state_in_use_by_another_process_is_refused(client: AsyncMicroDC, tmp_path: Path) -> None:
+@pytest.fixture
+def locked_state(tmp_path: Path) -> Iterator[Path]:
+    """A state file another process holds open (and so locked) until the test ends."""
     state = tmp_path / "run.sqlite3"
     BatchState.open(state, "shared").close()
     holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(state)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(BatchStateError, match="in use by another run") as caught:
-            await client.jobs.submit_many([complete(0)], state_file=state)
-        assert str(state) in str(caught.value)
+        yield state
     finally:
         os.kill(holder.pid, signal.SIGKILL)
         holder.wait()
         if holder.stdout is not None:
             holder.stdout.close()
-    assert (await client.jobs.batch([complete(0)], state_file=state, wait=False).wait()).batch_id == "shared"
+
+
+async def test_a_state_in_use_by_another_process_is_refused(client: AsyncMicroDC, locked_state: Path) -> None:
+    with pytest.raises(BatchStateError, match="in use by another run") as caught:
+        await client.jobs.submit_many([complete(0)], state_file=locked_state)
+    assert str(locked_state) in str(caught.value)
 
 
 # --- a crash in the middle of a save -------------------------------------------------------
@@ -211,7 +219,7 @@ asyncio.run(main())
 
 
 @pytest.fixture
-def fake_process(tmp_path: Path) -> Iterator[str]:
+def fake_process() -> Iterator[str]:
     """``python -m microdc.testing`` in its own process; its base URL. Stopped by PID."""
     argv = [sys.executable, "-m", "microdc.testing", "--port", "0", "--api-key", "k", "--job-duration", "0.05"]
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -229,14 +237,11 @@ async def test_a_crash_in_the_middle_of_a_save_resumes_without_duplicates(fake_p
     state, source = tmp_path / "run.sqlite3", tmp_path / "inputs.jsonl"
     inputs = [{**complete(i), "metadata": {"i": str(i)}} for i in range(1200)]
     source.write_text("".join(json.dumps(job) + "\n" for job in inputs))
-    crashed = subprocess.run(
-        [sys.executable, "-c", CRASH_MID_SAVE, fake_process, str(source), str(state)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert crashed.returncode == 17, crashed.stderr
+    with anyio.fail_after(300):
+        crashed = await anyio.run_process(
+            [sys.executable, "-c", CRASH_MID_SAVE, fake_process, str(source), str(state)], check=False
+        )
+    assert crashed.returncode == 17, crashed.stderr.decode()
     saved = query(state, "SELECT count(*) FROM items")[0][0]  # the first save only: the second never committed
     assert 0 < saved < 1200
 

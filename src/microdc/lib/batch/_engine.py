@@ -20,7 +20,21 @@ from __future__ import annotations
 import inspect
 import logging
 import contextlib
-from typing import TYPE_CHECKING, Any, Set, Dict, List, Union, Mapping, Callable, Iterable, Optional, Awaitable, AsyncIterable, cast
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Set,
+    Dict,
+    List,
+    Union,
+    Mapping,
+    Callable,
+    Iterable,
+    Optional,
+    Awaitable,
+    AsyncIterable,
+    cast,
+)
 
 import anyio
 import anyio.to_thread
@@ -31,8 +45,8 @@ from ._state import TERMINAL, StateRow, BatchState, BatchStateError
 from ._types import BatchItem, OnProgress, BatchProgress, BatchItemStatus
 from ._budget import Budget, to_units
 from ._inputs import Shard, Prepared, prepare, dumps_error, read_inputs
-from ..._exceptions import APIError, MicroDCError, APIStatusError, AuthenticationError
 from ..jobs._cost import PriceBook, cost_of
+from ..._exceptions import APIError, MicroDCError, APIStatusError, AuthenticationError
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
@@ -99,7 +113,9 @@ class Engine:
         self._prices = prices
         self.total = total
         self.max_following = max(10_000, 100 * concurrency)
-        self.counts: Dict[str, int] = dict.fromkeys(("completed", "failed", "cancelled", "error", "skipped_budget", "submitted"), 0)
+        self.counts: Dict[str, int] = dict.fromkeys(
+            ("completed", "failed", "cancelled", "error", "skipped_budget", "submitted"), 0
+        )
         self.read = 0
         self.following = 0
         self.settled_now = 0
@@ -261,10 +277,8 @@ class Engine:
             await self._outcome(item, "error", error=error)
             return
         prior = to_units(row.estimate_usd) if row is not None and row.maybe_created else None
-        estimate = await self._admit(item, prior)
-        if estimate is None:
-            return
-        await self._to_submit_send.send(item)
+        if await self._admit(item, prior) is not None:
+            await self._to_submit_send.send(item)
 
     async def _admit(self, item: Prepared, prior: Optional[int]) -> Optional[int]:
         """Reserve the input's worst case (waiting for room); ``None`` when it was not admitted."""
@@ -389,7 +403,7 @@ class Engine:
                 await _clock.sleep(policy.backoff(failures - 1))
                 continue
             failures = 0
-            seen = set()
+            seen: Set[str] = set()
             for job in page.data:
                 seen.add(job.id)
                 if job.status in TERMINAL and job.id in chunk:
@@ -511,7 +525,9 @@ class Engine:
         counts = self.counts
         end = self.ended if self.ended is not None else _clock.monotonic()
         elapsed = max(0.0, end - self.started)
-        finished = counts["completed"] + counts["failed"] + counts["cancelled"] + counts["error"] + counts["skipped_budget"]
+        finished = (
+            counts["completed"] + counts["failed"] + counts["cancelled"] + counts["error"] + counts["skipped_budget"]
+        )
         submitted = self.following if self.wait else counts["submitted"]
         base = self.total if self.total is not None else self.read
         return BatchProgress(
@@ -542,7 +558,7 @@ class Engine:
             rows = await anyio.to_thread.run_sync(self.state.unfinished, after, 1000)
             if not rows:
                 return
-            after = rows[-1].index
+            after = rows[-1].idx
             async with anyio.create_task_group() as group:
                 for row in rows:
                     group.start_soon(self._cancel_one, row, limiter)

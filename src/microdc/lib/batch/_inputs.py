@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import hashlib
 import operator
-from typing import Any, Dict, Tuple, Union, Mapping, Iterable, Optional, AsyncIterable, AsyncIterator, cast
+from typing import Any, Dict, Tuple, Union, Mapping, Iterable, Optional, AsyncIterable, AsyncGenerator, cast
 
 from ._state import hash_params
 from ..jobs.builders import JobBuilder
@@ -56,6 +56,7 @@ def _fingerprint(value: object) -> str:
 
 def prepare(index: int, job: object, defaults: Optional[Mapping[str, Any]], batch_id: str) -> Prepared:
     """Validate one input and give it its parameters, hash and key."""
+    original = job  # (kept un-narrowed by the checks below)
     params: Optional[Dict[str, Any]] = None
     error: Optional[Exception] = None
     if isinstance(job, InvalidInput):
@@ -76,25 +77,28 @@ def prepare(index: int, job: object, defaults: Optional[Mapping[str, Any]], batc
             "or builders (LLMComplete, LLMChat, LLMEmbed, DocumentCall)"
         )
     if params is not None and defaults:
-        params = {**defaults, **params}
-    if params is None or error is not None:
-        digest = hash_params(params) if params is not None else _fingerprint(job)
-        return Prepared(index, None, digest, f"{batch_id}-{index}-{digest}", error)
-    try:
-        digest = hash_params(params)
-    except (TypeError, ValueError) as exc:  # e.g. a value json cannot write, even with repr()
-        return Prepared(index, None, _fingerprint(job), "", ValueError(f"input {index} cannot be hashed: {exc}"))
-    return Prepared(index, params, digest, f"{batch_id}-{index}-{digest}", None)
+        merged: Dict[str, Any] = {**defaults, **params}
+        params = merged
+    digest = _fingerprint(original)
+    if params is not None:
+        try:
+            digest = hash_params(params)
+        except (TypeError, ValueError) as exc:  # e.g. a value json cannot write, even with repr()
+            error = error or ValueError(f"input {index} cannot be hashed: {exc}")
+    key = f"{batch_id}-{index}-{digest}"
+    if error is not None:
+        return Prepared(index, None, digest, key, error)
+    return Prepared(index, params, digest, key, None)
 
 
 async def read_inputs(
     jobs: Union[Iterable[object], AsyncIterable[object]], shard: Optional[Shard]
-) -> AsyncIterator[Tuple[int, object]]:
+) -> AsyncGenerator[Tuple[int, object], None]:
     """``(index, input)`` for this shard's inputs, pulled one at a time (never read ahead)."""
     step, first = (shard[1], shard[0]) if shard is not None else (1, 0)
     index = -1
     if isinstance(jobs, AsyncIterable):
-        async for job in cast(AsyncIterable[object], jobs):
+        async for job in jobs:
             index += 1
             if index % step == first:
                 yield index, job

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, List, Type, Union, Mapping, Iterable, Optional, AsyncIterable
+from typing import TYPE_CHECKING, Any, Dict, List, Type, Union, Mapping, Iterable, Optional, AsyncIterable, cast
 
 import anyio
 import anyio.to_thread
@@ -84,12 +84,15 @@ class BatchRun:
         if batch_id is not None:
             validate_batch_id(batch_id)
         if isinstance(inputs, (str, bytes, Mapping)):
-            raise TypeError("jobs must be an iterable of jobs (dicts or builders), not a single " + type(inputs).__name__)
+            raise TypeError(
+                "jobs must be an iterable of jobs (dicts or builders), not a single "
+                + type(cast(object, inputs)).__name__
+            )
         if defaults is not None and "idempotency_key" in defaults:
             raise ValueError("defaults cannot set idempotency_key: a batch sets each job's key itself")
         self._jobs = jobs
         self._inputs = inputs
-        self._options = dict(
+        self._options: Dict[str, Any] = dict(
             concurrency=concurrency,
             cost_limit=cost_limit_usd,
             defaults=dict(defaults) if defaults is not None else None,
@@ -128,7 +131,7 @@ class BatchRun:
             shard=self._shard,
             total=expected_total(self._inputs, self._shard),
             prices=price_book(self._jobs._client) if cost_limit is not None else None,
-            **self._options,  # type: ignore[arg-type]
+            **self._options,
         )
         self._group = anyio.create_task_group()
         await self._group.__aenter__()
@@ -142,7 +145,9 @@ class BatchRun:
         traceback: Optional[TracebackType],
     ) -> Optional[bool]:
         engine, group = self._engine, self._group
-        assert engine is not None and group is not None and self._receive is not None
+        assert engine is not None
+        assert group is not None
+        assert self._receive is not None
         if not engine.done.is_set():
             engine.stop()  # left early: stop submitting, save the state
         self._receive.close()

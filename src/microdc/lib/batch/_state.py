@@ -30,8 +30,8 @@ import re
 import json
 import uuid
 import shutil
-import sqlite3
 import hashlib
+import sqlite3
 import datetime
 import tempfile
 import threading
@@ -94,7 +94,7 @@ class BatchStateError(MicroDCError, ValueError):
 class StateRow(NamedTuple):
     """One input's row (the columns of ``items``)."""
 
-    index: int
+    idx: int
     params_hash: str
     status: str
     job_id: Optional[str] = None
@@ -183,7 +183,9 @@ class BatchState:
             conn.execute("PRAGMA synchronous = NORMAL")
             # One transaction: a crash leaves no half-made state. (The values are safe to
             # inline: the batch id was validated and the others are ours.)
-            meta = ", ".join(f"('{k}', '{v}')" for k, v in (("format", STATE_FORMAT), ("batch_id", batch_id), ("created_at", _now())))
+            meta = ", ".join(
+                f"('{k}', '{v}')" for k, v in (("format", STATE_FORMAT), ("batch_id", batch_id), ("created_at", _now()))
+            )
             conn.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} INSERT INTO meta(key, value) VALUES {meta}; COMMIT;")
         except sqlite3.OperationalError as exc:
             conn.close()

@@ -19,7 +19,19 @@ import json
 import shlex
 import asyncio
 import logging
-from typing import IO, TYPE_CHECKING, Any, Dict, Tuple, BinaryIO, Callable, Optional, AsyncIterator, cast
+from typing import (
+    IO,
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    Tuple,
+    BinaryIO,
+    Callable,
+    Optional,
+    AsyncIterable,
+    AsyncIterator,
+    cast,
+)
 
 import anyio
 import click
@@ -29,13 +41,14 @@ from ._jobs import jobs
 from ._common import settings as get_settings, echo_json, json_option, to_jsonable, describe_error, run_with_client
 
 if TYPE_CHECKING:
-    from ..batch import BatchItem, BatchSummary
+    from ..batch import JobInput, BatchItem, BatchSummary
     from ..._client import AsyncMicroDC
 
 __all__ = ["JobsFile", "run"]
 
 READ_SIZE = 64 * 1024
 """Bytes read from the input file at a time, at most."""
+
 
 class JobsFile:
     """The inputs of a JSON Lines file (``-``: stdin), read as the run goes, in a worker thread.
@@ -57,7 +70,7 @@ class JobsFile:
             return sum(1 for line in handle if line.strip())
 
     async def __aiter__(self) -> AsyncIterator[object]:
-        handle: BinaryIO = sys.stdin.buffer if self.path == "-" else open(self.path, "rb")  # noqa: SIM115
+        handle: BinaryIO = sys.stdin.buffer if self.path == "-" else await anyio.to_thread.run_sync(self._open)
         read = cast(Callable[[int], bytes], getattr(handle, "read1", handle.read))
         number = index = 0
         pending = b""
@@ -78,6 +91,9 @@ class JobsFile:
             if handle is not sys.stdin.buffer:
                 handle.close()
 
+    def _open(self) -> BinaryIO:
+        return open(self.path, "rb")
+
     @staticmethod
     def _parse(raw: bytes, number: int) -> object:
         from ..batch._inputs import InvalidInput
@@ -89,7 +105,11 @@ class JobsFile:
             return InvalidInput(ValueError(f"line {number} is not valid JSON ({exc})"), text)
         if not isinstance(data, dict):
             return InvalidInput(ValueError(f"line {number} is not a JSON object of jobs.create parameters"), text)
-        return data
+        return cast(Dict[str, Any], data)
+
+
+def _open_results(path: str) -> IO[str]:
+    return open(path, "w", encoding="utf-8")
 
 
 def result_line(item: BatchItem, line: Optional[int]) -> Dict[str, Any]:
@@ -151,7 +171,9 @@ def _parse_shard(_ctx: click.Context, _param: click.Parameter, value: Optional[s
     help="Write the results (JSON Lines, as jobs finish) here instead of stdout.",
 )
 @click.option(
-    "--state", type=click.Path(dir_okay=False), help="State file (SQLite): a re-run with it resumes, submitting nothing twice."
+    "--state",
+    type=click.Path(dir_okay=False),
+    help="State file (SQLite): a re-run with it resumes, submitting nothing twice.",
 )
 @click.option("--shard", metavar="I/N", callback=_parse_shard, help="Take only the inputs whose index is I mod N.")
 @click.option(
@@ -215,10 +237,10 @@ def run(
     to_stdout = output is None or output == "-"
 
     async def call(client: AsyncMicroDC) -> BatchSummary:
-        sink: IO[str] = sys.stdout if to_stdout else open(str(output), "w", encoding="utf-8")  # noqa: SIM115
+        sink: IO[str] = sys.stdout if to_stdout else await anyio.to_thread.run_sync(_open_results, str(output))
         try:
             async with client.jobs.batch(
-                inputs,
+                cast("AsyncIterable[JobInput]", inputs),  # lines that are not jobs become their items' errors
                 concurrency=concurrency,
                 cost_limit_usd=cost_limit,
                 state_file=state,
