@@ -46,6 +46,12 @@ def test_format_progress_says_what_matters() -> None:
     assert format_progress(final) == "480 completed, 4 failed, 16 skipped (budget), $0.0412, 48.0 jobs/s, 6.5 s"
 
 
+def test_an_unknown_total_shows_the_count_and_no_eta() -> None:
+    unknown = progress(total=None)
+    assert format_progress(unknown, totals=True).startswith("312 finished: 305 completed")
+    assert unknown.eta is None
+
+
 def test_counts_and_eta() -> None:
     current = progress()
     assert current.finished == 312

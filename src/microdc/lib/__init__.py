@@ -3,7 +3,7 @@
 How they reach users: the generated client's ``jobs`` property returns
 :class:`microdc.lib.jobs.AsyncJobs`, a subclass of the generated
 ``AsyncJobsResource`` that adds ``wait``, ``create_and_wait``, ``as_completed``,
-``submit`` and ``submit_many``. The generator is told so in
+``submit``, ``batch`` and ``submit_many``. The generator is told so in
 ``scripts/codegen/config.yml`` (``resource_classes``), so regenerating never
 drops them and nothing generated is edited by hand.
 
@@ -14,7 +14,7 @@ drops them and nothing generated is edited by hand.
 * :mod:`microdc.lib.metrics` — ``Metrics``, a hook set that counts calls, latency, tokens and cost
 * :mod:`microdc.lib.otel` — ``Tracing``, OpenTelemetry spans (extra ``microdc[otel]``)
 * :mod:`microdc.lib.rate_limit` — ``RateLimit``, shared by a client and its copies
-* :mod:`microdc.lib.batch` — the batch engine: ``submit_many``: bulk submission under a budget, resumable
+* :mod:`microdc.lib.batch` — the batch engine: ``jobs.batch`` (streaming, any size, SQLite state, shards) and ``submit_many``
 * :mod:`microdc.lib.progress` — ``ProgressDisplay``, a ready ``on_progress`` (a ``rich`` bar, or log lines)
 * :mod:`microdc.lib.cli` — the ``microdc`` command (extra ``microdc[cli]``)
 """

@@ -1,11 +1,11 @@
-"""A ready ``on_progress`` for ``submit_many``: a live progress bar, or a log line now and then.
+"""A ready ``on_progress`` for ``jobs.batch`` and ``submit_many``: a live progress bar, or a log line now and then.
 
 ::
 
     from microdc.lib.progress import ProgressDisplay
 
     with ProgressDisplay() as show:          # the bar is cleaned up even on Ctrl-C
-        result = await client.jobs.submit_many(jobs, on_progress=show)
+        summary = await client.jobs.batch(jobs, on_progress=show).wait()
 
 With ``rich`` installed (``pip install 'microdc[cli]'``) and a terminal on stderr, it
 draws a bar::
@@ -50,7 +50,8 @@ def format_usd(amount: float) -> str:
 def format_progress(progress: BatchProgress, *, totals: bool = False) -> str:
     """One line about a batch: outcomes, jobs in flight, spend, rate, time left.
 
-    ``totals`` starts it with ``N/M finished`` (the bar shows that itself).
+    ``totals`` starts it with ``N/M finished`` (``N finished`` while the total is not
+    known; the bar shows that itself).
     """
     parts: List[str] = []
     for name, count in (
@@ -76,7 +77,8 @@ def format_progress(progress: BatchProgress, *, totals: bool = False) -> str:
         parts.append(f"~{eta:.0f} s left")
     line = ", ".join(parts)
     if totals:
-        line = f"{progress.settled}/{progress.total} {'done' if progress.done else 'finished'}: {line}"
+        count = f"{progress.settled}/{progress.total}" if progress.total is not None else str(progress.settled)
+        line = f"{count} {'done' if progress.done else 'finished'}: {line}"
     return line
 
 
