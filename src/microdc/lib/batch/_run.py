@@ -121,6 +121,8 @@ class BatchRun:
             raise ValueError(
                 "a shard needs batch_id=: every shard must use the batch id (and so the keys) a single run would use"
             )
+        # A length hint may read a file (the CLI's counts its lines): not in the event loop.
+        total = await anyio.to_thread.run_sync(expected_total, self._inputs, self._shard)
         send, self._receive = anyio.create_memory_object_stream[BatchItem](ITEM_BUFFER)
         cost_limit = self._options["cost_limit"]
         self._engine = Engine(
@@ -129,7 +131,7 @@ class BatchRun:
             state,
             send,
             shard=self._shard,
-            total=expected_total(self._inputs, self._shard),
+            total=total,
             prices=price_book(self._jobs._client) if cost_limit is not None else None,
             **self._options,
         )
