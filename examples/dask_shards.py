@@ -1,6 +1,6 @@
 """One batch, four shards, run as tasks on Dask distributed.
 
-uv run python examples/dask_shards.py            # a LocalCluster of worker processes, the fake in its own process
+uv run python examples/dask_shards.py            # a LocalCluster of worker processes, against an embedded fake
 
 Each task runs ``client.jobs.batch(inputs, shard=(i, 4), batch_id=..., state_file=...)``:
 it takes the inputs whose index is ``i`` mod 4, with the keys a single run would use,
@@ -10,21 +10,23 @@ replays whatever the dead worker had submitted but not recorded (same key, same
 job). Needs ``pip install 'dask[distributed]' 'microdc[testing]'`` (the project's
 ``engine`` dependency group has them).
 
-With ``MICRODC_BASE_URL`` set, the shards talk to that service instead of the fake.
+With ``MICRODC_BASE_URL`` (and ``MICRODC_API_KEY``) set, the shards talk to that service
+instead of a fake served on loopback by this process.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import signal
 import asyncio
 import tempfile
-import subprocess
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator
+
+import anyio
+import anyio.to_thread
 
 SHARDS = 4
-INPUTS = 400
+INPUTS = 200
 BATCH_ID = "dask-example"
 
 
@@ -59,48 +61,41 @@ def run_shard(
     return asyncio.run(main())
 
 
-def start_fake() -> tuple[subprocess.Popen[str], str]:
-    """``python -m microdc.testing`` in its own process; stop it by PID with :func:`stop_fake`."""
-    argv = [sys.executable, "-m", "microdc.testing", "--port", "0", "--api-key", "example-key", "--job-duration", "0.5"]
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    return process, process.stdout.readline().strip()
-
-
-def stop_fake(process: subprocess.Popen[str]) -> None:
-    os.kill(process.pid, signal.SIGTERM)
-    process.wait(timeout=30)
-    if process.stdout is not None:
-        process.stdout.close()
-
-
-def main() -> None:
+def run_on_dask(base_url: str, api_key: str) -> None:
+    """Four shards as four tasks on a LocalCluster of two worker processes."""
+    import cloudpickle  # type: ignore[import-untyped]  # comes with distributed
     from distributed import Client, LocalCluster
 
-    fake: Optional[subprocess.Popen[str]] = None
+    # The workers cannot import this file: ship its functions by value. (cloudpickle does so
+    # already when it runs as a script, or was loaded without an entry in sys.modules.)
+    module = sys.modules.get(__name__)
+    if module is not None and __name__ != "__main__":
+        cloudpickle.register_pickle_by_value(module)
+    with (
+        tempfile.TemporaryDirectory() as state_dir,
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
+        Client(cluster) as dask,
+    ):
+        futures = [
+            dask.submit(run_shard, i, SHARDS, INPUTS, base_url, api_key, state_dir, pure=False) for i in range(SHARDS)
+        ]
+        for result in dask.gather(futures):
+            print(f"shard {result['shard']}: {result['counts']['submitted']} submitted (worker pid {result['pid']})")
+
+
+async def main() -> None:
     base_url, api_key = os.environ.get("MICRODC_BASE_URL", ""), os.environ.get("MICRODC_API_KEY", "")
-    if not base_url:
-        fake, base_url = start_fake()
-        api_key = "example-key"
-        print(f"(no MICRODC_BASE_URL: using a fake MicroDC at {base_url})")
-    try:
-        with (
-            tempfile.TemporaryDirectory() as state_dir,
-            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
-            Client(cluster) as dask,
-        ):
-            futures = [
-                dask.submit(run_shard, i, SHARDS, INPUTS, base_url, api_key, state_dir, pure=False)
-                for i in range(SHARDS)
-            ]
-            for result in dask.gather(futures):
-                print(
-                    f"shard {result['shard']}: {result['counts']['submitted']} submitted (worker pid {result['pid']})"
-                )
-    finally:
-        if fake is not None:
-            stop_fake(fake)
+    if base_url:
+        await anyio.to_thread.run_sync(run_on_dask, base_url, api_key)
+        return
+    from microdc.testing import FakeMicroDC
+
+    fake = FakeMicroDC(api_key="example-key", job_duration=0.5, seed=7)
+    async with fake.serve(port=0) as base_url:  # served by this event loop while Dask runs in a thread
+        print(f"(no MICRODC_BASE_URL: using an embedded fake MicroDC at {base_url})")
+        await anyio.to_thread.run_sync(run_on_dask, base_url, "example-key")
+    print(f"the fake holds {len(fake.jobs)} jobs")
 
 
 if __name__ == "__main__":
-    main()
+    asyncio.run(main())

@@ -217,6 +217,8 @@ class FakeApp:
 
         limit = ctx.max_upload_bytes + _MULTIPART_SLACK if path == UPLOAD_PATH else MAX_BODY_BYTES
         body, size = await _read_body(receive, limit)
+        if size < 0:  # the client went away mid-body, as a real server sees it: nothing to answer or store
+            return
         record.body = body
         if size > limit:
             await exchange.error(FakeAPIError(413, "request_too_large", f"The body exceeds {limit} bytes."))
@@ -361,13 +363,14 @@ def _header_dict(scope: Scope) -> Dict[str, str]:
 
 
 async def _read_body(receive: Receive, limit: int) -> Tuple[bytes, int]:
-    """The body (up to ``limit`` bytes kept) and its full size."""
+    """The body (up to ``limit`` bytes kept) and its full size; ``size`` is -1 when the
+    client went away before sending all of it (then the request is not served at all)."""
     chunks: List[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            break
+            return b"", -1
         chunk = bytes(message.get("body", b""))
         size += len(chunk)
         if size <= limit:

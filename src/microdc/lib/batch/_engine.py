@@ -45,6 +45,7 @@ from ._state import TERMINAL, StateRow, BatchState, BatchStateError
 from ._types import BatchItem, OnProgress, BatchProgress, BatchItemStatus
 from ._budget import Budget, to_units
 from ._inputs import Shard, Prepared, prepare, dumps_error, read_inputs
+from ._writer import RowWriter
 from ..jobs._cost import PriceBook, cost_of
 from ..._exceptions import APIError, MicroDCError, APIStatusError, AuthenticationError
 
@@ -60,12 +61,6 @@ log = logging.getLogger("microdc.batch")
 
 PROGRESS_INTERVAL = 0.25
 """Seconds between two ``on_progress`` calls, at least (the final call excepted)."""
-SAVE_INTERVAL = 0.5
-"""Seconds between two writes of the state file, at most, while rows wait to be saved."""
-WRITE_BATCH = 2000
-"""Rows that make the writer save at once."""
-HOLD_LIMIT = 100_000
-"""Rows a resumed run keeps unsaved at most while it checks the inputs the file records."""
 ROW_WINDOW = 4096
 """Input positions whose recorded rows are read from the state file at a time."""
 IDS_PER_REQUEST = 100
@@ -130,17 +125,13 @@ class Engine:
         self._chunk: Dict[str, _Followed] = {}
         self._chunk_since = 0.0
         self._room = anyio.Event()
-        self._rows: List[StateRow] = []
-        self._save_lock = anyio.Lock()
+        self._writer = RowWriter(state)
         self._estimates: Dict[int, int] = {}  # admitted inputs on their way to a submitter
         self._send_scopes: Set[anyio.CancelScope] = set()
         self._feeder_blocked = False
         self._remote_cancel = False
         self._row_window: Dict[int, StateRow] = {}
         self._window_end = -1
-        self._verified = not state.resumed
-        self._discard_rows = False
-        self._save_now = anyio.Event()
         self._changed = True
         self._feed_scope = anyio.CancelScope()
         self._followers: Optional[TaskGroup] = None
@@ -155,7 +146,7 @@ class Engine:
         try:
             async with anyio.create_task_group() as background:
                 background.start_soon(self._guard, self._ticker)
-                background.start_soon(self._guard, self._writer)
+                background.start_soon(self._guard, self._writer.run)
                 self._followers = background
                 async with anyio.create_task_group() as submitters:
                     for _ in range(self._concurrency):
@@ -184,7 +175,7 @@ class Engine:
         self.ended = _clock.monotonic()
         self._send.close()
         try:
-            await self._save()
+            await self._writer.save()
         except Exception as exc:  # the state could not be saved: say so, once
             if self.fatal is None:
                 self.fatal = exc
@@ -205,7 +196,7 @@ class Engine:
         if self.fatal is None:
             self.fatal = exc
         if isinstance(exc, BatchStateError):
-            self._discard_rows = True  # the inputs are not the file's: leave it as it was
+            self._writer.discard()  # the inputs are not the file's: leave it as it was
         self.stop()
 
     def stop(self, *, remote: bool = False) -> None:
@@ -240,11 +231,10 @@ class Engine:
                         f"input {index} differs from the one it records (submitted as {row.job_id or 'nothing'}): "
                         "the inputs changed",
                     )
-                if not self._verified and index >= self.state.last_index:
-                    self._verified = True
-                    self._save_now.set()
+                if self._writer.holding and index >= self.state.last_index:
+                    self._writer.release()
                 await self._dispatch(item, row)
-        if not self._verified:
+        if self._writer.holding:
             raise BatchStateError(
                 self.state.path,
                 f"it records input {self.state.last_index}, but only {last_index + 1} input(s) were given",
@@ -469,41 +459,7 @@ class Engine:
             self.late.append(item)
 
     def _record(self, row: StateRow) -> None:
-        self._rows.append(row)
-        if len(self._rows) >= WRITE_BATCH:
-            self._save_now.set()
-
-    async def _writer(self) -> None:
-        while True:
-            await self._wait_save()
-            if self._verified or len(self._rows) >= HOLD_LIMIT:
-                await self._save()
-
-    async def _wait_save(self) -> None:
-        async with anyio.create_task_group() as group:
-
-            async def timer() -> None:
-                await _clock.sleep(SAVE_INTERVAL)
-                group.cancel_scope.cancel()
-
-            async def signal() -> None:
-                await self._save_now.wait()
-                group.cancel_scope.cancel()
-
-            group.start_soon(timer)
-            group.start_soon(signal)
-        self._save_now = anyio.Event()
-
-    async def _save(self) -> None:
-        """Write the rows gathered so far, in a worker thread, in the order they came."""
-        async with self._save_lock:
-            if self._discard_rows:
-                self._rows.clear()
-                return
-            while self._rows:
-                rows, self._rows = self._rows, []
-                with anyio.CancelScope(shield=True):  # rows taken are rows written, even when cancelled
-                    await anyio.to_thread.run_sync(self.state.write, rows)
+        self._writer.record(row)
 
     async def _ticker(self) -> None:
         while True:
@@ -551,7 +507,7 @@ class Engine:
 
     async def _cancel_remote(self) -> None:
         """Cancel every job the state lists as unfinished; followed ones become ``cancelled`` items."""
-        await self._save()
+        await self._writer.save()
         after = -1
         limiter = anyio.CapacityLimiter(self._concurrency)
         while True:
@@ -562,7 +518,7 @@ class Engine:
             async with anyio.create_task_group() as group:
                 for row in rows:
                     group.start_soon(self._cancel_one, row, limiter)
-            await self._save()
+            await self._writer.save()
 
     async def _cancel_one(self, row: StateRow, limiter: anyio.CapacityLimiter) -> None:
         assert row.job_id is not None
