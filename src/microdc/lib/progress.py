@@ -77,8 +77,8 @@ def format_progress(progress: BatchProgress, *, totals: bool = False) -> str:
         parts.append(f"~{eta:.0f} s left")
     line = ", ".join(parts)
     if totals:
-        count = f"{progress.settled}/{progress.total}" if progress.total is not None else str(progress.settled)
-        line = f"{count} {'done' if progress.done else 'finished'}: {line}"
+        settled = f"{progress.settled}/{progress.total}" if progress.total is not None else str(progress.settled)
+        line = f"{settled} {'done' if progress.done else 'finished'}: {line}"
     return line
 
 
