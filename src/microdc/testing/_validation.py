@@ -19,10 +19,8 @@ from __future__ import annotations
 import re
 import typing
 import collections.abc
-from typing import Any, Dict, List, Tuple, Union, Mapping, Callable, Optional, cast
+from typing import Any, Dict, List, Tuple, Mapping, Callable, Optional, cast
 from functools import cache
-
-import pydantic
 
 from .._spec import (
     JOB_TYPES,
@@ -32,6 +30,7 @@ from .._spec import (
     TIMEOUT_SECONDS_DEFAULT,
 )
 from ._errors import FakeAPIError, bad_query
+from .._param_check import first_problem
 from ._models_catalog import MODELS, count_tokens
 from ..types.job_create_params import JobCreateParams
 
@@ -57,48 +56,23 @@ _JOB_FIELDS: Mapping[str, Tuple[str, ...]] = {
 }
 
 
-@cache
-def _adapter(typ: Any) -> pydantic.TypeAdapter[Any]:
-    return pydantic.TypeAdapter(typ)
-
-
-def _param(loc: Tuple[Union[int, str], ...]) -> str:
-    """``("messages", 2, "role")`` → ``messages[2].role``."""
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "body"
-
-
-def _first_error(exc: pydantic.ValidationError, tag: Optional[str]) -> Tuple[str, str, str]:
-    """``(kind, param, message)`` of the first problem pydantic found."""
-    error = exc.errors(include_url=False, include_context=False)[0]
-    kind, loc = error["type"], tuple(error["loc"])
-    if tag is not None and loc and loc[0] == tag:
-        loc = loc[1:]  # a tagged union puts the tag first
-    if kind == "union_tag_not_found":
-        return "missing", "type", "Missing required parameter 'type'."
-    if kind == "union_tag_invalid":
-        given = error.get("input")
-        return "invalid", "type", f"'type' must be one of {', '.join(JOB_TYPES)}; got {given!r}."
-    param = _param(loc)
-    if kind == "missing":
-        return "missing", param, f"Missing required parameter {param!r}."
-    return "invalid", param, f"{param!r}: {error['msg']}; got {error.get('input')!r}."
-
-
 def check_body(typ: Any, body: object, *, tag: Optional[str] = None) -> Dict[str, Any]:
     """A JSON body checked against the request type ``typ`` (``tag``: its discriminator value)."""
     if not isinstance(body, dict):
         raise FakeAPIError(400, "invalid_json", f"The body must be a JSON object, not {_json_kind(body)}.")
     fields: Dict[str, Any] = body  # pyright: ignore[reportUnknownVariableType]
-    try:
-        _adapter(typ).validate_python(fields, strict=True)
-    except pydantic.ValidationError as exc:
-        kind, param, message = _first_error(exc, tag)
-        code = "missing_parameter" if kind == "missing" else "invalid_parameter"
-        raise FakeAPIError(422, code, message, param=param) from None
-    return fields
+    problem = first_problem(typ, fields, tag=tag)
+    if problem is None:
+        return fields
+    if problem.kind == "missing" or (problem.kind == "tag" and problem.value is None):
+        raise FakeAPIError(
+            422, "missing_parameter", f"Missing required parameter {problem.path!r}.", param=problem.path
+        )
+    if problem.kind == "tag":
+        message = f"{problem.path!r} must be one of {', '.join(JOB_TYPES)}; got {problem.value!r}."
+    else:
+        message = f"{problem.path!r}: {problem.message}; got {problem.value!r}."
+    raise FakeAPIError(422, "invalid_parameter", message, param=problem.path)
 
 
 def check_form(typ: Any, fields: Mapping[str, str]) -> Dict[str, Any]:
@@ -122,11 +96,10 @@ def check_query(typ: Any, query: Mapping[str, List[str]]) -> Dict[str, Any]:
         if len(raw) > 1 and typing.get_origin(hint) not in _ARRAYS:
             raise bad_query(name, f"{name!r} was given {len(raw)} times; give it once.")
         values[name] = _read_query_value(name, ",".join(raw), hint)
-    try:
-        _adapter(typ).validate_python(values, strict=True)
-    except pydantic.ValidationError as exc:
-        _kind, param, message = _first_error(exc, None)
-        raise bad_query(param.split("[")[0], message) from None
+    problem = first_problem(typ, values)
+    if problem is not None:
+        name = problem.path.split("[")[0]
+        raise bad_query(name, f"{name!r}: {problem.message}; got {values.get(name)!r}.")
     return values
 
 
