@@ -38,7 +38,8 @@ def _schemas(node: Any, where: str) -> Iterator[Tuple[str, Mapping[str, Any]]]:
         for key, value in mapping.items():
             yield from _schemas(value, f"{where}.{key}" if where else key)
     elif isinstance(node, list):
-        for index, item in enumerate(cast(List[Any], node)):
+        items: List[Any] = node  # pyright: ignore[reportUnknownVariableType]
+        for index, item in enumerate(items):
             label = cast(Mapping[str, Any], item).get("name", index) if isinstance(item, dict) else index
             yield from _schemas(item, f"{where}[{label}]")
 

@@ -201,3 +201,33 @@ def test_values_at_the_limits_pass_everywhere(builder: Any) -> None:
     params = builder.to_params()
     assert params_validator(JobCreateParams)("jobs.create", params) == params
     assert check_body(JobCreateParams, params, tag=params["type"]) == params
+
+
+# --- the generator keeps the copies it finds in agreement --------------------------------
+
+
+def test_the_generator_refuses_two_schemas_that_disagree_on_a_limit() -> None:
+    from scripts.codegen.spec import SpecError
+    from scripts.codegen.render_spec import render_spec
+
+    def timeout(maximum: int) -> Dict[str, Any]:
+        return {"type": "integer", "minimum": 1, "maximum": maximum, "x-microdc-constant": "TIMEOUT_SECONDS"}
+
+    doc = {
+        "components": {
+            "schemas": {"A": {"properties": {"t": timeout(86400)}}, "B": {"properties": {"t": timeout(3600)}}}
+        }
+    }
+
+    with pytest.raises(SpecError, match="TIMEOUT_SECONDS_RANGE"):
+        render_spec(doc)
+
+
+def test_the_generator_refuses_a_subset_outside_its_enum() -> None:
+    from scripts.codegen.spec import SpecError
+    from scripts.codegen.render_spec import render_spec
+
+    state = {"enum": ["a", "b"], "x-microdc-constant": "STATES", "x-microdc-subsets": {"DONE": ["b", "c"]}}
+
+    with pytest.raises(SpecError, match="'c'"):
+        render_spec({"components": {"schemas": {"State": state}}})
