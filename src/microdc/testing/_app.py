@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 from starlette.applications import Starlette
 
 from ._sse import EventRoutes
+from ._clock import fake_sleep
 from ._files import FileRoutes
 from ._state import RecordedRequest
 from ._errors import FakeAPIError, not_found
@@ -278,7 +279,7 @@ class FakeApp:
         ctx, record = self.ctx, exchange.record
         decision = ctx.injector.decide(record.method, record.path) if ctx.injector is not None else NO_FAULT
         if decision.latency > 0:
-            await asyncio.sleep(decision.latency)
+            await fake_sleep(ctx.store.clock, decision.latency)
         record.fault = decision.kind
         if decision.kind == "reset":
             await exchange.drop("reset")
