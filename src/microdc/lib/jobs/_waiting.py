@@ -25,7 +25,19 @@ starts again from ``poll_interval`` after a round that yields a job.
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Any, Dict, List, Callable, Iterable, Iterator, Optional, Awaitable, AsyncIterator
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    List,
+    Callable,
+    Iterable,
+    Iterator,
+    Optional,
+    Awaitable,
+    FrozenSet,
+    AsyncIterator,
+)
 
 import anyio
 
@@ -43,7 +55,7 @@ if TYPE_CHECKING:
 __all__ = ["IDS_PER_REQUEST", "TERMINAL_STATUSES", "as_completed", "poll_delays", "wait_for_job"]
 
 _TERMINAL: List[JobState] = ["completed", "failed", "cancelled"]
-TERMINAL_STATUSES = frozenset(_TERMINAL)
+TERMINAL_STATUSES: FrozenSet[str] = frozenset(_TERMINAL)
 IDS_PER_REQUEST = 100
 # Reconnections of the event stream before wait() falls back to polling.
 EVENT_STREAM_RETRIES = 1
