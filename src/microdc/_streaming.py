@@ -11,8 +11,9 @@ its *name* selects (``job.status`` -> ``JobStatusUpdate``, a terminal name -> ``
 the item is then built around it. Nothing in the data can change which kind of
 item it becomes. Data that does not fit that type is kept as sent (lenient) or
 raises ``APIResponseValidationError`` (strict); data that is not JSON always raises.
-An event whose name the item type does not know is skipped (strict: raises), as
-an event-stream client ignores events it has no listener for.
+An event whose name the item type does not know is kept as a plain
+``microdc.BaseModel`` with its ``event``, ``id`` and ``data`` (strict: raises), so it
+is neither lost nor taken for a kind of event the code checks for.
 
 The stream ends after a terminal event (for ``JobEvent`` items, the names of the
 generated ``JobTerminalEvent``). When the connection drops, or the server ends the
@@ -53,7 +54,7 @@ import pydantic
 from typing_extensions import Self, Annotated, get_args, get_origin
 
 from . import _clock
-from ._logs import logger, redact_url
+from ._logs import redact_url
 from ._models import BaseModel, _validators, _is_json_error, construct_type
 from ._exceptions import APIError, APIStatusError, APITimeoutError, APIConnectionError, APIResponseValidationError
 
@@ -315,10 +316,7 @@ class AsyncStream(Generic[_T]):
             try:
                 async for chunk in self.response.aiter_bytes():
                     for sse in decoder.feed(chunk):
-                        item = self._parse(sse)
-                        if item is _SKIPPED:
-                            continue
-                        yield cast(_T, item)
+                        yield cast(_T, self._parse(sse))
                         if sse.event in terminal:
                             await self.response.aclose()
                             return
@@ -338,13 +336,12 @@ class AsyncStream(Generic[_T]):
             await self._resume(decoder, error)
 
     def _parse(self, sse: ServerSentEvent) -> object:
-        """The item for ``sse``, or ``_SKIPPED`` for an event name the item type does not know (lenient)."""
+        """The item for ``sse``; for a name the item type does not know, a plain ``BaseModel`` (lenient)."""
         kind = self._kinds.get(sse.event)
         if kind is None:
             if self._strict:
                 raise self._invalid(sse, f"its name {sse.event!r} is not one this stream knows")
-            logger.debug("Skipping an event stream event named %r", sse.event)
-            return _SKIPPED
+            kind = _UNKNOWN
         # The data alone, in one pass from its text: nothing in it can reach the envelope.
         text = sse.data or "null"
         try:
@@ -368,7 +365,7 @@ class AsyncStream(Generic[_T]):
         return APIResponseValidationError(
             self.response,
             sse.data,
-            message=redact_url(f"The event stream sent an event (id {sse.id!r}) that could not be parsed: {reason}"),
+            message=redact_url(f"The event stream sent an event that could not be parsed (id {sse.id!r}): {reason}"),
         )
 
     async def _resume(self, decoder: SSEDecoder, error: APIError) -> None:
@@ -394,7 +391,10 @@ class AsyncStream(Generic[_T]):
                 error = exc
 
 
-_SKIPPED = object()
+_UNKNOWN = _ItemKind(BaseModel, BaseModel)
+"""An event whose name the item type does not know: kept as a plain ``BaseModel``
+(``event``, ``id`` and ``data`` as sent, data objects as ``BaseModel`` too), which no
+``isinstance`` check for a known kind of event matches."""
 
 
 def _interrupted(exc: httpx.TransportError, request: httpx.Request) -> APIConnectionError:
