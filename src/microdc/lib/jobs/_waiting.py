@@ -19,7 +19,10 @@ The waits between polls follow the client's :class:`~microdc.RetryPolicy`
 (:func:`poll_delays`): they start at ``poll_interval`` and double up to the
 policy's ``max_delay`` (never below ``poll_interval``), each less up to the
 policy's ``jitter`` of itself, like the client's retry backoff. ``as_completed``
-starts again from ``poll_interval`` after a round that yields a job.
+starts again from ``poll_interval`` after a round that yields a job. Each request a
+wait sends is retried by the client as any call is (``max_retries``, ``deadline``);
+the wait itself is bounded by its ``timeout``, not by the policy's per-call
+``deadline``.
 """
 
 from __future__ import annotations
