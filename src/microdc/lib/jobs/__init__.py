@@ -63,10 +63,11 @@ class AsyncJobs(AsyncJobsResource):
         """Wait until the job is ``completed``, ``failed`` or ``cancelled``, and return it.
 
         Follows the job's event stream; falls back to polling ``retrieve_status``
-        (every ``poll_interval`` seconds, growing to 10 s) when the stream fails. A
-        failed or cancelled job is returned, not raised. Raises
-        ``JobWaitTimeoutError`` (with ``.job``, the last state seen) after
-        ``timeout`` seconds; ``None`` waits as long as it takes.
+        when the stream fails, every ``poll_interval`` seconds at first, backing off
+        as the client's ``RetryPolicy`` does. A failed or cancelled job is returned,
+        not raised. Raises ``JobWaitTimeoutError`` (with ``.job``, the last state
+        seen) after ``timeout`` seconds on the SDK's clock; ``None`` waits as long as
+        it takes.
         """
         return await wait_for_job(self, job_id, timeout=timeout, poll_interval=poll_interval)
 
@@ -125,9 +126,12 @@ class AsyncJobs(AsyncJobsResource):
     ) -> AsyncIterator[Job]:
         """Yield each job once, as it reaches a terminal state (in completion order).
 
-        Asks the list endpoint about up to 100 ids per request, every
-        ``poll_interval`` seconds; ``on_complete(job)`` (sync or async) runs for each
-        job before it is yielded. Raises ``JobWaitTimeoutError`` after ``timeout`` s.
+        ``job_ids`` is any iterable of id strings (list, set, deque, generator). Asks
+        the list endpoint about up to 100 ids per request, every ``poll_interval``
+        seconds while jobs finish, backing off as the client's ``RetryPolicy`` does
+        while none do; ``on_complete(job)`` (sync or async) runs for each job before
+        it is yielded. An id the server does not know raises ``NotFoundError`` naming
+        it. Raises ``JobWaitTimeoutError`` after ``timeout`` s.
         """
         return as_completed(self, job_ids, poll_interval=poll_interval, timeout=timeout, on_complete=on_complete)
 
