@@ -1,0 +1,222 @@
+"""``jobs.ask``: one prompt in, the reply's text out; and what conversations share with it.
+
+Every turn (an ``ask``, a conversation's ``send`` or ``stream``) goes the same way:
+
+1. check the input before anything is sent: an empty prompt raises ``ValueError``,
+   a model the API does not know raises its ``NotFoundError`` (404), a model that
+   serves no such job raises ``ValueError`` (:class:`ModelCheck`, one
+   ``models.retrieve`` per model and client);
+2. with a budget, ask ``jobs.estimate_cost`` for the turn's worst case and raise
+   ``BudgetExceededError`` if the spend so far plus that could pass the limit;
+3. submit the job and wait for it; if the caller stops waiting (the task is
+   cancelled, the wait fails) the job is cancelled on the server
+   (:func:`cancel_abandoned`: shielded from the cancellation, bounded in time);
+4. a job that ends ``failed`` or ``cancelled`` raises ``JobFailedError`` with it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Dict, Callable, Optional, Awaitable, cast
+
+import anyio
+from typing_extensions import Unpack
+
+from ..._types import MutationRequestOptions
+from ..._exceptions import APIError, ConflictError, JobFailedError, BudgetExceededError
+from ...types.job_priority import JobPriority
+
+if TYPE_CHECKING:
+    from . import AsyncJobs
+    from ._cost import CostEstimate
+    from ...types.job import Job
+    from ...types.model import Model
+    from ...resources.models import AsyncModelsResource
+
+__all__ = [
+    "CANCEL_GRACE_SECONDS",
+    "AskOptions",
+    "ModelCheck",
+    "ask",
+    "cancel_abandoned",
+    "check_budget",
+    "check_prompt",
+    "failure_message",
+    "run_job",
+]
+
+CANCEL_GRACE_SECONDS = 10.0
+"""How long the cancel request of an abandoned job may take before it is given up."""
+
+# Costs are compared to a budget after rounding away float noise far below a cent
+# (the API reports costs to 1e-10 USD), so a spend exactly at the limit is allowed.
+_COST_DIGITS = 10
+
+
+class AskOptions(MutationRequestOptions, total=False):
+    """The other fields of the job (``priority``, ``timeout_seconds``, ``metadata``) and the request options."""
+
+    priority: JobPriority
+    timeout_seconds: int
+    metadata: Dict[str, str]
+
+
+def check_prompt(text: object, what: str = "prompt") -> str:
+    """``text`` if it is a non-empty string; otherwise ``TypeError``/``ValueError`` saying what to pass."""
+    if not isinstance(text, str):
+        raise TypeError(f"The {what} must be a string, got {type(text).__name__}.")
+    if not text.strip():
+        raise ValueError(f"The {what} is empty: pass the text the model should answer.")
+    return text
+
+
+def check_limit(max_cost_usd: Optional[float]) -> Optional[float]:
+    if max_cost_usd is None:
+        return None
+    if isinstance(max_cost_usd, bool) or not isinstance(max_cost_usd, (int, float)):
+        raise TypeError(f"max_cost_usd must be a number of US dollars, got {type(max_cost_usd).__name__}.")
+    if not math.isfinite(max_cost_usd) or max_cost_usd < 0:
+        raise ValueError(f"max_cost_usd must be a finite amount >= 0 (US dollars), got {max_cost_usd!r}.")
+    return float(max_cost_usd)
+
+
+def check_budget(estimate: CostEstimate, *, spent_usd: float, limit_usd: Optional[float]) -> None:
+    """Raise ``BudgetExceededError`` if ``spent_usd`` plus the estimate's worst case could pass ``limit_usd``."""
+    if limit_usd is None:
+        return
+    worst = estimate.worst_case_usd
+    if round(spent_usd + worst - limit_usd, _COST_DIGITS) <= 0:
+        return
+    if spent_usd > 0:
+        spent = f"${spent_usd:.6f} already spent plus this job's worst case ${worst:.6f}"
+    else:
+        spent = f"this job's worst case ${worst:.6f}"
+    raise BudgetExceededError(
+        f"Not sent: {spent} ({estimate.input_tokens_max} input and {estimate.output_tokens_max} output tokens "
+        f"at most, on {estimate.model}) could pass the budget of ${limit_usd:.6f}. "
+        "Raise max_cost_usd, set a smaller max_tokens, or shorten the input.",
+        spent_usd=spent_usd,
+        limit_usd=limit_usd,
+        estimate=estimate,
+    )
+
+
+def add_cost(total: float, cost: float) -> float:
+    return round(total + cost, _COST_DIGITS)
+
+
+class ModelCheck:
+    """Which models serve which job types: ``models.retrieve`` once per model (successes only).
+
+    A model that is not found raises the API's ``NotFoundError`` every time, so a typo
+    fixed on the server side (a model deployed later) is picked up.
+    """
+
+    def __init__(self, jobs: AsyncJobs) -> None:
+        self._jobs = jobs
+        self._models: Dict[str, Model] = {}
+
+    async def require(self, model: object, job_type: str) -> Model:
+        if not isinstance(model, str) or not model.strip():
+            raise ValueError(f"A model id is needed (e.g. 'echo-1'), got {model!r}.")
+        known = self._models.get(model)
+        if known is None:
+            known = await self._models_resource().retrieve(model)
+            self._models[model] = known
+        if job_type not in known.job_types:
+            serves = ", ".join(str(t) for t in known.job_types) or "nothing"
+            raise ValueError(
+                f"Model {model!r} does not serve {job_type} jobs (it serves: {serves}). "
+                "Pick a model that does; client.models.list() shows them."
+            )
+        return known
+
+    def _models_resource(self) -> AsyncModelsResource:
+        from ...resources.models import AsyncModelsResource
+
+        return AsyncModelsResource(self._jobs._client)  # pyright: ignore[reportPrivateUsage]
+
+
+async def cancel_abandoned(jobs: AsyncJobs, job_id: str) -> Optional[Job]:
+    """Cancel a job nobody waits for any more; its final state if the server told it.
+
+    Runs shielded from the caller's cancellation (a cancelled ``send`` still cancels
+    its job) and gives up after :data:`CANCEL_GRACE_SECONDS`. A job that ended in the
+    meantime (409) is fetched instead. Errors are swallowed: the caller is already
+    leaving with its own exception.
+    """
+    with anyio.CancelScope(shield=True):
+        with anyio.move_on_after(CANCEL_GRACE_SECONDS):
+            try:
+                return await jobs.cancel(job_id)
+            except ConflictError:
+                try:
+                    return await jobs.retrieve(job_id)
+                except APIError:
+                    return None
+            except APIError:
+                return None
+    return None
+
+
+async def run_job(jobs: AsyncJobs, params: Dict[str, Any], options: AskOptions) -> Job:
+    """Submit ``params`` and wait for the job; the job once it is terminal.
+
+    If the wait is abandoned (cancelled, or it raised), the job is cancelled on the
+    server and the exception goes on.
+    """
+    create = cast(Callable[..., Awaitable["Job"]], jobs.create)
+    job = await create(**params, **options)
+    try:
+        return await jobs.wait(job.id)
+    except BaseException:
+        await cancel_abandoned(jobs, job.id)
+        raise
+
+
+def failure_message(job: Job, consequence: str = "") -> str:
+    if job.status == "failed" and job.error is not None:
+        reason = f"failed ({job.error.code}: {job.error.message})"
+    else:
+        reason = str(job.status)
+    return f"Job {job.id} on {job.model} {reason}{consequence}."
+
+
+def job_params(
+    job_type: str, model: str, *, temperature: float, max_tokens: Optional[int], **fields: Any
+) -> Dict[str, Any]:
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+        raise TypeError(f"temperature must be a number, got {type(temperature).__name__}.")
+    if not 0 <= temperature <= 2:
+        raise ValueError(f"temperature must be between 0 and 2, got {temperature!r}.")
+    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
+        raise ValueError(f"max_tokens must be a whole number >= 1, or None for the model's limit; got {max_tokens!r}.")
+    params: Dict[str, Any] = {"type": job_type, "model": model, **fields, "temperature": temperature}
+    if max_tokens is not None:
+        params["max_tokens"] = max_tokens
+    return params
+
+
+async def ask(
+    jobs: AsyncJobs,
+    models: ModelCheck,
+    prompt: str,
+    *,
+    model: str,
+    max_tokens: Optional[int],
+    temperature: float,
+    max_cost_usd: Optional[float],
+    **options: Unpack[AskOptions],
+) -> str:
+    """The body of ``jobs.ask``: one ``llm_complete`` job, waited for; its text."""
+    check_prompt(prompt)
+    limit = check_limit(max_cost_usd)
+    params = job_params("llm_complete", model, temperature=temperature, max_tokens=max_tokens, prompt=prompt)
+    await models.require(model, "llm_complete")
+    if limit is not None:
+        check_budget(await jobs.estimate_cost(params), spent_usd=0.0, limit_usd=limit)
+    job = await run_job(jobs, params, options)
+    result = job.result
+    if job.status != "completed" or result is None or result.type != "llm_complete":
+        raise JobFailedError(failure_message(job), job=job)
+    return result.text
