@@ -239,14 +239,17 @@ def test_poll_interval_must_be_positive(interval: float) -> None:
 
 
 async def test_waits_go_through_the_sdk_clock_so_disable_retry_delays_makes_them_instant() -> None:
-    fake = FakeMicroDC(job_duration=0.05, seed=2)  # real time: the job ends 50 ms after it is submitted
+    fake = FakeMicroDC(job_duration=1.0, clock=ManualClock(), seed=2)
     with disable_retry_delays() as instant:
         async with fake.serve(port=0) as base_url, AsyncMicroDC(api_key="test", base_url=base_url) as client:
             job = await client.jobs.create(type="llm_complete", model="echo-1", prompt="hi")
             seen: List[str] = []
             async with client.jobs.watcher(poll_interval=30.0) as watcher:
                 watcher.watch(job.id, lambda done: seen.append(done.status))
-                with anyio.fail_after(10):  # a real 30 s wait would fail here
+                with anyio.fail_after(10):  # two real 30 s waits would fail here
+                    while watcher.rounds < 3:
+                        await anyio.sleep(0)
+                    fake.advance(1.0)
                     await watcher.join()
     assert seen == ["completed"]
-    assert instant.skipped >= 30.0
+    assert instant.skipped >= 60.0
