@@ -28,7 +28,7 @@ from typing import (
     Optional,
     Awaitable,
     Generator,
-    AsyncIterator,
+    AsyncGenerator,
     cast,
 )
 from dataclasses import dataclass
@@ -140,7 +140,7 @@ class Conversation:
     @property
     def messages(self) -> List[ChatMessageParam]:
         """The history, oldest first (a copy: change it through ``send``, ``stream`` and ``clear``)."""
-        return [{"role": m["role"], "content": m["content"]} for m in self._messages]
+        return [ChatMessageParam(role=m["role"], content=m["content"]) for m in self._messages]
 
     @property
     def system(self) -> Optional[str]:
@@ -193,7 +193,7 @@ class Conversation:
                 raise
             return self._finish(params, finished)
 
-    async def stream(self, text: str, **options: Unpack[MutationRequestOptions]) -> AsyncIterator[str]:
+    async def stream(self, text: str, **options: Unpack[MutationRequestOptions]) -> AsyncGenerator[str, None]:
         """Send ``text``; yield the reply's text as the model produces it (``job.output.delta`` events).
 
         The event stream is resumed across dropped connections like any stream; the
