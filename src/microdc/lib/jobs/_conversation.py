@@ -47,6 +47,7 @@ from ._ask import (
 )
 from ..._types import MutationRequestOptions
 from ..._exceptions import JobFailedError
+from ...types.chat_role import ChatRole
 from ...types.chat_message_param import ChatMessageParam
 from ...types.job_terminal_event import JobTerminalEvent
 from ...types.job_output_delta_event import JobOutputDeltaEvent
@@ -58,7 +59,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Conversation", "ConversationUsage"]
 
-_ROLES = ("system", "user", "assistant")
+_ROLES: Dict[object, ChatRole] = {"system": "system", "user": "user", "assistant": "assistant"}
 
 
 @dataclass(frozen=True)
@@ -76,12 +77,14 @@ def _copy_messages(messages: Iterable[object]) -> List[ChatMessageParam]:
         if not isinstance(message, dict):
             raise TypeError(f"messages[{index}] must be a dict with 'role' and 'content', got {message!r}.")
         fields: Dict[str, object] = message  # pyright: ignore[reportUnknownVariableType]
-        role, content = fields.get("role"), fields.get("content")
-        if role not in _ROLES:
-            raise ValueError(f"messages[{index}]['role'] must be one of {', '.join(_ROLES)}; got {role!r}.")
+        role, content = _ROLES.get(fields.get("role")), fields.get("content")
+        if role is None:
+            raise ValueError(
+                f"messages[{index}]['role'] must be one of {', '.join(_ROLES.values())}; got {fields.get('role')!r}."
+            )
         if not isinstance(content, str):
             raise TypeError(f"messages[{index}]['content'] must be a string, got {content!r}.")
-        copied.append({"role": role, "content": content})  # type: ignore[typeddict-item]
+        copied.append(ChatMessageParam(role=role, content=content))
     return copied
 
 
@@ -239,7 +242,7 @@ class Conversation:
     async def _prepare(self, text: str) -> Tuple[Dict[str, Any], Optional[CostEstimate]]:
         """The turn's job parameters and, with a budget, its cost estimate (checked against the budget)."""
         check_prompt(text, "message")
-        messages = [*self.messages, {"role": "user", "content": text}]
+        messages: List[ChatMessageParam] = [*self.messages, ChatMessageParam(role="user", content=text)]
         params = job_params(
             "llm_chat", self.model, temperature=self.temperature, max_tokens=self.max_tokens, messages=messages
         )
@@ -271,7 +274,8 @@ class Conversation:
         if job.status != "completed" or result is None or result.type != "llm_chat":
             raise JobFailedError(failure_message(job, "; the conversation is unchanged"), job=job)
         reply = result.message.content
-        self._messages = [*params["messages"], {"role": "assistant", "content": reply}]
+        history: List[ChatMessageParam] = [*params["messages"], ChatMessageParam(role="assistant", content=reply)]
+        self._messages = history
         return reply
 
 
