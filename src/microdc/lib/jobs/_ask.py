@@ -4,8 +4,8 @@ Every turn (an ``ask``, a conversation's ``send`` or ``stream``) goes the same w
 
 1. check the input before anything is sent: an empty prompt raises ``ValueError``,
    a model the API does not know raises its ``NotFoundError`` (404), a model that
-   serves no such job raises ``ValueError`` (:class:`ModelCheck`, one
-   ``models.retrieve`` per model and client);
+   serves no such job raises ``ValueError`` (:func:`require_model`: one
+   ``models.retrieve`` per model and client, shared with ``estimate_cost``);
 2. with a budget, ask ``jobs.estimate_cost`` for the turn's worst case and raise
    ``BudgetExceededError`` if the spend so far plus that could pass the limit;
 3. submit the job and wait for it; if the caller stops waiting (the task is
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Dict, Callable, Optional, Awaitable, cast
 import anyio
 from typing_extensions import Unpack
 
+from ._cost import price_book
 from ..._types import MutationRequestOptions
 from ..._exceptions import APIError, ConflictError, JobFailedError, BudgetExceededError
 from ...types.job_priority import JobPriority
@@ -31,12 +32,11 @@ if TYPE_CHECKING:
     from ._cost import CostEstimate
     from ...types.job import Job
     from ...types.model import Model
-    from ...resources.models import AsyncModelsResource
 
 __all__ = [
     "CANCEL_GRACE_SECONDS",
     "AskOptions",
-    "ModelCheck",
+    "require_model",
     "ask",
     "cancel_abandoned",
     "check_budget",
@@ -105,36 +105,22 @@ def add_cost(total: float, cost: float) -> float:
     return round(total + cost, _COST_DIGITS)
 
 
-class ModelCheck:
-    """Which models serve which job types: ``models.retrieve`` once per model (successes only).
+async def require_model(jobs: AsyncJobs, model: object, job_type: str) -> Model:
+    """The model, if it serves ``job_type`` jobs; ``ValueError`` otherwise, the API's 404 for an unknown one.
 
-    A model that is not found raises the API's ``NotFoundError`` every time, so a typo
-    fixed on the server side (a model deployed later) is picked up.
+    The model comes from the client's price book, so it is fetched once per client
+    and the cost estimate of the same turn asks no more.
     """
-
-    def __init__(self, jobs: AsyncJobs) -> None:
-        self._jobs = jobs
-        self._models: Dict[str, Model] = {}
-
-    async def require(self, model: object, job_type: str) -> Model:
-        if not isinstance(model, str) or not model.strip():
-            raise ValueError(f"A model id is needed (e.g. 'echo-1'), got {model!r}.")
-        known = self._models.get(model)
-        if known is None:
-            known = await self._models_resource().retrieve(model)
-            self._models[model] = known
-        if job_type not in known.job_types:
-            serves = ", ".join(str(t) for t in known.job_types) or "nothing"
-            raise ValueError(
-                f"Model {model!r} does not serve {job_type} jobs (it serves: {serves}). "
-                "Pick a model that does; client.models.list() shows them."
-            )
-        return known
-
-    def _models_resource(self) -> AsyncModelsResource:
-        from ...resources.models import AsyncModelsResource
-
-        return AsyncModelsResource(self._jobs._client)  # pyright: ignore[reportPrivateUsage]
+    if not isinstance(model, str) or not model.strip():
+        raise ValueError(f"A model id is needed (e.g. 'echo-1'), got {model!r}.")
+    known = await price_book(jobs._client).model(model)  # pyright: ignore[reportPrivateUsage]
+    if job_type not in known.job_types:
+        serves = ", ".join(str(t) for t in known.job_types) or "nothing"
+        raise ValueError(
+            f"Model {model!r} does not serve {job_type} jobs (it serves: {serves}). "
+            "Pick a model that does; client.models.list() shows them."
+        )
+    return known
 
 
 async def cancel_abandoned(jobs: AsyncJobs, job_id: str) -> Optional[Job]:
@@ -199,7 +185,6 @@ def job_params(
 
 async def ask(
     jobs: AsyncJobs,
-    models: ModelCheck,
     prompt: str,
     *,
     model: str,
@@ -212,7 +197,7 @@ async def ask(
     check_prompt(prompt)
     limit = check_limit(max_cost_usd)
     params = job_params("llm_complete", model, temperature=temperature, max_tokens=max_tokens, prompt=prompt)
-    await models.require(model, "llm_complete")
+    await require_model(jobs, model, "llm_complete")
     if limit is not None:
         check_budget(await jobs.estimate_cost(params), spent_usd=0.0, limit_usd=limit)
     job = await run_job(jobs, params, options)

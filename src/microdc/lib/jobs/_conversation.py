@@ -36,12 +36,12 @@ from dataclasses import dataclass
 from typing_extensions import Unpack
 
 from ._ask import (
-    ModelCheck,
     add_cost,
     job_params,
     check_limit,
     check_budget,
     check_prompt,
+    require_model,
     failure_message,
     cancel_abandoned,
 )
@@ -106,7 +106,6 @@ class Conversation:
     def __init__(
         self,
         jobs: AsyncJobs,
-        models: ModelCheck,
         model: str,
         *,
         system: Optional[str] = None,
@@ -130,7 +129,6 @@ class Conversation:
         self.temperature = temperature
         self.max_tokens = max_tokens
         self._jobs = jobs
-        self._models = models
         self._limit = check_limit(max_cost_usd)
         self._messages = history
         self._usage = ConversationUsage()
@@ -246,7 +244,7 @@ class Conversation:
         params = job_params(
             "llm_chat", self.model, temperature=self.temperature, max_tokens=self.max_tokens, messages=messages
         )
-        await self._models.require(self.model, "llm_chat")
+        await require_model(self._jobs, self.model, "llm_chat")
         if self._limit is None:
             return params, None
         estimate = await self._jobs.estimate_cost(params)
