@@ -248,7 +248,7 @@ async def test_waits_go_through_the_sdk_clock_so_disable_retry_delays_makes_them
                 watcher.watch(job.id, lambda done: seen.append(done.status))
                 with anyio.fail_after(10):  # two real 30 s waits would fail here
                     while watcher.rounds < 3:
-                        await anyio.sleep(0)
+                        await anyio.lowlevel.checkpoint()
                     fake.advance(1.0)
                     await watcher.join()
     assert seen == ["completed"]
