@@ -7,13 +7,20 @@ every message it was sent, so the history a turn carried shows in its input toke
 
 from __future__ import annotations
 
+import os
+import pty
+import sys
+import time
+import select
+import signal
 import subprocess
 from typing import Any, Dict, List
+from pathlib import Path
 
 import httpx
 import pytest
 
-from .conftest import API_KEY, COMMAND, Result, Runner
+from .conftest import API_KEY, COMMAND, Result, Runner, Server
 
 
 def chat(microdc: Runner, stdin: str, *args: str) -> Result:
@@ -132,3 +139,115 @@ def test_the_model_is_required(microdc: Runner) -> None:
     result = chat(microdc, "hi\n")
     assert result.code == 2
     assert "--model" in result.stderr
+
+
+class Terminal:
+    """``microdc chat`` with a pseudo-terminal for stdin, stdout and stderr, as a person runs it."""
+
+    def __init__(self, server: Server, cwd: Path) -> None:
+        self.server = server
+        master, slave = pty.openpty()
+        self.master = master
+        self.process = subprocess.Popen(
+            [*COMMAND, "chat", "--model", "echo-1"],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            cwd=cwd,
+            env=Runner(server, cwd).env(),
+            # A shell that started the tests in the background may ignore SIGINT: restore Ctrl-C.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        os.close(slave)
+        self.seen = b""
+
+    def type(self, text: str) -> None:
+        os.write(self.master, text.encode())
+
+    def expect(self, text: str, timeout: float = 60) -> None:
+        """Read the terminal until ``text`` shows up after what was read before."""
+        start = len(self.seen)
+        deadline = time.monotonic() + timeout
+        while text.encode() not in self.seen[start:]:
+            left = deadline - time.monotonic()
+            assert left > 0, f"{text!r} never showed; the terminal shows {self.seen.decode(errors='replace')!r}"
+            ready, _, _ = select.select([self.master], [], [], left)
+            if ready:
+                try:
+                    self.seen += os.read(self.master, 4096)
+                except OSError:  # the other side closed: the process ended
+                    break
+        assert text.encode() in self.seen[start:], self.seen.decode(errors="replace")
+
+    def close(self) -> str:
+        """Read the terminal until the process has closed it (at most 30 s); everything it showed."""
+        deadline = time.monotonic() + 30
+        try:
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([self.master], [], [], max(0.0, deadline - time.monotonic()))
+                if not ready:
+                    continue
+                try:
+                    chunk = os.read(self.master, 4096)
+                except OSError:  # the process ended and closed its side
+                    break
+                if not chunk:
+                    break
+                self.seen += chunk
+        finally:
+            if self.process.poll() is None:
+                try:
+                    self.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait()
+            os.close(self.master)
+        return self.seen.decode(errors="replace")
+
+
+def _active_chat_jobs(server: Server) -> List[Dict[str, Any]]:
+    answer = httpx.get(
+        f"{server.base_url}/api/v1/jobs",
+        params={"type": "llm_chat", "status": "queued,running", "limit": 100},
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        timeout=30,
+    )
+    answer.raise_for_status()
+    jobs: List[Dict[str, Any]] = answer.json()["data"]
+    return jobs
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal and SIGINT")
+def test_at_a_terminal_it_prompts_goes_on_after_errors_and_ctrl_c_cancels_the_reply(
+    slow_server: Server, tmp_path: Path
+) -> None:
+    terminal = Terminal(slow_server, tmp_path)
+    try:
+        terminal.expect("> ")
+        terminal.type("/model doc-1\n")
+        terminal.expect("> ")
+        terminal.type("hello\n")  # refused: doc-1 serves no chat; the chat goes on
+        terminal.expect("> ")
+        terminal.type("/model echo-1\n")
+        terminal.expect("> ")
+        assert _active_chat_jobs(slow_server) == []
+        terminal.type("a reply that takes a minute\n")
+        deadline = time.monotonic() + 60
+        while not _active_chat_jobs(slow_server):
+            assert time.monotonic() < deadline, "the turn's job was never submitted"
+            time.sleep(0.05)
+        [job] = _active_chat_jobs(slow_server)
+        terminal.process.send_signal(signal.SIGINT)
+        terminal.expect("> ")  # back at the prompt
+        assert _active_chat_jobs(slow_server) == []
+        cancelled = httpx.get(
+            f"{slow_server.base_url}/api/v1/jobs/{job['id']}", headers={"Authorization": f"Bearer {API_KEY}"}
+        ).json()
+        assert cancelled["status"] == "cancelled"
+        terminal.type("\x04")  # Ctrl-D
+    finally:
+        shown = terminal.close()
+    assert terminal.process.returncode == 0, shown
+    assert "Chatting with echo-1" in shown
+    assert "does not serve llm_chat" in shown
+    assert "(stopped" in shown
