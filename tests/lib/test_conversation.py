@@ -489,3 +489,21 @@ def test_a_conversation_never_spends_past_its_budget(
 
     with disable_retry_delays():
         asyncio.run(run())
+
+
+async def test_an_abandoned_turn_whose_cost_is_unknown_counts_its_worst_case(slow: Served) -> None:
+    chat = slow.client.jobs.conversation("echo-1", max_tokens=100, max_cost_usd=1.0)
+    worst = (
+        await slow.client.jobs.estimate_cost(
+            {"type": "llm_chat", "model": "echo-1", "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}]}
+        )
+    ).worst_case_usd
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(chat.send, "hi")
+        await _until(lambda: slow.count("GET", "/events") == 1)
+        slow.fake.faults = Faults(reset_rate=1.0, methods=["DELETE"])  # the cancel never gets through
+        tasks.cancel_scope.cancel()
+    assert slow.count("DELETE") >= 1
+    assert chat.cost_usd == 0.0
+    assert chat.spent_usd == worst
+    assert chat.messages == []

@@ -36,12 +36,15 @@ if TYPE_CHECKING:
 __all__ = [
     "CANCEL_GRACE_SECONDS",
     "AskOptions",
-    "require_model",
+    "add_cost",
     "ask",
     "cancel_abandoned",
     "check_budget",
+    "check_limit",
     "check_prompt",
     "failure_message",
+    "job_params",
+    "require_model",
     "run_job",
 ]
 

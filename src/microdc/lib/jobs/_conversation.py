@@ -136,6 +136,12 @@ class Conversation:
         self._unknown_cost_usd = 0.0
         self._busy = False
 
+    def __repr__(self) -> str:
+        return (
+            f"Conversation(model={self.model!r}, messages={len(self._messages)}, "
+            f"cost_usd={self._cost_usd:g}, max_cost_usd={self._limit!r})"
+        )
+
     # --- state --------------------------------------------------------------------------
 
     @property
@@ -199,8 +205,10 @@ class Conversation:
 
         The event stream is resumed across dropped connections like any stream; the
         whole reply is appended to the history once the job completes. A stream that
-        cannot resume raises ``APIConnectionError``, and leaving the loop early
-        cancels the job; either way the history is unchanged.
+        cannot resume raises ``APIConnectionError``, and a stream left early cancels
+        the job when it is closed (at once with
+        ``async with contextlib.aclosing(chat.stream(text)) as deltas:``, else when the
+        generator is collected); either way the history is unchanged.
         """
         with self._turn():
             params, estimate = await self._prepare(text)
