@@ -8,6 +8,7 @@ after ``n`` rounds, with no real waiting.
 from __future__ import annotations
 
 import math
+import asyncio
 import logging
 from typing import Any, Dict, List, Iterator, AsyncIterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import anyio
 import pytest
 import anyio.lowlevel
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from microdc import AsyncMicroDC, NotFoundError
 from microdc.types import Job
@@ -253,3 +255,44 @@ async def test_waits_go_through_the_sdk_clock_so_disable_retry_delays_makes_them
                     await watcher.join()
     assert seen == ["completed"]
     assert instant.skipped >= 60.0
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    durations=st.lists(st.integers(min_value=0, max_value=6), min_size=1, max_size=250),
+    unknown=st.integers(min_value=0, max_value=3),
+    interval=st.sampled_from([0.5, 1.0, 2.5]),
+)
+def test_every_known_job_is_delivered_once_in_at_most_rounds_times_chunks_requests(
+    durations: List[int], unknown: int, interval: float
+) -> None:
+    async def run() -> None:
+        time = FakeTime(ManualClock())
+        fake = FakeMicroDC(job_duration=_seconds_in_prompt, clock=time.clock, seed=8)
+        with use_clock(time):
+            async with fake.client() as client:
+                ids = [await _submit(client, seconds) for seconds in durations]
+                missing = [f"job_missing{n}" for n in range(unknown)]
+                fake.reset_requests()
+                delivered: Dict[str, int] = {}
+
+                def record(job: Job) -> None:
+                    delivered[job.id] = delivered.get(job.id, 0) + 1
+
+                async with client.jobs.watcher(poll_interval=interval) as watcher:
+                    for job_id in [*missing, *ids]:
+                        watcher.watch(job_id, record)
+                    with anyio.fail_after(30):
+                        if missing:
+                            with pytest.raises(NotFoundError, match=missing[0]):
+                                await watcher.join()
+                        await watcher.join()
+                    rounds = watcher.rounds
+        assert delivered == dict.fromkeys(ids, 1)
+        lists = [r for r in fake.requests if r.path == "/api/v1/jobs"]
+        assert len(lists) <= rounds * math.ceil((len(ids) + unknown) / 100)
+        assert rounds == math.ceil(max(durations) / interval) + 1
+        # Each unknown id is retrieved once, to tell "unknown" from "not listed yet".
+        assert sum(1 for r in fake.requests if r.path.startswith("/api/v1/jobs/job_missing")) == unknown
+
+    asyncio.run(run())
