@@ -95,6 +95,7 @@ def test_a_budget_too_small_for_one_turn_sends_nothing_and_fails(microdc: Runner
     assert result.code == 1
     assert result.stdout == ""
     assert "BudgetExceededError" in result.stderr
+    assert "--max-cost" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert chat_jobs(microdc, before) == []
 

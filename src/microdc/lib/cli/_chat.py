@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, TextIO, Optional
 import click
 
 from ._common import settings as get_settings, describe_error
-from ..._exceptions import MicroDCError
+from ..._exceptions import MicroDCError, BudgetExceededError
 
 if TYPE_CHECKING:
     from ..jobs import Conversation
@@ -144,7 +144,10 @@ class _Session:
         except (MicroDCError, ValueError) as exc:
             if started:
                 click.echo()
-            self.fail(_ChatFailed(describe_error(exc)))
+            message = describe_error(exc)
+            if isinstance(exc, BudgetExceededError):
+                message += " (Here: a larger --max-cost, a smaller --max-tokens, or /clear for a shorter history.)"
+            self.fail(_ChatFailed(message))
             return
         click.echo()
 
