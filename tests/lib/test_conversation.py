@@ -323,3 +323,17 @@ async def test_leaving_a_stream_early_cancels_the_job(slow: Served) -> None:
     assert job["status"] == "cancelled"
     assert chat.messages == []
     assert slow.count("DELETE") == 1
+
+
+async def test_a_submission_whose_answer_was_lost_is_cancelled_on_the_server(slow: Served) -> None:
+    slow.fake.faults = Faults(lost_answer_rate=1.0, max_faults=1, paths=[SUBMIT])
+    chat = slow.client.with_options(max_retries=0).jobs.conversation("echo-1")
+    with pytest.raises(APIConnectionError):
+        await chat.send("created, but the answer never came")
+    [job] = slow.fake.jobs.values()  # created once: the second submission was the first one's replay
+    assert job["status"] == "cancelled"
+    submits = [r for r in slow.fake.requests if r.path == SUBMIT]
+    assert len(submits) == 2
+    assert submits[0].headers["idempotency-key"] == submits[1].headers["idempotency-key"]
+    assert submits[1].replayed
+    assert chat.messages == []

@@ -17,6 +17,7 @@ Every turn (an ``ask``, a conversation's ``send`` or ``stream``) goes the same w
 from __future__ import annotations
 
 import math
+import uuid
 from typing import TYPE_CHECKING, Any, Dict, Callable, Optional, Awaitable, cast
 
 import anyio
@@ -24,7 +25,7 @@ from typing_extensions import Unpack
 
 from ._cost import price_book
 from ..._types import MutationRequestOptions
-from ..._exceptions import APIError, ConflictError, JobFailedError, BudgetExceededError
+from ..._exceptions import APIError, ConflictError, APIStatusError, JobFailedError, BudgetExceededError
 from ...types.job_priority import JobPriority
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ __all__ = [
     "job_params",
     "require_model",
     "run_job",
+    "submit_turn",
 ]
 
 CANCEL_GRACE_SECONDS = 10.0
@@ -148,14 +150,40 @@ async def cancel_abandoned(jobs: AsyncJobs, job_id: str) -> Optional[Job]:
     return None
 
 
-async def run_job(jobs: AsyncJobs, params: Dict[str, Any], options: AskOptions) -> Job:
+async def submit_turn(jobs: AsyncJobs, params: Dict[str, Any], options: MutationRequestOptions) -> Job:
+    """Submit one turn's job; if the submission is abandoned, cancel whatever it created.
+
+    The call gets an idempotency key up front (the caller's, if given). If the call is
+    cancelled or fails without an answer, the job may exist all the same (the request
+    arrived, the answer did not): the same submission is sent again, shielded and
+    bounded in time — the server replays the job it created for that key, or creates
+    it now — and that job is cancelled. A job cancelled while queued costs nothing.
+    """
+    sent: Dict[str, Any] = {**options}
+    sent.setdefault("idempotency_key", f"microdc-turn-{uuid.uuid4()}")
+    create = cast(Callable[..., Awaitable["Job"]], jobs.create)
+    try:
+        return await create(**params, **sent)
+    except (APIStatusError, ValueError, TypeError):
+        raise  # the server (or the SDK) refused it: no job was created
+    except BaseException:
+        with anyio.CancelScope(shield=True), anyio.move_on_after(CANCEL_GRACE_SECONDS):
+            try:
+                created = await create(**params, **sent)
+            except APIError:
+                created = None
+            if created is not None:
+                await cancel_abandoned(jobs, created.id)
+        raise
+
+
+async def run_job(jobs: AsyncJobs, params: Dict[str, Any], options: MutationRequestOptions) -> Job:
     """Submit ``params`` and wait for the job; the job once it is terminal.
 
-    If the wait is abandoned (cancelled, or it raised), the job is cancelled on the
-    server and the exception goes on.
+    If the caller stops waiting (the task is cancelled, the wait fails), the job is
+    cancelled on the server and the exception goes on.
     """
-    create = cast(Callable[..., Awaitable["Job"]], jobs.create)
-    job = await create(**params, **options)
+    job = await submit_turn(jobs, params, options)
     try:
         return await jobs.wait(job.id)
     except BaseException:

@@ -23,13 +23,10 @@ from typing import (
     Dict,
     List,
     Tuple,
-    Callable,
     Iterable,
     Optional,
-    Awaitable,
     Generator,
     AsyncGenerator,
-    cast,
 )
 from dataclasses import dataclass
 
@@ -39,6 +36,7 @@ from ._ask import (
     add_cost,
     job_params,
     check_limit,
+    submit_turn,
     check_budget,
     check_prompt,
     require_model,
@@ -192,7 +190,7 @@ class Conversation:
         """
         with self._turn():
             params, estimate = await self._prepare(text)
-            job = await _create(self._jobs, params, options)
+            job = await submit_turn(self._jobs, params, options)
             try:
                 finished = await self._jobs.wait(job.id)
             except BaseException:
@@ -212,7 +210,7 @@ class Conversation:
         """
         with self._turn():
             params, estimate = await self._prepare(text)
-            job = await _create(self._jobs, params, options)
+            job = await submit_turn(self._jobs, params, options)
             finished: Optional[Job] = None
             try:
                 async with await self._jobs.events(job.id) as events:
@@ -283,8 +281,3 @@ class Conversation:
         history: List[ChatMessageParam] = [*params["messages"], ChatMessageParam(role="assistant", content=reply)]
         self._messages = history
         return reply
-
-
-async def _create(jobs: AsyncJobs, params: Dict[str, Any], options: MutationRequestOptions) -> Job:
-    create = cast(Callable[..., Awaitable["Job"]], jobs.create)
-    return await create(**params, **options)

@@ -34,7 +34,6 @@ import anyio
 import anyio.abc
 
 from ... import _clock
-from ._waiting import TERMINAL_STATUSES
 from ..._exceptions import APIError, NotFoundError
 from ...types.job_state import JobState
 
@@ -48,6 +47,7 @@ log = logging.getLogger("microdc")
 
 IDS_PER_REQUEST = 100
 _TERMINAL: List[JobState] = ["cancelled", "completed", "failed"]
+TERMINAL_STATUSES = frozenset(_TERMINAL)
 
 JobCallback = Callable[["Job"], Union[Awaitable[None], None]]
 """Called once with the terminal Job; may be a plain function or a coroutine function."""
