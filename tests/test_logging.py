@@ -7,8 +7,9 @@ from typing import List, Iterator, AsyncIterator, cast
 
 import httpx
 import pytest
+from typing_extensions import Unpack
 
-from microdc import APIError, AsyncStream, AsyncMicroDC, NotFoundError, APIConnectionError
+from microdc import APIError, AsyncStream, AsyncMicroDC, NotFoundError, RequestOptions, APIConnectionError
 from microdc._logs import RedactSecrets, logger, redact_url, setup_logging, redact_headers
 from microdc._response import async_to_raw_response_wrapper
 
@@ -181,8 +182,8 @@ def test_client_repr_has_no_api_key() -> None:
 
 
 async def test_raw_response_repr_has_no_secrets() -> None:
-    async def fetch(client: AsyncMicroDC) -> object:
-        return await client.get("/content", cast_to=object, query={"token": TOKEN})
+    async def fetch(client: AsyncMicroDC, **options: Unpack[RequestOptions]) -> object:
+        return await client.get("/content", cast_to=object, query={"token": TOKEN}, **options)
 
     async with make_client(Recorder(reply(200, {}))) as client:
         raw = await async_to_raw_response_wrapper(fetch)(client)

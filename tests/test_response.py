@@ -7,8 +7,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from typing_extensions import Unpack
 
-from microdc import BaseModel, AsyncMicroDC, NotFoundError, AsyncAPIResponse, AsyncBinaryAPIResponse
+from microdc import BaseModel, AsyncMicroDC, NotFoundError, RequestOptions, AsyncAPIResponse, AsyncBinaryAPIResponse
 from microdc._response import (
     async_to_raw_page_wrapper,
     async_to_raw_response_wrapper,
@@ -26,14 +27,16 @@ class Thing(BaseModel):
     size: int
 
 
-async def get_thing(client: AsyncMicroDC, thing_id: str) -> Thing:
-    """What a generated ``retrieve`` does."""
-    return await client.get(f"/api/v1/things/{thing_id}", cast_to=Thing)
+async def get_thing(client: AsyncMicroDC, thing_id: str, **options: Unpack[RequestOptions]) -> Thing:
+    """What a generated ``retrieve`` does (the wrappers set the response mode through ``options``)."""
+    return await client.get(f"/api/v1/things/{thing_id}", cast_to=Thing, **options)
 
 
-def list_things(client: AsyncMicroDC) -> AsyncPaginator[Thing, AsyncCursorPage[Thing]]:
+def list_things(
+    client: AsyncMicroDC, **options: Unpack[RequestOptions]
+) -> AsyncPaginator[Thing, AsyncCursorPage[Thing]]:
     """What a generated ``list`` does."""
-    return client.get_api_list("/api/v1/things", page=AsyncCursorPage[Thing])
+    return client.get_api_list("/api/v1/things", page=AsyncCursorPage[Thing], **options)
 
 
 raw_get_thing = async_to_raw_response_wrapper(get_thing)
@@ -237,9 +240,9 @@ async def test_streamed_response_retries_before_streaming() -> None:
 # ---------------------------------------------------------------- binary answers
 
 
-async def get_content(client: AsyncMicroDC) -> AsyncBinaryAPIResponse:
+async def get_content(client: AsyncMicroDC, **options: Unpack[RequestOptions]) -> AsyncBinaryAPIResponse:
     """What ``files.content`` does."""
-    return await client.get("/api/v1/files/f_1/content", cast_to=AsyncBinaryAPIResponse)
+    return await client.get("/api/v1/files/f_1/content", cast_to=AsyncBinaryAPIResponse, **options)
 
 
 async def test_binary_response_read() -> None:

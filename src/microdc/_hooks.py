@@ -2,7 +2,7 @@
 
 Where this sits: a client built with ``hooks=`` or ``rate_limit=`` holds an
 :class:`Instrumentation` (any other client holds ``None``, and its retry loop pays
-one ``is None`` check per attempt). ``AsyncAPIClient._send`` asks it for one
+one ``is None`` check per attempt). ``BaseClient._send`` asks it for one
 :class:`InstrumentedCall` per call, sends each attempt through
 :meth:`InstrumentedCall.attempt`, and reports :meth:`~InstrumentedCall.retrying`
 and :meth:`~InstrumentedCall.failed`. Everything else lives here.
@@ -40,7 +40,7 @@ from ._exceptions import APIError, APIStatusError
 
 if TYPE_CHECKING:
     from .lib.rate_limit import RateLimit
-    from ._request_options import FinalRequestOptions
+    from ._request_builder import FinalRequestOptions
 
 __all__ = [
     "CallInfo",
