@@ -35,6 +35,8 @@ __all__ = [
     "FinalRequestOptions",
     "RequestBuilder",
     "ResponseMode",
+    "SecretRequest",
+    "SecretURL",
     "accept_encoding",
     "check_request_options",
     "merge_headers",
@@ -348,6 +350,9 @@ class RequestBuilder:
             query = self._querystring.stringify(params)
             if query:
                 url += ("&" if "?" in url else "?") + query
+        # A URL with a download token (or a key) in it gets a request whose repr hides it:
+        # error trackers record the reprs of the requests that exceptions carry.
+        request_cls = SecretRequest if ("token=" in url or "api_key=" in url) else httpx.Request
         if multipart is not None:
             headers.pop("Content-Type", None)
             headers["Content-Type"] = multipart.content_type
@@ -356,10 +361,28 @@ class RequestBuilder:
                 headers["Content-Length"] = str(length)
             # `content=`, not `stream=`: httpx adds the Host header (and chunked encoding when
             # the length is unknown) only for content.
-            return httpx.Request(
+            return request_cls(
                 options.method, url, headers=headers, content=multipart, extensions={"timeout": extension}
             )
-        return httpx.Request(options.method, url, headers=headers, content=content, extensions={"timeout": extension})
+        return request_cls(options.method, url, headers=headers, content=content, extensions={"timeout": extension})
+
+
+class SecretURL(httpx.URL):
+    """An ``httpx.URL`` whose repr hides ``token=`` and ``api_key=`` values (its ``str`` is the real URL)."""
+
+    def __repr__(self) -> str:
+        return f"URL({redact_url(str(self))!r})"
+
+
+class SecretRequest(httpx.Request):
+    """An ``httpx.Request`` whose repr, and its URL's, hide ``token=`` and ``api_key=`` values."""
+
+    def __init__(self, method: str, url: str, **kwargs: Any) -> None:
+        super().__init__(method, url, **kwargs)
+        self.url = SecretURL(self.url)
+
+    def __repr__(self) -> str:
+        return f"<Request({self.method!r}, {redact_url(str(self.url))!r})>"
 
 
 def idempotency_key() -> str:
