@@ -1,14 +1,20 @@
 """When to try a request again, and how long to wait first.
 
-One :class:`RetryPolicy` answers both questions for the client's retry loop and for
-the polling helpers in ``microdc.lib``. The rules (PRODUCT.md, "Retries"):
+One :class:`RetryPolicy` (``AsyncMicroDC(retry=...)``, public as ``microdc.RetryPolicy``)
+answers both questions for the client's retry loop and for the waiting helpers in
+``microdc.lib``. The rules (PRODUCT.md, "Retries"), with the default settings:
 
 * retried: connection errors, timeouts, 408, 409, 429 and 5xx; an ``x-should-retry:
   true|false`` header overrides that; a 422 ``idempotency_key_reused`` never is;
+  ``retry_if`` can override the decision for any failed attempt;
 * the wait is the server's ``retry-after-ms``, else its ``Retry-After`` (seconds or
   an HTTP date), when that is in (0, 60] seconds; otherwise exponential backoff:
   ``min(0.5 * 2**n, 8)`` seconds for the n-th retry, minus up to 25 % jitter so that
-  many clients do not retry in lock step.
+  many clients do not retry in lock step;
+* with a ``deadline``, no attempt starts and no wait runs past it.
+
+Every wait sleeps on the SDK clock (:mod:`microdc._clock`), so
+:func:`disable_retry_delays` makes them instant in tests.
 """
 
 from __future__ import annotations
