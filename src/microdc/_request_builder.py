@@ -55,6 +55,9 @@ MUTATION_METHODS = frozenset({"POST", "DELETE"})
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 
+# Methods whose request httpx gives `Content-Length: 0` when there is no body.
+_LENGTH_REQUIRED = frozenset({"POST", "PUT", "PATCH"})
+
 
 class FinalRequestOptions:
     """The plan of one call: what to send, and how the answer is wanted."""
@@ -364,7 +367,25 @@ class RequestBuilder:
             return request_cls(
                 options.method, url, headers=headers, content=multipart, extensions={"timeout": extension}
             )
-        return request_cls(options.method, url, headers=headers, content=content, extensions={"timeout": extension})
+        # `stream=` with Host and Content-Length set here: for `content=`, httpx re-normalises
+        # every header a second time to add those two (about half the cost of the request
+        # object; see the README's Performance section).
+        target = httpx.URL(url)
+        if not (options.headers and any(name.lower() == "host" for name in options.headers)):
+            headers = {"Host": target.netloc.decode("ascii"), **headers}
+        if content:
+            headers["Content-Length"] = str(len(content))
+        elif options.method.upper() in _LENGTH_REQUIRED:
+            headers["Content-Length"] = "0"
+        request = request_cls(
+            options.method,
+            target,
+            headers=headers,
+            stream=httpx.ByteStream(content or b""),
+            extensions={"timeout": extension},
+        )
+        request.read()  # a bytes body: `request.content` is there, as for `content=`
+        return request
 
 
 class SecretURL(httpx.URL):
@@ -377,7 +398,7 @@ class SecretURL(httpx.URL):
 class SecretRequest(httpx.Request):
     """An ``httpx.Request`` whose repr, and its URL's, hide ``token=`` and ``api_key=`` values."""
 
-    def __init__(self, method: str, url: str, **kwargs: Any) -> None:
+    def __init__(self, method: str, url: Union[str, httpx.URL], **kwargs: Any) -> None:
         super().__init__(method, url, **kwargs)
         self.url = SecretURL(self.url)
 
