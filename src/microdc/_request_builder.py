@@ -25,6 +25,7 @@ from typing_extensions import Literal, TypeAlias
 
 from ._qs import Querystring
 from ._logs import redact_url
+from ._spec import IDEMPOTENCY_KEY_MAX_LENGTH
 from ._files import UploadFile, MultipartBody, to_upload_file
 from ._types import Omit, Timeout, NotGiven, FileTypes, RequestOptions, MutationRequestOptions
 from ._platform import platform_headers
@@ -53,7 +54,7 @@ RESPONSE_MODE_OPTION = "_response_mode"
 MUTATION_METHODS = frozenset({"POST", "DELETE"})
 """The methods that change state: they take ``idempotency_key`` and always send an ``Idempotency-Key``."""
 
-MAX_IDEMPOTENCY_KEY_LENGTH = 255
+MAX_IDEMPOTENCY_KEY_LENGTH = IDEMPOTENCY_KEY_MAX_LENGTH
 
 # Methods whose request httpx gives `Content-Length: 0` when there is no body.
 _LENGTH_REQUIRED = frozenset({"POST", "PUT", "PATCH"})
