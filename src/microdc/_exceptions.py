@@ -152,11 +152,9 @@ class APIConnectionError(APIError):
 class APITimeoutError(APIConnectionError):
     """No answer arrived within the timeout."""
 
-    def __init__(self, request: httpx.Request) -> None:
-        super().__init__(
-            message="Request timed out. Raise `timeout` on the client or the call if the server needs longer.",
-            request=request,
-        )
+    def __init__(self, request: httpx.Request, *, note: Optional[str] = None) -> None:
+        message = "Request timed out. Raise `timeout` on the client or the call if the server needs longer."
+        super().__init__(message=message if note is None else f"{message} ({note})", request=request)
 
 
 class APIResponseValidationError(APIError):
@@ -229,8 +227,8 @@ _STATUS_ERRORS: Dict[int, Type[APIStatusError]] = {
 }
 
 
-def make_status_error(response: httpx.Response, body: object | None) -> APIStatusError:
-    """The exception for a non-2xx ``response`` whose decoded body is ``body``."""
+def make_status_error(response: httpx.Response, body: object | None, *, note: Optional[str] = None) -> APIStatusError:
+    """The exception for a non-2xx ``response`` whose decoded body is ``body`` (``note`` is appended to its message)."""
     status = response.status_code
     error_class = _STATUS_ERRORS.get(status)
     if error_class is None:
@@ -243,7 +241,23 @@ def make_status_error(response: httpx.Response, body: object | None) -> APIStatu
     prefix = f"Error code: {status}"
     if isinstance(code, str):
         prefix += f" ({code})"
-    return error_class(f"{prefix} - {_shorten(str(detail))}", response=response, body=body)
+    message = f"{prefix} - {_shorten(str(detail))}"
+    return error_class(message if note is None else f"{message} ({note})", response=response, body=body)
+
+
+def with_note(error: APIError, note: str) -> APIError:
+    """A new error like ``error`` whose message ends with ``note`` (``error`` itself is left as it is)."""
+    noted: APIError
+    if isinstance(error, APIStatusError):
+        noted = make_status_error(error.response, error.body, note=note)
+    elif isinstance(error, APITimeoutError):
+        noted = APITimeoutError(error.request, note=note)
+    elif isinstance(error, APIConnectionError):
+        noted = APIConnectionError(message=f"{error.message} ({note})", request=error.request)
+    else:
+        noted = APIError(f"{error.message} ({note})", error.request, body=error.body)
+    noted.__cause__ = error.__cause__
+    return noted
 
 
 def _error_object(body: object | None) -> Dict[str, Any]:
