@@ -437,7 +437,7 @@ async def test_bad_inputs_come_back_as_errors_and_the_rest_run(client: AsyncMicr
         LLMComplete("echo-1"),  # no prompt: validate() fails
         complete(2, model="no-such-model"),
         complete(3, idempotency_key="mine"),
-        complete(4, temperature=9),  # the fake refuses it (422)
+        complete(4, temperature=9),  # past openapi.yml's limit: refused before it is sent
         "a prompt, not a job",
         complete(6),
     ]
@@ -448,7 +448,8 @@ async def test_bad_inputs_come_back_as_errors_and_the_rest_run(client: AsyncMicr
     assert isinstance(result[2].error, MicroDCError)
     assert isinstance(result[3].error, ValueError)
     assert "idempotency_key" in str(result[3].error)
-    assert isinstance(result[4].error, MicroDCError)
+    assert isinstance(result[4].error, ValueError)
+    assert "temperature" in str(result[4].error)
     assert isinstance(result[5].error, TypeError)
     assert "input 5 is a str" in str(result[5].error)
     assert len(fake.jobs) == 2
