@@ -43,6 +43,7 @@ from anyio.streams.memory import MemoryObjectSendStream, MemoryObjectReceiveStre
 from ... import _clock
 from ._state import TERMINAL, StateRow, BatchState, BatchStateError
 from ._types import BatchItem, OnProgress, BatchProgress, BatchItemStatus
+from ..._spec import JOB_LIST_IDS_MAX_ITEMS
 from ._budget import Budget, to_units
 from ._inputs import Shard, Prepared, prepare, dumps_error, read_inputs
 from ._writer import RowWriter
@@ -63,7 +64,8 @@ PROGRESS_INTERVAL = 0.25
 """Seconds between two ``on_progress`` calls, at least (the final call excepted)."""
 ROW_WINDOW = 4096
 """Input positions whose recorded rows are read from the state file at a time."""
-IDS_PER_REQUEST = 100
+IDS_PER_REQUEST = JOB_LIST_IDS_MAX_ITEMS
+"""Job ids per list request while following jobs: as many as the API takes."""
 
 
 class _Followed:

@@ -39,6 +39,7 @@ from typing import Any, Dict, List, Tuple, Union, Mapping, Optional, Sequence, N
 from pathlib import Path
 from urllib.parse import quote
 
+from ..._spec import TERMINAL_JOB_STATES
 from ..._exceptions import MicroDCError
 
 __all__ = [
@@ -58,7 +59,7 @@ SCHEMA_VERSION = 1
 APPLICATION_ID = 0x6D646362  # "mdcb"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-TERMINAL = ("completed", "failed", "cancelled")
+TERMINAL: Tuple[str, ...] = TERMINAL_JOB_STATES
 
 StrPath = Union[str, "os.PathLike[str]"]
 
