@@ -77,8 +77,9 @@ class DefaultAsyncHttpxClient(httpx.AsyncClient):
 def DefaultAioHttpClient(**kwargs: Any) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` that sends through aiohttp (``pip install 'microdc[aiohttp]'``).
 
-    ``AsyncMicroDC(http_client=DefaultAioHttpClient())``: the same API, aiohttp's
-    faster connection handling underneath. Takes ``timeout``, ``limits``,
+    ``async with DefaultAioHttpClient() as http, AsyncMicroDC(http_client=http) as client:``
+    the same API, aiohttp's faster connection handling underneath. The caller closes
+    it (the client leaves a given ``http_client`` open). Takes ``timeout``, ``limits``,
     ``follow_redirects``, ``max_redirects``, ``headers``, ``base_url``, ``proxy`` and
     ``verify``; see :mod:`microdc._aiohttp` for why it is not httpx-aiohttp.
     """
