@@ -35,9 +35,10 @@ reported synchronously from that same task while it unwinds
 (``_on_interrupted``), so the token is always detached in the context that
 attached it, last-in first-out, and the caller's current span is back in place
 when the call returns or raises. Tasks created during the call copy the context
-and keep the span as their parent. Hook sets listed after ``Tracing`` in
-``hooks=`` see the span current in every hook; those before it, from the second
-attempt on.
+and keep the span as their parent. Order in ``hooks=`` matters: put ``Tracing``
+first. Hook sets after it see the span current in every hook except the
+``on_response`` / ``on_error`` that ends the call (it has ended by then); hook
+sets before it, only from the second attempt on.
 """
 
 # pyright: reportPossiblyUnboundVariable=false
