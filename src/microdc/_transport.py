@@ -21,7 +21,7 @@ transport is built, not at ``import microdc``.
 from __future__ import annotations
 
 import ssl
-from typing import TYPE_CHECKING, Any, cast, Dict, Type, Tuple, Union, Iterable, Optional, AsyncIterator
+from typing import TYPE_CHECKING, Any, Dict, Type, Tuple, Union, Iterable, Optional, AsyncIterator, cast
 
 import httpx
 
