@@ -10,15 +10,17 @@
 
 from __future__ import annotations
 
-import ssl
-import asyncio
-from typing import Any, Union, Mapping, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Union, Mapping, Iterable, Optional
 
 import httpx
 from httpx import USE_CLIENT_DEFAULT
 
 from ._constants import DEFAULT_TIMEOUT, DEFAULT_CONNECTION_LIMITS
 from ._loop_bound import HttpClientPool, current_loop
+
+if TYPE_CHECKING:
+    import ssl
+    import asyncio
 
 __all__ = ["DefaultAioHttpClient", "DefaultAsyncHttpxClient", "HttpClientPool"]
 
@@ -135,6 +137,8 @@ class DefaultAsyncHttpxClient(httpx.AsyncClient):
         if loop is None:
             return None
         if self._gate_loop is not loop:
+            import asyncio  # loaded already: a loop is running
+
             self._gate, self._gate_loop = asyncio.Semaphore(self._max_in_flight), loop
         return self._gate
 

@@ -20,23 +20,32 @@ it from a loop other than the first.
 
 from __future__ import annotations
 
-import asyncio
+import sys
 import contextlib
-from typing import List, Callable, Optional, AsyncGenerator
+from typing import TYPE_CHECKING, List, Callable, Optional, AsyncGenerator
 
 import httpx
 
 from ._exceptions import MicroDCError
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["HttpClientPool", "current_loop"]
 
 
 def current_loop() -> Optional[asyncio.AbstractEventLoop]:
     """The running asyncio loop; None when not under asyncio (e.g. trio)."""
+    # Not imported here: `import microdc` does not load asyncio, and no asyncio loop can
+    # be running before something else has.
+    module = sys.modules.get("asyncio")
+    if module is None:
+        return None
     try:
-        return asyncio.get_running_loop()
+        loop: asyncio.AbstractEventLoop = module.get_running_loop()
     except RuntimeError:
         return None
+    return loop
 
 
 class _LoopClient:
@@ -165,5 +174,7 @@ class HttpClientPool:
                 loop_client.abandon()
             elif loop_client.loop is not None and loop_client.loop.is_running():
                 # Running in another thread: close it there.
+                import asyncio
+
                 asyncio.run_coroutine_threadsafe(loop_client.aclose(), loop_client.loop)
             # else: an open loop that is not running closes it when it shuts down.
