@@ -15,7 +15,6 @@ from microdc import LLMChat, LLMComplete, AsyncMicroDC, MicroDCError, NotFoundEr
 from microdc.testing import IN_PROCESS_BASE_URL, Faults, FakeMicroDC
 from microdc.lib.batch import BatchItem, BatchProgress, BatchStateError, submit_many
 from microdc.lib.retry import disable_retry_delays
-from microdc.lib.jobs._cost import CHARS_PER_TOKEN, DEFAULT_OUTPUT_TOKENS, estimate_tokens
 from microdc.testing._state import RecordedRequest
 
 SUBMIT = "/api/v1/jobs/submit"
@@ -279,9 +278,7 @@ async def test_lost_answers_are_retried_without_duplicates(client: AsyncMicroDC,
 
 
 async def _estimate(client: AsyncMicroDC, params: Dict[str, Any]) -> float:
-    pricing = (await client.models.retrieve(params["model"])).pricing
-    input_tokens, output_tokens = estimate_tokens(params)
-    return (input_tokens * pricing.input_per_million_tokens + output_tokens * pricing.output_per_million_tokens) / 1e6
+    return (await client.jobs.estimate_cost(params)).worst_case_usd
 
 
 @pytest.mark.parametrize("wait", [True, False])
@@ -312,16 +309,7 @@ async def test_a_cost_limit_stops_submitting_and_skips_the_rest(
         assert ran == 100
         assert set(statuses[:ran]) == {"submitted"}
     model_lookups = [r for r in fake.requests if r.path == "/api/v1/models/echo-1"]
-    assert len(model_lookups) == 1  # pricing is fetched once per model
-
-
-async def test_the_estimate_counts_characters_and_max_tokens() -> None:
-    assert estimate_tokens({"type": "llm_complete", "prompt": "x" * 41, "max_tokens": 7}) == (11, 7)
-    chat = {"type": "llm_chat", "messages": [{"role": "user", "content": "x" * 8}, {"role": "user", "content": "yy"}]}
-    assert estimate_tokens(chat) == (3, DEFAULT_OUTPUT_TOKENS)
-    assert estimate_tokens({"type": "llm_embed", "texts": ["x" * CHARS_PER_TOKEN] * 3}) == (3, 0)
-    document = estimate_tokens({"type": "document", "file_tokens": ["a", "b"], "instruction": "sum"})
-    assert document[0] > document[1] > 0
+    assert model_lookups == []  # fetched once per model and client: by the estimate above, not again
 
 
 async def test_a_zero_budget_submits_nothing(client: AsyncMicroDC, fake: FakeMicroDC) -> None:

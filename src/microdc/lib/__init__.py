@@ -21,6 +21,7 @@ drops them and nothing generated is edited by hand.
 
 from __future__ import annotations
 
+from .jobs import CostEstimate
 from .jobs.builders import LLMChat, LLMEmbed, JobBuilder, LLMComplete, DocumentCall
 
-__all__ = ["DocumentCall", "JobBuilder", "LLMChat", "LLMComplete", "LLMEmbed"]
+__all__ = ["CostEstimate", "DocumentCall", "JobBuilder", "LLMChat", "LLMComplete", "LLMEmbed"]

@@ -15,7 +15,7 @@ import anyio
 
 from ._state import BatchState, StateEntry, hash_params
 from ._types import BatchItem, OnProgress, BatchResult, BatchProgress, BatchItemStatus
-from ..jobs._cost import PriceBook
+from ..jobs._cost import price_book
 from ..._exceptions import MicroDCError, APIConnectionError, AuthenticationError, InternalServerError
 from ..jobs._waiting import IDS_PER_REQUEST, TERMINAL_STATUSES, as_completed
 from ..jobs.builders import JobBuilder
@@ -96,8 +96,6 @@ class BatchRun:
         wait: bool,
         poll_interval: float,
     ) -> None:
-        from ...resources.models import AsyncModelsResource
-
         self._jobs = jobs
         self._slots = slots
         self._state = state
@@ -106,7 +104,7 @@ class BatchRun:
         self._on_progress = on_progress
         self._wait = wait
         self._poll_interval = poll_interval
-        self._prices = PriceBook(AsyncModelsResource(jobs._client)) if cost_limit is not None else None
+        self._prices = price_book(jobs._client) if cost_limit is not None else None
         self._queue = iter(slots)
         self._by_job_id: Dict[str, Slot] = {}
         self._admit_lock = anyio.Lock()
@@ -176,7 +174,7 @@ class BatchRun:
             estimate = 0.0
             if self._prices is not None and slot.params is not None:
                 try:
-                    estimate = await self._prices.estimate(slot.params)
+                    estimate = (await self._prices.estimate(slot.params)).worst_case_usd
                 except AuthenticationError:
                     raise
                 except (MicroDCError, ValueError):
@@ -227,7 +225,7 @@ class BatchRun:
             return True
         assert slot.params is not None
         try:
-            estimate = await self._prices.estimate(slot.params)
+            estimate = (await self._prices.estimate(slot.params)).worst_case_usd
         except AuthenticationError:
             raise
         except (MicroDCError, ValueError) as exc:

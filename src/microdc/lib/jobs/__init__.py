@@ -7,10 +7,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Awaitable, AsyncIterator, cast, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Union,
+    Mapping,
+    Callable,
+    Iterable,
+    Optional,
+    Awaitable,
+    AsyncIterator,
+    cast,
+    overload,
+)
 
 from typing_extensions import Unpack
 
+from ._cost import CostEstimate, price_book
 from ..._types import MutationRequestOptions
 from ._waiting import OnComplete, as_completed, wait_for_job
 from .builders import JobBuilder
@@ -27,7 +40,7 @@ if TYPE_CHECKING:
     from ..batch import JobInput, OnProgress, BatchResult
     from ..batch._state import StrPath
 
-__all__ = ["AsyncJobs"]
+__all__ = ["AsyncJobs", "CostEstimate"]
 
 
 # The arguments of ``create`` for each job type, request options included.
@@ -80,6 +93,27 @@ class AsyncJobs(AsyncJobsResource):
         call.validate()
         create = cast(Callable[..., Awaitable[Job]], self.create)
         return await create(**call.to_params(), **options)
+
+    async def estimate_cost(self, params_or_builder: Union[JobBuilder, Mapping[str, Any]]) -> CostEstimate:
+        """The most a job can cost (``worst_case_usd``), never below what it will cost.
+
+        Takes ``jobs.create`` arguments as a dict, or a builder. Input tokens are
+        bounded by the UTF-8 bytes of the input text (a document job's by its files'
+        sizes plus the instruction); output tokens by ``max_tokens``, else the model's
+        ``max_output_tokens``; prices come from ``models.retrieve``, fetched once per
+        model and client. Raises ``ValueError`` saying what to set for a job that
+        cannot be bounded (no ``model``; no ``max_tokens`` on a model without
+        ``max_output_tokens``; a document whose file token matches no uploaded file)::
+
+            estimate = await client.jobs.estimate_cost(LLMComplete("echo-1", prompt="hi", max_tokens=64))
+            print(estimate.worst_case_usd)
+        """
+        if isinstance(params_or_builder, JobBuilder):
+            params_or_builder.validate()
+            params: Mapping[str, Any] = params_or_builder.to_params()
+        else:
+            params = params_or_builder
+        return await price_book(self._client).estimate(params)
 
     def as_completed(
         self,

@@ -1,116 +1,189 @@
-"""Cost estimates for ``submit_many``'s ``cost_limit_usd``.
+"""What a job can cost at worst: ``client.jobs.estimate_cost`` and the budgets built on it.
 
-Before each submission ``submit_many`` asks what the job could cost at worst, from
-the model's ``pricing`` (``models.retrieve(model)``, fetched once per model) and the
-job's size. The size is counted without a tokenizer:
+The bound is a true upper bound, never a guess (PRODUCT.md §1 "Model", §2.4):
 
-* input tokens: the characters of the prompt, the chat messages' contents, the
-  texts to embed or a document job's instruction, divided by
-  :data:`CHARS_PER_TOKEN` and rounded up; a document job adds
-  :data:`DOCUMENT_TOKENS_PER_FILE` per file (its content is not known here);
-* output tokens: ``max_tokens`` when the job sets it, else
-  :data:`DEFAULT_OUTPUT_TOKENS` for completions and chats; none for embeddings;
-  :data:`DOCUMENT_TOKENS_PER_FILE` per file for document jobs.
+* input tokens ≤ the UTF-8 bytes of the job's input text — the prompt, every chat
+  message's content, every text to embed; for a document job, the uploaded files'
+  ``bytes`` plus the instruction (the API promises a job never reads more tokens
+  than its input has bytes, since no tokenizer makes a token of less than a byte);
+* output tokens ≤ ``max_tokens`` when the job sets it, capped by the model's
+  ``max_output_tokens``; an embedding job produces none;
+* the price is the model's ``pricing`` (``models.retrieve``, fetched once per model
+  and client), and the dollar amount is rounded *up* to the API's precision of
+  1e-10 USD, so a worst case is never below what the server charges.
 
-Set ``max_tokens`` on completion and chat jobs for a tight estimate: the limit can
-only be as good as the estimates, so text that runs to more tokens than characters/4
-can make the actual spend pass it.
+A job whose output cannot be bounded — a completion or chat without ``max_tokens``
+on a model with no ``max_output_tokens`` — raises ``ValueError`` saying what to set.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Dict, Tuple, Union, Mapping, Iterable, Sequence, cast
+import weakref
+from typing import TYPE_CHECKING, Any, Dict, List, Union, Mapping, Optional, cast
+from dataclasses import dataclass
 
 import anyio
 
 from ..._exceptions import MicroDCError
 
 if TYPE_CHECKING:
+    from ...types.job import Job
+    from ...types.model import Model
+    from ..._base_client import AsyncAPIClient
+    from ...resources.files import AsyncFilesResource
     from ...resources.models import AsyncModelsResource
-    from ...types.model_pricing import ModelPricing
 
-__all__ = [
-    "CHARS_PER_TOKEN",
-    "DEFAULT_OUTPUT_TOKENS",
-    "DOCUMENT_TOKENS_PER_FILE",
-    "PriceBook",
-    "estimate_cost_usd",
-    "estimate_tokens",
-]
+__all__ = ["CostEstimate", "PriceBook", "cost_of", "input_bytes", "price_book", "worst_case_tokens"]
 
-CHARS_PER_TOKEN = 4
-DEFAULT_OUTPUT_TOKENS = 1024
-DOCUMENT_TOKENS_PER_FILE = 4096
+# Costs are reported to 1e-10 USD; worst cases are rounded up to that grid.
+_PRECISION = 10_000_000_000
 
 
-def _chars(value: object) -> int:
-    return len(value) if isinstance(value, str) else 0
+@dataclass(frozen=True)
+class CostEstimate:
+    """The most a job can cost: ``worst_case_usd`` for ``input_tokens_max`` in and ``output_tokens_max`` out."""
+
+    model: str
+    input_tokens_max: int
+    output_tokens_max: int
+    worst_case_usd: float
 
 
-def estimate_tokens(params: Mapping[str, Any]) -> Tuple[int, int]:
-    """``(input_tokens, output_tokens)`` at worst for a job's ``jobs.create`` parameters."""
+CostEstimate.__module__ = "microdc.lib.jobs"
+
+
+def _utf8(value: object) -> int:
+    return len(value.encode("utf-8")) if isinstance(value, str) else 0
+
+
+def input_bytes(params: Mapping[str, Any], file_bytes: Mapping[str, int]) -> int:
+    """The UTF-8 bytes of a job's input text: the bound on its input tokens.
+
+    ``file_bytes`` maps the file tokens of a document job to the files' sizes.
+    """
     job_type = params.get("type")
-    extra_input = 0
     if job_type == "llm_complete":
-        chars = _chars(params.get("prompt"))
-    elif job_type == "llm_chat":
-        messages: Iterable[object] = params.get("messages") or ()
-        chars = sum(_chars(cast(Mapping[str, object], m).get("content")) for m in messages if isinstance(m, Mapping))
-    elif job_type == "llm_embed":
-        texts: Iterable[object] = params.get("texts") or ()
-        chars = sum(_chars(text) for text in texts)
-    else:
-        files: Sequence[object] = params.get("file_tokens") or ()
-        extra_input = DOCUMENT_TOKENS_PER_FILE * len(files)
-        chars = _chars(params.get("instruction"))
-    input_tokens = math.ceil(chars / CHARS_PER_TOKEN) + extra_input
+        return _utf8(params.get("prompt"))
+    if job_type == "llm_chat":
+        messages = cast(List[object], params.get("messages") or [])
+        return sum(_utf8(cast(Mapping[str, object], m).get("content")) for m in messages if isinstance(m, Mapping))
     if job_type == "llm_embed":
-        return input_tokens, 0
-    if job_type not in ("llm_complete", "llm_chat"):
-        return input_tokens, extra_input
-    max_tokens = params.get("max_tokens")
-    if isinstance(max_tokens, int) and not isinstance(max_tokens, bool) and max_tokens > 0:
-        return input_tokens, max_tokens
-    return input_tokens, DEFAULT_OUTPUT_TOKENS
+        return sum(_utf8(text) for text in cast(List[object], params.get("texts") or []))
+    if job_type == "document":
+        tokens = cast(List[str], params.get("file_tokens") or [])
+        return sum(file_bytes[token] for token in tokens) + _utf8(params.get("instruction"))
+    raise ValueError(
+        f"cannot estimate the cost of a job of type {job_type!r}; set `type` to one of the API's job types"
+    )
 
 
-def estimate_cost_usd(params: Mapping[str, Any], pricing: ModelPricing) -> float:
-    """The worst-case cost of a job, in US dollars (see the module docs)."""
-    input_tokens, output_tokens = estimate_tokens(params)
-    return (
-        input_tokens * pricing.input_per_million_tokens + output_tokens * pricing.output_per_million_tokens
-    ) / 1_000_000
+def worst_case_tokens(params: Mapping[str, Any], model: Model, file_bytes: Mapping[str, int]) -> tuple[int, int]:
+    """``(input_tokens_max, output_tokens_max)`` of a job on ``model`` (see the module docs)."""
+    input_max = input_bytes(params, file_bytes)
+    job_type = params.get("type")
+    if job_type == "llm_embed":
+        return input_max, 0
+    limits: List[int] = []
+    max_tokens = params.get("max_tokens") if job_type in ("llm_complete", "llm_chat") else None
+    if isinstance(max_tokens, int) and not isinstance(max_tokens, bool):
+        limits.append(max_tokens)
+    if model.max_output_tokens is not None:
+        limits.append(model.max_output_tokens)
+    if not limits:
+        raise ValueError(
+            f"cannot bound the output of this {job_type} job: model {model.id!r} has no max_output_tokens, "
+            "so set `max_tokens` on the job"
+        )
+    return input_max, min(limits)
+
+
+def _round_up(usd: float) -> float:
+    # Round to a millionth of the grid first, so float noise (4e-7 * 1e10 == 4000.0000000000005)
+    # does not add a whole step; then up, so any server rounding stays at or below the bound.
+    return math.ceil(round(usd * _PRECISION, 6)) / _PRECISION
 
 
 class PriceBook:
-    """Each model's pricing, fetched with ``models.retrieve`` once per model.
+    """The models (pricing, ``max_output_tokens``) and file sizes a client's estimates need, each fetched once.
 
     A model that cannot be fetched (404, ...) keeps its error, so a batch of a
-    thousand jobs naming a missing model asks once, not a thousand times.
+    thousand jobs naming a missing model asks once, not a thousand times. File sizes
+    come from ``files.list`` (paged once, again only when a token is not yet known).
     """
 
-    def __init__(self, models: AsyncModelsResource) -> None:
+    def __init__(self, models: AsyncModelsResource, files: Optional[AsyncFilesResource] = None) -> None:
         self._models = models
-        self._known: Dict[str, Union[ModelPricing, MicroDCError]] = {}
+        self._files = files
+        self._known: Dict[str, Union[Model, MicroDCError]] = {}
+        self._file_bytes: Dict[str, int] = {}
         self._lock = anyio.Lock()
+        self._files_lock = anyio.Lock()
 
-    async def pricing(self, model: str) -> ModelPricing:
-        async with self._lock:
-            known = self._known.get(model)
-            if known is None:
-                try:
-                    known = (await self._models.retrieve(model)).pricing
-                except MicroDCError as exc:
-                    known = exc
-                self._known[model] = known
+    async def model(self, model_id: str) -> Model:
+        """The model's description (``models.retrieve``), fetched once; raises what that raised."""
+        known = self._known.get(model_id)
+        if known is None:
+            async with self._lock:
+                known = self._known.get(model_id)
+                if known is None:
+                    try:
+                        known = await self._models.retrieve(model_id)
+                    except MicroDCError as exc:
+                        known = exc
+                    self._known[model_id] = known
         if isinstance(known, MicroDCError):
             raise known
         return known
 
-    async def estimate(self, params: Mapping[str, Any]) -> float:
-        """The worst-case cost of a job, in US dollars; raises what ``models.retrieve`` raised."""
-        model = params.get("model")
-        if not isinstance(model, str) or not model:
-            raise ValueError(f"a job needs a model to estimate its cost, got {model!r}")
-        return estimate_cost_usd(params, await self.pricing(model))
+    async def _sizes(self, tokens: List[str]) -> Mapping[str, int]:
+        if all(token in self._file_bytes for token in tokens):
+            return self._file_bytes
+        if self._files is None:
+            raise ValueError("cannot bound a document job's input without the files resource")
+        async with self._files_lock:
+            if not all(token in self._file_bytes for token in tokens):
+                async for file in self._files.list(limit=100):
+                    self._file_bytes[file.token] = file.bytes
+        missing = [token for token in tokens if token not in self._file_bytes]
+        if missing:
+            raise ValueError(
+                f"cannot bound the cost of a document job: no uploaded file has the token {missing[0]!r}; "
+                "pass the `token` of a file from files.upload"
+            )
+        return self._file_bytes
+
+    async def estimate(self, params: Mapping[str, Any]) -> CostEstimate:
+        """The worst case of a job given as ``jobs.create`` parameters."""
+        model_id = params.get("model")
+        if not isinstance(model_id, str) or not model_id:
+            raise ValueError(f"cannot estimate the cost of a job without a model: set `model` (got {model_id!r})")
+        model = await self.model(model_id)
+        tokens = cast(List[str], params.get("file_tokens") or []) if params.get("type") == "document" else []
+        sizes = await self._sizes(tokens) if tokens else self._file_bytes
+        input_max, output_max = worst_case_tokens(params, model, sizes)
+        pricing = model.pricing
+        usd = (input_max * pricing.input_per_million_tokens + output_max * pricing.output_per_million_tokens) / 1e6
+        return CostEstimate(
+            model=model_id, input_tokens_max=input_max, output_tokens_max=output_max, worst_case_usd=_round_up(usd)
+        )
+
+
+_books: weakref.WeakKeyDictionary[AsyncAPIClient, PriceBook] = weakref.WeakKeyDictionary()
+
+
+def price_book(client: AsyncAPIClient) -> PriceBook:
+    """The client's one :class:`PriceBook`, so each model is fetched once per client."""
+    book = _books.get(client)
+    if book is None:
+        from ...resources.files import AsyncFilesResource
+        from ...resources.models import AsyncModelsResource
+
+        book = _books[client] = PriceBook(AsyncModelsResource(client), AsyncFilesResource(client))
+    return book
+
+
+def cost_of(job: Job) -> float:
+    """What a finished job cost (its ``usage.cost_usd``; 0 when it reports none)."""
+    usage = job.usage
+    return usage.cost_usd if usage is not None else 0.0
