@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import ssl
+import sys
 import json
 import socket
 import tempfile
@@ -323,3 +324,9 @@ async def test_sdk_maps_transport_failures_to_api_connection_error() -> None:
         with pytest.raises(APIConnectionError) as info:
             await client.get("/x", cast_to=object)
     assert isinstance(info.value.__cause__, httpx.ConnectError)
+
+
+def test_import_microdc_loads_neither_httpcore2_nor_asyncio() -> None:
+    code = "import sys, microdc; print(sorted(m for m in ('httpcore2', 'asyncio', 'h2') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[]"
