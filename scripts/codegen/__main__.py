@@ -14,6 +14,7 @@ from .spec import SpecError, load_api
 from .config import CONFIG_PATH, load_config
 from .output import stale_files, write_files, format_python, differing_files
 from .render_docs import render_stats, render_api_md
+from .render_spec import render_spec
 from .render_tests import render_tests
 from .render_types import render_types
 from .render_client import render_client, render_exports
@@ -26,8 +27,10 @@ SPEC_PATH = ROOT / "openapi.yml"
 def generate(spec_text: str, config_text: str) -> Dict[str, str]:
     """Every generated file by its path relative to the repository, unformatted."""
     config = load_config(config_text)
-    api = load_api(yaml.safe_load(spec_text), config)
+    doc = yaml.safe_load(spec_text)
+    api = load_api(doc, config)
     files: Dict[str, str] = {}
+    files.update(render_spec(doc))
     files.update(render_types(api))
     files.update(render_resources(api, config.pagination))
     files["src/microdc/_client_resources.py"] = render_client(api, config)

@@ -26,7 +26,18 @@ from .spec import (
     UnionSchema,
     ObjectSchema,
 )
-from .pyrender import HEADER, Imports, Annotator, camel, snake, docstring, join_blocks, type_module, param_type_name
+from .pyrender import (
+    HEADER,
+    Imports,
+    Annotator,
+    camel,
+    snake,
+    docstring,
+    py_literal,
+    join_blocks,
+    type_module,
+    param_type_name,
+)
 
 TYPES_DIR = "src/microdc/types"
 
@@ -162,6 +173,12 @@ def typed_dict(name: str, props: List[Prop], description: str, ann: Annotator, b
     lines = [f"class {name}({base}, total=False):\n", docstring(description, 4)]
     for prop in props:
         annotation = ann.param(prop.type)
+        if prop.constraints:
+            # The spec's limits, checked by the argument validators (``_utils.params_validator``).
+            ann.imports.add("typing_extensions", "Annotated")
+            ann.imports.add("pydantic", "Field")
+            limits = ", ".join(f"{name}={py_literal(value)}" for name, value in prop.constraints)
+            annotation = f"Annotated[{annotation}, Field({limits})]"
         if prop.required:
             ann.imports.add("typing_extensions", "Required")
             annotation = f"Required[{annotation}]"

@@ -68,6 +68,8 @@ class Prop:
     description: str
     example: object = NO_EXAMPLE
     secret: bool = False
+    constraints: Tuple[Tuple[str, object], ...] = ()
+    """The value's limits as ``pydantic.Field`` arguments, e.g. ``(("ge", 1), ("le", 86400))``."""
 
 
 @dataclass
@@ -229,6 +231,7 @@ class _Loader:
                     description=self.description(prop),
                     example=prop.get("example", NO_EXAMPLE),
                     secret=bool(prop.get("x-microdc-secret", False)),
+                    constraints=constraints(prop, f"{where}.{name}"),
                 )
             )
         missing = required - {p.name for p in props}
@@ -272,6 +275,7 @@ class _Loader:
             description=(param.get("description") or "").strip(),
             example=param.get("example", NO_EXAMPLE),
             secret=bool(param.get("x-microdc-secret", False)),
+            constraints=constraints(param["schema"], f"{where} {name}"),
         )
 
     def operation(self, path: str, http_method: str, raw: Mapping[str, Any], shared: List[Any]) -> Operation:
@@ -360,6 +364,38 @@ def _ref_name(schema: Mapping[str, Any], where: str) -> str:
     if not isinstance(ref, str):
         raise SpecError(f"{where}: expected a $ref to a component schema")
     return ref.rsplit("/", 1)[-1]
+
+
+# JSON Schema's limits and the ``pydantic.Field`` argument each becomes.
+_LIMITS = {
+    "minimum": "ge",
+    "maximum": "le",
+    "exclusiveMinimum": "gt",
+    "exclusiveMaximum": "lt",
+    "minLength": "min_length",
+    "maxLength": "max_length",
+    "minItems": "min_length",
+    "maxItems": "max_length",
+    "minProperties": "min_length",
+    "maxProperties": "max_length",
+}
+# Limits the generated validators do not check: a spec using one fails to generate.
+_UNSUPPORTED_LIMITS = ("pattern", "multipleOf", "uniqueItems", "minContains", "maxContains")
+
+
+def constraints(schema: Mapping[str, Any], where: str) -> Tuple[Tuple[str, object], ...]:
+    """The limits of one property or parameter (not of the schemas it references)."""
+    found: List[Tuple[str, object]] = []
+    for limit, argument in _LIMITS.items():
+        if limit in schema:
+            value = schema[limit]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise SpecError(f"{where}: {limit} must be a number, got {value!r}")
+            found.append((argument, value))
+    unsupported = [limit for limit in _UNSUPPORTED_LIMITS if limit in schema]
+    if unsupported:
+        raise SpecError(f"{where}: {unsupported} are not checked by the generated validators; use another limit")
+    return tuple(found)
 
 
 def check_identifier(name: str, where: str) -> None:

@@ -14,6 +14,7 @@ import httpx
 import pydantic_core
 
 from ._qs import Querystring
+from ._spec import IDEMPOTENCY_KEY_MAX_LENGTH
 from ._files import UploadFile, MultipartBody, to_upload_file
 from ._types import Omit, Timeout, NotGiven, FileTypes, RequestOptions, MutationRequestOptions
 
@@ -139,7 +140,7 @@ class FinalRequestOptions:
 
 _OPTION_NAMES = RequestOptions.__required_keys__ | RequestOptions.__optional_keys__
 _MUTATION_OPTION_NAMES = MutationRequestOptions.__required_keys__ | MutationRequestOptions.__optional_keys__
-MAX_IDEMPOTENCY_KEY_LENGTH = 255
+MAX_IDEMPOTENCY_KEY_LENGTH = IDEMPOTENCY_KEY_MAX_LENGTH
 
 
 def check_request_options(method: str, options: Mapping[str, object]) -> None:

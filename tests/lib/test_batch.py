@@ -327,7 +327,7 @@ async def test_bad_inputs_come_back_as_errors_and_the_rest_run(client: AsyncMicr
         LLMComplete("echo-1"),  # no prompt: validate() fails
         complete(2, model="no-such-model"),
         complete(3, idempotency_key="mine"),
-        complete(4, temperature=9),  # the fake refuses it (422)
+        complete(4, temperature=9),  # past openapi.yml's limit: refused before it is sent
         complete(5),
     ]
     result = await client.jobs.submit_many(inputs, poll_interval=POLL)
@@ -337,7 +337,8 @@ async def test_bad_inputs_come_back_as_errors_and_the_rest_run(client: AsyncMicr
     assert isinstance(result[2].error, MicroDCError)
     assert isinstance(result[3].error, ValueError)
     assert "idempotency_key" in str(result[3].error)
-    assert isinstance(result[4].error, MicroDCError)
+    assert isinstance(result[4].error, ValueError)
+    assert "temperature" in str(result[4].error)
     assert len(fake.jobs) == 2
 
 

@@ -9,7 +9,8 @@ from typing import Any, Dict
 import httpx
 import pytest
 
-from microdc.testing import FakeMicroDC
+from microdc._spec import DOWNLOAD_TOKEN_EXPIRES_IN_DEFAULT
+from microdc.testing import FakeMicroDC, ManualClock
 
 from .conftest import UPLOAD_LIMIT, submit, assert_error
 
@@ -63,6 +64,7 @@ async def test_upload_limit_is_413(http: httpx.AsyncClient, fake: FakeMicroDC) -
         ({"data": {"purpose": "document"}}, 422, "missing_parameter", "file"),
         ({"data": {"file": "not a file part"}, "files": {"other": ("x", b"y")}}, 422, "invalid_parameter", "file"),
         ({"files": {"file": ("a.txt", b"x")}, "data": {"purpose": "fine-tune"}}, 422, "invalid_parameter", "purpose"),
+        ({"files": {"file": ("a.txt", b"x")}, "data": {"purpose": ""}}, 422, "invalid_parameter", "purpose"),
         ({"json": {"file": "x"}}, 400, "invalid_content_type", None),
     ],
 )
@@ -167,3 +169,30 @@ async def test_document_jobs_read_the_uploaded_text(http: httpx.AsyncClient, fak
     assert done["status"] == "completed"
     assert done["result"] == {"type": "document", "text": "first page\fsecond page\n\ncaf\u00e9", "page_count": 3}
     assert done["usage"]["input_tokens"] == 5
+
+
+@pytest.mark.parametrize("content", [b"null", b"[]", b'"600"', b"600"])
+async def test_download_token_body_must_be_an_object(local: httpx.AsyncClient, content: bytes) -> None:
+    uploaded = await _upload(local)
+
+    response = await local.post(
+        f"/api/v1/files/{uploaded['id']}/create-download-token",
+        content=content,
+        headers={"content-type": "application/json"},
+    )
+
+    assert_error(response, 400, "invalid_json")
+    assert response.json()["error"]["message"].startswith("The body must be a JSON object")
+
+
+async def test_download_token_without_a_body_lasts_the_default(local: httpx.AsyncClient, clock: ManualClock) -> None:
+    uploaded = await _upload(local)
+
+    response = await local.post(f"/api/v1/files/{uploaded['id']}/create-download-token")
+    assert response.status_code == 201, response.text
+    content_url = f"/api/v1/files/{uploaded['id']}/content"
+    token = response.json()["token"]
+    clock.advance(DOWNLOAD_TOKEN_EXPIRES_IN_DEFAULT - 1)
+    assert (await local.get(content_url, params={"token": token})).status_code == 200
+    clock.advance(1)
+    assert_error(await local.get(content_url, params={"token": token}), 403, "invalid_download_token")

@@ -42,7 +42,7 @@ async def test_submit_answers_201_with_a_queued_job(http: httpx.AsyncClient, fak
             "messages": [{"role": "system", "content": "x"}, {"role": "user", "content": "y"}],
         },
         {"type": "llm_embed", "model": "embed-1", "texts": ["a", "b"], "normalize": False},
-        {"type": "llm_complete", "model": "echo-1", "prompt": "p", "temperature": 0, "max_tokens": 1, "metadata": None},
+        {"type": "llm_complete", "model": "echo-1", "prompt": "p", "temperature": 0, "max_tokens": 1, "metadata": {}},
     ],
 )
 async def test_submit_accepts_each_type(local: httpx.AsyncClient, body: Dict[str, Any]) -> None:
@@ -73,6 +73,11 @@ async def test_submit_accepts_each_type(local: httpx.AsyncClient, body: Dict[str
         (submit_body(metadata={str(i): "v" for i in range(17)}), "invalid_parameter", "metadata"),
         (submit_body(metadata={"k": 1}), "invalid_parameter", "metadata.k"),
         (submit_body(metadata=["k"]), "invalid_parameter", "metadata"),
+        # openapi.yml allows null nowhere in a submission: null is not "the default".
+        (submit_body(metadata=None), "invalid_parameter", "metadata"),
+        (submit_body(priority=None), "invalid_parameter", "priority"),
+        (submit_body(timeout_seconds=None), "invalid_parameter", "timeout_seconds"),
+        (submit_body(prompt=None), "invalid_parameter", "prompt"),
         ({"type": "llm_chat", "model": "echo-1"}, "missing_parameter", "messages"),
         ({"type": "llm_chat", "model": "echo-1", "messages": []}, "invalid_parameter", "messages"),
         (
@@ -114,7 +119,7 @@ async def test_submit_rejects_invalid_fields_with_422_and_param(
     assert fake.jobs == {}
 
 
-@pytest.mark.parametrize("content", [b"", b"{not json", b"[1, 2]"])
+@pytest.mark.parametrize("content", [b"", b"{not json", b"[1, 2]", b"null", b'"text"', b"3"])
 async def test_submit_rejects_an_unreadable_body_with_400(http: httpx.AsyncClient, content: bytes) -> None:
     response = await http.post(SUBMIT, content=content, headers={"content-type": "application/json"})
 

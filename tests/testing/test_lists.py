@@ -95,6 +95,17 @@ async def test_filters_by_status_type_acknowledged_and_ids(http: httpx.AsyncClie
         ({"acknowledged": "maybe"}, "invalid_parameter", "acknowledged"),
         ({"ids": ",".join(f"job_{i}" for i in range(101))}, "invalid_parameter", "ids"),
         ({"after": "job_unknown"}, "invalid_cursor", "after"),
+        # An empty value is not "no value": openapi.yml rejects each of these.
+        ({"limit": ""}, "invalid_parameter", "limit"),
+        ({"type": ""}, "invalid_parameter", "type"),
+        ({"status": ""}, "invalid_parameter", "status"),
+        ({"status": "completed,"}, "invalid_parameter", "status"),
+        ({"acknowledged": ""}, "invalid_parameter", "acknowledged"),
+        ({"acknowledged": "1"}, "invalid_parameter", "acknowledged"),
+        ({"ids": ""}, "invalid_parameter", "ids"),
+        ({"after": ""}, "invalid_parameter", "after"),
+        ({"limit": "1.0"}, "invalid_parameter", "limit"),
+        ({"limit": ["5", "6"]}, "invalid_parameter", "limit"),
     ],
 )
 async def test_bad_list_parameters_get_400(
@@ -137,3 +148,18 @@ async def test_files_page_newest_first_and_a_deleted_cursor_still_works(http: ht
         "after",
     )
     assert_error(await http.get("/api/v1/files", params={"limit": 0}), 400, "invalid_parameter", "limit")
+
+
+@pytest.mark.parametrize("query", ["limit=&after=", "limit=", "after=", "limit=x"])
+async def test_bad_file_list_parameters_get_400(local: httpx.AsyncClient, query: str) -> None:
+    response = await local.get(f"/api/v1/files?{query}")
+
+    assert_error(response, 400, "invalid_parameter", query.split("=")[0])
+
+
+async def test_repeated_list_values_are_one_list(local: httpx.AsyncClient) -> None:
+    first, second = await submit(local), await submit(local)
+
+    page = (await local.get(f"{JOBS}?ids={first['id']}&ids={second['id']}")).json()
+
+    assert [job["id"] for job in page["data"]] == [second["id"], first["id"]]

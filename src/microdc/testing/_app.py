@@ -6,6 +6,12 @@ a download ``token``; look up its ``Idempotency-Key`` (replay, 422, 409, or rese
 draw its fault (latency, reset, 5xx, 429, lost answer); run the route; store the
 answer under the key; send it — or drop the connection.
 
+Answers of at least :data:`GZIP_MINIMUM_BYTES` are gzip-compressed when the request's
+``Accept-Encoding`` asks for it, as a production server behind a proxy would do;
+event streams never are (Starlette's ``GZipMiddleware`` leaves ``text/event-stream``
+alone), so they keep streaming event by event. Idempotent replays are stored
+uncompressed and compressed per request, for the ``Accept-Encoding`` of the repeat.
+
 Dropping a connection needs help from the server: ``fake.serve()`` and the
 in-process transport put a ``"microdc.drop"`` callable in ``scope["extensions"]``.
 """
@@ -23,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.exceptions import HTTPException
 from starlette.applications import Starlette
+from starlette.middleware.gzip import GZipMiddleware
 
 from ._sse import EventRoutes
 from ._files import FileRoutes
@@ -35,7 +42,7 @@ from ._job_routes import JobRoutes
 from ._idempotency import MAX_KEY_LENGTH, Reused, InFlight, StoredAnswer, fingerprint
 from ._models_catalog import MODELS, model_list
 
-__all__ = ["DROP_EXTENSION", "FakeApp"]
+__all__ = ["DROP_EXTENSION", "GZIP_MINIMUM_BYTES", "FakeApp"]
 
 logger = logging.getLogger("microdc.testing")
 
@@ -43,6 +50,9 @@ logger = logging.getLogger("microdc.testing")
 UPLOAD_PATH = "/api/files/upload"
 FILES_PREFIX = "/api/v1/files/"
 MAX_BODY_BYTES = 64 * 1024 * 1024
+GZIP_MINIMUM_BYTES = 1024
+# zlib's default level: what most servers send (9 costs the server more for a few % less).
+_GZIP_LEVEL = 6
 _MULTIPART_SLACK = 1024 * 1024
 _FAULT_CODES = {500: "internal_error", 502: "bad_gateway", 503: "service_unavailable", 504: "gateway_timeout"}
 Headers = Sequence[Tuple[str, str]]
@@ -142,6 +152,7 @@ class FakeApp:
             Route("/api/v1/models", self.list_models, methods=["GET"]),
             Route("/api/v1/models/{model_id}", self.retrieve_model, methods=["GET"]),
         ]
+        self._compressing = GZipMiddleware(self._http, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=_GZIP_LEVEL)
         self.router = Starlette(
             routes=routes,
             exception_handlers={
@@ -188,7 +199,7 @@ class FakeApp:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         elif scope["type"] == "http":
-            await self._http(scope, receive, send)
+            await self._compressing(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

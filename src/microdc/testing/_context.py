@@ -11,10 +11,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ._state import Store
-from ._errors import FakeAPIError, bad_query
+from ._errors import FakeAPIError
 from ._faults import FaultInjector
 
-__all__ = ["Context", "JobDuration", "json_response", "read_json"]
+__all__ = ["NO_BODY", "Context", "JobDuration", "json_response", "query_lists", "read_json"]
 
 JobDuration = Union[float, Mapping[str, float], Callable[[Dict[str, Any]], float]]
 """Seconds from submission to the end of a job: a number, ``{model_id: seconds}``
@@ -45,12 +45,16 @@ def json_response(data: object, status: int = 200) -> Response:
     return Response(json.dumps(data).encode(), status_code=status, media_type="application/json")
 
 
+NO_BODY: Any = object()
+"""What :func:`read_json` returns for an empty body when ``allow_empty`` (``None`` is JSON ``null``)."""
+
+
 async def read_json(request: Request, *, allow_empty: bool = False) -> Any:
-    """The request's JSON body (None for an empty body when ``allow_empty``)."""
+    """The request's JSON body (:data:`NO_BODY` for an empty body when ``allow_empty``)."""
     body = await request.body()
     if not body.strip():
         if allow_empty:
-            return None
+            return NO_BODY
         raise FakeAPIError(400, "invalid_json", "The request needs a JSON body.")
     try:
         return json.loads(body)
@@ -58,25 +62,12 @@ async def read_json(request: Request, *, allow_empty: bool = False) -> Any:
         raise FakeAPIError(400, "invalid_json", f"The body is not valid JSON: {exc}.") from None
 
 
-def query_values(request: Request, name: str) -> List[str]:
-    """Every value of a query parameter, repeated or comma-separated."""
-    values: List[str] = []
-    for raw in request.query_params.getlist(name):
-        values.extend(part.strip() for part in raw.split(",") if part.strip())
+def query_lists(request: Request) -> Dict[str, List[str]]:
+    """Every query parameter with the values it was given, in order."""
+    values: Dict[str, List[str]] = {}
+    for name, value in request.query_params.multi_items():
+        values.setdefault(name, []).append(value)
     return values
-
-
-def query_int(request: Request, name: str, *, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad_query(name, f"{name!r} must be an integer from {low} to {high}; got {raw!r}.") from None
-    if not low <= value <= high:
-        raise bad_query(name, f"{name!r} must be an integer from {low} to {high}; got {value}.")
-    return value
 
 
 def page(items: List[Dict[str, Any]], has_more: bool) -> Dict[str, Any]:

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.datastructures import UploadFile
 
+from .._spec import FILE_PURPOSES, LIST_LIMIT_DEFAULT, DOWNLOAD_TOKEN_EXPIRES_IN_DEFAULT
 from ._state import FileRecord
 from ._errors import FakeAPIError, invalid, not_found
-from ._context import Context, page, query_int, read_json, json_response
+from ._context import NO_BODY, Context, page, read_json, query_lists, json_response
+from ._validation import check_body, check_form, check_query
+from ..types.file_list_params import FileListParams
+from ..types.file_upload_params import FileUploadFormParams
+from ..types.file_content_params import FileContentParams
+from ..types.file_create_download_token_params import FileCreateDownloadTokenParams
 
 __all__ = ["FileRoutes"]
-
-PURPOSES = ("document",)
-DEFAULT_TOKEN_SECONDS = 3600
 
 
 class FileRoutes:
@@ -45,7 +48,15 @@ class FileRoutes:
             content = await part.read()
             filename = part.filename or "upload"
             content_type = part.content_type or "application/octet-stream"
-            purpose = form.get("purpose") or "document"
+            text_fields: Dict[str, str] = {}
+            for name, value in form.multi_items():
+                if name == "file":
+                    continue
+                if not isinstance(value, str):
+                    raise invalid(name, f"{name!r} must be a plain form field, not a file.")
+                text_fields[name] = value
+        fields = check_form(FileUploadFormParams, text_fields)
+        purpose: str = fields.get("purpose", FILE_PURPOSES[0])
         if len(content) > self.ctx.max_upload_bytes:
             raise FakeAPIError(
                 413,
@@ -53,17 +64,14 @@ class FileRoutes:
                 f"The file is {len(content)} bytes; the limit is {self.ctx.max_upload_bytes}.",
                 param="file",
             )
-        if purpose not in PURPOSES:
-            raise invalid("purpose", f"'purpose' must be one of {', '.join(PURPOSES)}; got {purpose!r}.")
-        record = self.store.add_file(
-            filename=filename, content=content, content_type=content_type, purpose=str(purpose)
-        )
+        record = self.store.add_file(filename=filename, content=content, content_type=content_type, purpose=purpose)
         return json_response(record.view(self.store.wall), 201)
 
     async def list(self, request: Request) -> Response:
         store = self.store
-        limit = query_int(request, "limit", default=20, low=1, high=100)
-        after = request.query_params.get("after") or None
+        query = check_query(FileListParams, query_lists(request))
+        limit: int = query.get("limit", LIST_LIMIT_DEFAULT)
+        after: Optional[str] = query.get("after")
         after_seq = None
         if after is not None:
             if not after.startswith("file_") or after not in store.seq_of:
@@ -90,16 +98,9 @@ class FileRoutes:
     async def create_download_token(self, request: Request) -> Response:
         record = self._file(request)
         body: Any = await read_json(request, allow_empty=True)
-        if body is None:
-            body = {}
-        if not isinstance(body, dict):
-            raise FakeAPIError(400, "invalid_json", "The body must be a JSON object.")
-        fields: Dict[str, Any] = body  # pyright: ignore[reportUnknownVariableType]
-        expires_in = fields.get("expires_in")
-        if expires_in is None:
-            expires_in = DEFAULT_TOKEN_SECONDS
-        elif isinstance(expires_in, bool) or not isinstance(expires_in, int) or not 60 <= expires_in <= 86400:
-            raise invalid("expires_in", "'expires_in' must be an integer number of seconds from 60 to 86400.")
+        # No body at all is fine (the spec's body is optional); a JSON null is not an object.
+        fields = {} if body is NO_BODY else check_body(FileCreateDownloadTokenParams, body)
+        expires_in: int = fields.get("expires_in", DOWNLOAD_TOKEN_EXPIRES_IN_DEFAULT)
         token = self.store.new_id("dltok_", 32)
         expires_at = self.store.now() + expires_in
         self.store.download_tokens[token] = (record.id, expires_at)
@@ -115,7 +116,8 @@ class FileRoutes:
         )
 
     async def content(self, request: Request) -> Response:
-        token = request.query_params.get("token")
+        query = check_query(FileContentParams, query_lists(request))
+        token: Optional[str] = query.get("token")
         if token is not None:
             grant = self.store.download_tokens.get(token)
             file_id: str = request.path_params["file_id"]

@@ -8,13 +8,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ._jobs import JobRecord
-from ._errors import FakeAPIError, bad_query, not_found, wrong_state
-from ._context import Context, page, query_int, read_json, query_values, json_response
-from ._validation import JOB_TYPES, JOB_STATES, validate_submission
+from .._spec import LIST_LIMIT_DEFAULT
+from ._errors import FakeAPIError, not_found, wrong_state
+from ._context import Context, page, read_json, query_lists, json_response
+from ._validation import check_query, validate_submission
+from ..types.job_list_params import JobListParams
 
 __all__ = ["JobRoutes"]
-
-MAX_IDS = 100
 
 
 class JobRoutes:
@@ -68,25 +68,19 @@ class JobRoutes:
 
     async def list(self, request: Request) -> Response:
         store = self.store
-        limit = query_int(request, "limit", default=20, low=1, high=100)
-        statuses = query_values(request, "status")
-        for status in statuses:
-            if status not in JOB_STATES:
-                raise bad_query("status", f"Unknown status {status!r}; use {', '.join(JOB_STATES)}.")
-        job_type = request.query_params.get("type") or None
-        if job_type is not None and job_type not in JOB_TYPES:
-            raise bad_query("type", f"Unknown job type {job_type!r}; use {', '.join(JOB_TYPES)}.")
-        acknowledged = self._flag(request, "acknowledged")
-        ids = query_values(request, "ids")
-        if len(ids) > MAX_IDS:
-            raise bad_query("ids", f"'ids' takes at most {MAX_IDS} job ids; got {len(ids)}.")
-        after = request.query_params.get("after") or None
+        query = check_query(JobListParams, query_lists(request))
+        limit: int = query.get("limit", LIST_LIMIT_DEFAULT)
+        statuses: List[str] = query.get("status", [])
+        job_type: Optional[str] = query.get("type")
+        acknowledged: Optional[bool] = query.get("acknowledged")
+        ids: Optional[List[str]] = query.get("ids")
+        after: Optional[str] = query.get("after")
         if after is not None and after not in store.jobs:
             raise FakeAPIError(400, "invalid_cursor", f"Unknown cursor {after!r}: not a job id.", param="after")
         after_seq = store.jobs[after].seq if after is not None else None
 
         candidates: Iterable[JobRecord]
-        if request.query_params.get("ids") is not None:
+        if ids is not None:
             found = {job_id: store.jobs[job_id] for job_id in ids if job_id in store.jobs}
             candidates = sorted(found.values(), key=lambda job: job.seq, reverse=True)
         else:
@@ -107,15 +101,3 @@ class JobRoutes:
                 break
         data = [job.view(now, store.wall) for job in selected[:limit]]
         return json_response(page(data, has_more=len(selected) > limit))
-
-    @staticmethod
-    def _flag(request: Request, name: str) -> Optional[bool]:
-        raw = request.query_params.get(name)
-        if raw is None or raw == "":
-            return None
-        lowered = raw.lower()
-        if lowered in ("true", "1"):
-            return True
-        if lowered in ("false", "0"):
-            return False
-        raise bad_query(name, f"{name!r} must be true or false; got {raw!r}.")

@@ -18,6 +18,7 @@ import hashlib
 from typing import Any, Dict, List, Tuple, Callable, Optional
 from dataclasses import dataclass
 
+from .._spec import TERMINAL_JOB_STATES
 from ._models_catalog import MODELS, ModelSpec, count_tokens
 
 __all__ = ["FAIL_MARKER", "JobRecord", "PlannedEvent"]
@@ -25,7 +26,6 @@ __all__ = ["FAIL_MARKER", "JobRecord", "PlannedEvent"]
 FAIL_MARKER = "[fail]"
 QUEUED_SHARE = 0.2
 DELTA_CHUNKS = 4
-TERMINAL_STATES = ("completed", "failed", "cancelled")
 
 WallTime = Callable[[float], str]
 
@@ -202,7 +202,7 @@ class JobRecord:
     def view(self, t: float, wall: WallTime, *, as_submitted: bool = False) -> Dict[str, Any]:
         """The Job JSON at time ``t`` (``as_submitted``: as the submission answer shows it)."""
         status = "queued" if as_submitted else self.status_at(t)
-        terminal = status in TERMINAL_STATES
+        terminal = status in TERMINAL_JOB_STATES
         ran = status == "running" or (terminal and self.end >= self.started)
         usage: Optional[Dict[str, Any]] = None
         if terminal:

@@ -1,167 +1,163 @@
-"""Checks a job submission body the way the service does, field by field.
+"""Checks each request the way openapi.yml says, with the SDK's generated types as the rules.
 
-:func:`validate_submission` returns the submission with its defaults filled in, or
-raises :class:`~._errors.FakeAPIError` (422, ``param`` naming the field: ``prompt``,
-``messages[2].role``, ``metadata.owner``...). ``null`` for an optional field means
-"use the default".
+``scripts/generate`` writes a ``TypedDict`` per request (``JobCreateParams``,
+``JobListParams``, ``FileUploadFormParams``...) with the spec's enums as ``Literal``
+and its limits as ``pydantic.Field`` constraints. The fake validates bodies, query
+strings and form fields against those types (strictly: no coercion, ``null`` only
+where the spec allows it), so its rules cannot drift from the spec; the defaults it
+fills in come from the generated :mod:`microdc._spec`. What the spec cannot say (a
+model that exists and runs the job type, a file token that was issued, a context
+window) is checked here by hand.
+
+Errors follow one rule: a query value that cannot be read gets 400; a body or form
+field that was read but is wrong gets 422 with ``param`` naming it (``prompt``,
+``messages[2].role``, ``metadata.owner``); a body that is not a JSON object gets 400.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Callable
+import re
+import typing
+import collections.abc
+from typing import Any, Dict, List, Tuple, Mapping, Callable, Optional, cast
+from functools import cache
 
-from ._errors import FakeAPIError, invalid
+from .._spec import (
+    JOB_TYPES,
+    TEMPERATURE_DEFAULT,
+    JOB_PRIORITY_DEFAULT,
+    EMBED_NORMALIZE_DEFAULT,
+    TIMEOUT_SECONDS_DEFAULT,
+)
+from ._errors import FakeAPIError, bad_query
+from .._param_check import first_problem
 from ._models_catalog import MODELS, count_tokens
+from ..types.job_create_params import JobCreateParams
 
-__all__ = ["JOB_STATES", "JOB_TYPES", "validate_submission"]
+__all__ = ["check_body", "check_form", "check_query", "validate_submission"]
 
-JOB_TYPES = ("llm_complete", "llm_chat", "llm_embed", "document")
-JOB_STATES = ("queued", "running", "completed", "failed", "cancelled")
-PRIORITIES = ("low", "normal", "high")
-ROLES = ("system", "user", "assistant")
-MAX_METADATA_KEYS = 16
-MAX_TEXTS = 2048
-
-
-def _missing(param: str) -> FakeAPIError:
-    return FakeAPIError(422, "missing_parameter", f"Missing required parameter {param!r}.", param=param)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _string(body: Dict[str, Any], name: str, *, required: bool) -> Any:
-    value = body.get(name)
-    if value is None:
-        if required:
-            raise _missing(name)
-        return None
-    if not isinstance(value, str):
-        raise invalid(name, f"{name!r} must be a string.")
-    return value
+_INTEGER = re.compile(r"-?[0-9]+")
+_ARRAYS = (list, collections.abc.Sequence)
+# What a job's body means when an optional field is left out.
+_JOB_DEFAULTS: Mapping[str, object] = {
+    "priority": JOB_PRIORITY_DEFAULT,
+    "timeout_seconds": TIMEOUT_SECONDS_DEFAULT,
+    "metadata": {},
+    "temperature": TEMPERATURE_DEFAULT,
+    "max_tokens": None,
+    "normalize": EMBED_NORMALIZE_DEFAULT,
+    "instruction": None,
+}
+_JOB_FIELDS: Mapping[str, Tuple[str, ...]] = {
+    "llm_complete": ("priority", "timeout_seconds", "metadata", "temperature", "max_tokens"),
+    "llm_chat": ("priority", "timeout_seconds", "metadata", "temperature", "max_tokens"),
+    "llm_embed": ("priority", "timeout_seconds", "metadata", "normalize"),
+    "document": ("priority", "timeout_seconds", "metadata", "instruction"),
+}
 
 
-def _common(body: Dict[str, Any]) -> Dict[str, Any]:
-    job_type = _string(body, "type", required=True)
-    if job_type not in JOB_TYPES:
-        raise invalid("type", f"'type' must be one of {', '.join(JOB_TYPES)}; got {job_type!r}.")
-    model = _string(body, "model", required=True)
-    if not model:
-        raise invalid("model", "'model' must not be empty.")
-    priority = body.get("priority")
-    if priority is None:
-        priority = "normal"
-    elif priority not in PRIORITIES:
-        raise invalid("priority", f"'priority' must be one of {', '.join(PRIORITIES)}; got {priority!r}.")
-    timeout_seconds = body.get("timeout_seconds")
-    if timeout_seconds is None:
-        timeout_seconds = 300
-    elif not _is_int(timeout_seconds) or not 1 <= timeout_seconds <= 86400:
-        raise invalid("timeout_seconds", "'timeout_seconds' must be an integer from 1 to 86400.")
-    metadata = body.get("metadata")
-    if metadata is None:
-        metadata = {}
-    elif not isinstance(metadata, dict):
-        raise invalid("metadata", "'metadata' must be an object of strings.")
+def check_body(typ: Any, body: object, *, tag: Optional[str] = None) -> Dict[str, Any]:
+    """A JSON body checked against the request type ``typ`` (``tag``: its discriminator value)."""
+    if not isinstance(body, dict):
+        raise FakeAPIError(400, "invalid_json", f"The body must be a JSON object, not {_json_kind(body)}.")
+    fields: Dict[str, Any] = body  # pyright: ignore[reportUnknownVariableType]
+    problem = first_problem(typ, fields, tag=tag)
+    if problem is None:
+        return fields
+    if problem.kind == "missing" or (problem.kind == "tag" and problem.value is None):
+        raise FakeAPIError(
+            422, "missing_parameter", f"Missing required parameter {problem.path!r}.", param=problem.path
+        )
+    if problem.kind == "tag":
+        message = f"{problem.path!r} must be one of {', '.join(JOB_TYPES)}; got {problem.value!r}."
     else:
-        items: Dict[Any, Any] = metadata  # pyright: ignore[reportUnknownVariableType]
-        if len(items) > MAX_METADATA_KEYS:
-            raise invalid("metadata", f"'metadata' holds at most {MAX_METADATA_KEYS} keys; got {len(items)}.")
-        for key, value in items.items():
-            if not isinstance(value, str):
-                raise invalid(f"metadata.{key}", f"metadata values must be strings; {key!r} is not.")
-        metadata = {str(key): str(value) for key, value in items.items()}
-    return {
-        "type": job_type,
-        "model": model,
-        "priority": priority,
-        "timeout_seconds": timeout_seconds,
-        "metadata": metadata,
-    }
+        message = f"{problem.path!r}: {problem.message}; got {problem.value!r}."
+    raise FakeAPIError(422, "invalid_parameter", message, param=problem.path)
 
 
-def _sampling(body: Dict[str, Any], params: Dict[str, Any]) -> None:
-    temperature = body.get("temperature")
-    if temperature is None:
-        temperature = 0.7
-    elif not _is_number(temperature) or not 0 <= temperature <= 2:
-        raise invalid("temperature", "'temperature' must be a number from 0 to 2.")
-    max_tokens = body.get("max_tokens")
-    if max_tokens is not None and (not _is_int(max_tokens) or max_tokens < 1):
-        raise invalid("max_tokens", "'max_tokens' must be an integer of at least 1.")
-    params["temperature"] = temperature
-    params["max_tokens"] = max_tokens
+def check_form(typ: Any, fields: Mapping[str, str]) -> Dict[str, Any]:
+    """Multipart form fields (text only) checked against ``typ``; 422 naming the field."""
+    return check_body(typ, dict(fields))
 
 
-def _string_list(body: Dict[str, Any], name: str, *, min_items: int, max_items: int) -> List[str]:
-    value = body.get(name)
+def check_query(typ: Any, query: Mapping[str, List[str]]) -> Dict[str, Any]:
+    """The query string read into the types of ``typ``'s fields, then checked; 400 naming the parameter.
+
+    Arrays are comma-separated (``style: form, explode: false``); booleans are
+    ``true``/``false``; integers are decimal. An empty value is a value, and is
+    checked like any other (an empty ``limit`` is not a number).
+    """
+    hints = _query_hints(typ)
+    values: Dict[str, Any] = {}
+    for name, raw in query.items():
+        hint = hints.get(name)
+        if hint is None:
+            continue  # JSON Schema allows parameters it does not describe
+        if len(raw) > 1 and typing.get_origin(hint) not in _ARRAYS:
+            raise bad_query(name, f"{name!r} was given {len(raw)} times; give it once.")
+        values[name] = _read_query_value(name, ",".join(raw), hint)
+    problem = first_problem(typ, values)
+    if problem is not None:
+        name = problem.path.split("[")[0]
+        raise bad_query(name, f"{name!r}: {problem.message}; got {values.get(name)!r}.")
+    return values
+
+
+@cache
+def _query_hints(typ: Any) -> Dict[str, Any]:
+    return dict(typing.get_type_hints(typ))
+
+
+def _read_query_value(name: str, raw: str, hint: Any) -> object:
+    if typing.get_origin(hint) in _ARRAYS:
+        return raw.split(",") if raw else []
+    if hint is bool:
+        if raw not in ("true", "false"):
+            raise bad_query(name, f"{name!r} must be true or false; got {raw!r}.")
+        return raw == "true"
+    if hint is int:
+        if not _INTEGER.fullmatch(raw):
+            raise bad_query(name, f"{name!r} must be an integer; got {raw!r}.")
+        return int(raw)
+    return raw
+
+
+def _json_kind(value: object) -> str:
     if value is None:
-        raise _missing(name)
-    if not isinstance(value, list):
-        raise invalid(name, f"{name!r} must be an array of strings.")
-    items: List[Any] = value  # pyright: ignore[reportUnknownVariableType]
-    if not min_items <= len(items) <= max_items:
-        raise invalid(name, f"{name!r} must hold {min_items} to {max_items} items; got {len(items)}.")
-    for index, item in enumerate(items):
-        if not isinstance(item, str):
-            raise invalid(f"{name}[{index}]", f"{name}[{index}] must be a string.")
-    return [str(item) for item in items]
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else type(value).__name__
 
 
-def _messages(body: Dict[str, Any]) -> List[Dict[str, str]]:
-    value = body.get("messages")
-    if value is None:
-        raise _missing("messages")
-    if not isinstance(value, list) or not value:
-        raise invalid("messages", "'messages' must be a non-empty array of {role, content}.")
-    messages: List[Dict[str, str]] = []
-    for index, item in enumerate(value):  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
-        if not isinstance(item, dict):
-            raise invalid(f"messages[{index}]", f"messages[{index}] must be an object with role and content.")
-        message: Dict[str, Any] = item  # pyright: ignore[reportUnknownVariableType]
-        role, content = message.get("role"), message.get("content")
-        if role is None:
-            raise _missing(f"messages[{index}].role")
-        if role not in ROLES:
-            raise invalid(f"messages[{index}].role", f"A role is one of {', '.join(ROLES)}; got {role!r}.")
-        if content is None:
-            raise _missing(f"messages[{index}].content")
-        if not isinstance(content, str):
-            raise invalid(f"messages[{index}].content", f"messages[{index}].content must be a string.")
-        messages.append({"role": str(role), "content": content})
-    return messages
+def _job_type(body: object) -> Optional[str]:
+    tag = cast(Dict[str, Any], body).get("type") if isinstance(body, dict) else None
+    return tag if isinstance(tag, str) else None
 
 
 def validate_submission(body: object, file_exists: Callable[[str], bool]) -> Dict[str, Any]:
     """The submission with defaults filled in; ``file_exists(token)`` checks file tokens."""
-    if not isinstance(body, dict):
-        raise FakeAPIError(400, "invalid_json", "The body must be a JSON object.")
-    fields: Dict[str, Any] = body  # pyright: ignore[reportUnknownVariableType]
-    params = _common(fields)
-    job_type = params["type"]
+    fields = check_body(JobCreateParams, body, tag=_job_type(body))
+    job_type: str = fields["type"]
+    params: Dict[str, Any] = dict(fields)
+    for name in _JOB_FIELDS[job_type]:
+        if name not in params:
+            default = _JOB_DEFAULTS[name]
+            params[name] = dict(default) if isinstance(default, dict) else default  # pyright: ignore[reportUnknownArgumentType]
     if job_type == "llm_complete":
-        params["prompt"] = _string(fields, "prompt", required=True)
-        _sampling(fields, params)
         inputs, input_param = [params["prompt"]], "prompt"
     elif job_type == "llm_chat":
-        params["messages"] = _messages(fields)
-        _sampling(fields, params)
+        params["messages"] = [{"role": m["role"], "content": m["content"]} for m in params["messages"]]
         inputs, input_param = [m["content"] for m in params["messages"]], "messages"
     elif job_type == "llm_embed":
-        params["texts"] = _string_list(fields, "texts", min_items=1, max_items=MAX_TEXTS)
-        normalize = fields.get("normalize")
-        if normalize is not None and not isinstance(normalize, bool):
-            raise invalid("normalize", "'normalize' must be a boolean.")
-        params["normalize"] = True if normalize is None else normalize
+        params["texts"] = list(params["texts"])
         inputs, input_param = params["texts"], "texts"
     else:
-        params["file_tokens"] = _string_list(fields, "file_tokens", min_items=1, max_items=1000)
-        params["instruction"] = _string(fields, "instruction", required=False)
+        params["file_tokens"] = list(params["file_tokens"])
         inputs, input_param = [], "file_tokens"
         for index, token in enumerate(params["file_tokens"]):
             if not file_exists(token):

@@ -2,6 +2,7 @@
 
 from typing import Dict, Union, Sequence
 
+from pydantic import Field
 from typing_extensions import Literal, Required, Annotated, TypeAlias, TypedDict
 
 from .._models import PropertyInfo
@@ -23,19 +24,19 @@ class LLMCompleteJobParams(TypedDict, total=False):
     priority: JobPriority
     """How soon a job runs relative to others."""
 
-    timeout_seconds: int
+    timeout_seconds: Annotated[int, Field(ge=1, le=86400)]
     """Seconds the job may run (1 to 86400, default 300); past it the job fails with code `timeout`."""
 
-    metadata: Dict[str, str]
+    metadata: Annotated[Dict[str, str], Field(max_length=16)]
     """Up to 16 string keys and values of your own, returned with the job."""
 
     prompt: Required[str]
     """The text to complete."""
 
-    temperature: float
+    temperature: Annotated[float, Field(ge=0, le=2)]
     """Sampling temperature (0 to 2, default 0.7); lower is more deterministic."""
 
-    max_tokens: int
+    max_tokens: Annotated[int, Field(ge=1)]
     """The most tokens to generate."""
 
 
@@ -51,19 +52,19 @@ class LLMChatJobParams(TypedDict, total=False):
     priority: JobPriority
     """How soon a job runs relative to others."""
 
-    timeout_seconds: int
+    timeout_seconds: Annotated[int, Field(ge=1, le=86400)]
     """Seconds the job may run (1 to 86400, default 300); past it the job fails with code `timeout`."""
 
-    metadata: Dict[str, str]
+    metadata: Annotated[Dict[str, str], Field(max_length=16)]
     """Up to 16 string keys and values of your own, returned with the job."""
 
-    messages: Required[Sequence[ChatMessageParam]]
+    messages: Required[Annotated[Sequence[ChatMessageParam], Field(min_length=1)]]
     """The conversation so far, oldest first."""
 
-    temperature: float
+    temperature: Annotated[float, Field(ge=0, le=2)]
     """Sampling temperature (0 to 2, default 0.7); lower is more deterministic."""
 
-    max_tokens: int
+    max_tokens: Annotated[int, Field(ge=1)]
     """The most tokens to generate."""
 
 
@@ -79,13 +80,13 @@ class LLMEmbedJobParams(TypedDict, total=False):
     priority: JobPriority
     """How soon a job runs relative to others."""
 
-    timeout_seconds: int
+    timeout_seconds: Annotated[int, Field(ge=1, le=86400)]
     """Seconds the job may run (1 to 86400, default 300); past it the job fails with code `timeout`."""
 
-    metadata: Dict[str, str]
+    metadata: Annotated[Dict[str, str], Field(max_length=16)]
     """Up to 16 string keys and values of your own, returned with the job."""
 
-    texts: Required[Sequence[str]]
+    texts: Required[Annotated[Sequence[str], Field(min_length=1, max_length=2048)]]
     """The texts to embed (1 to 2048)."""
 
     normalize: bool
@@ -104,13 +105,13 @@ class DocumentJobParams(TypedDict, total=False):
     priority: JobPriority
     """How soon a job runs relative to others."""
 
-    timeout_seconds: int
+    timeout_seconds: Annotated[int, Field(ge=1, le=86400)]
     """Seconds the job may run (1 to 86400, default 300); past it the job fails with code `timeout`."""
 
-    metadata: Dict[str, str]
+    metadata: Annotated[Dict[str, str], Field(max_length=16)]
     """Up to 16 string keys and values of your own, returned with the job."""
 
-    file_tokens: Required[Sequence[str]]
+    file_tokens: Required[Annotated[Sequence[str], Field(min_length=1)]]
     """Tokens of uploaded files (`File.token`, from `files.upload`)."""
 
     instruction: str

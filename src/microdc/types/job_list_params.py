@@ -2,7 +2,8 @@
 
 from typing import Sequence
 
-from typing_extensions import TypedDict
+from pydantic import Field
+from typing_extensions import Annotated, TypedDict
 
 from .job_type import JobType
 from .job_state import JobState
@@ -13,7 +14,7 @@ __all__ = ["JobListParams"]
 class JobListParams(TypedDict, total=False):
     """The arguments of `client.jobs.list()`."""
 
-    status: Sequence[JobState]
+    status: Annotated[Sequence[JobState], Field(min_length=1)]
     """Only jobs in one of these states."""
 
     type: JobType
@@ -22,11 +23,11 @@ class JobListParams(TypedDict, total=False):
     acknowledged: bool
     """Only acknowledged (`true`) or unacknowledged (`false`) jobs."""
 
-    ids: Sequence[str]
+    ids: Annotated[Sequence[str], Field(min_length=1, max_length=100)]
     """Only the jobs with these IDs (at most 100)."""
 
-    limit: int
+    limit: Annotated[int, Field(ge=1, le=100)]
     """How many items a page holds (1 to 100, default 20)."""
 
-    after: str
+    after: Annotated[str, Field(min_length=1)]
     """The ID of the item to start after (the previous page's `next_cursor`)."""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ..._spec import DOWNLOAD_TOKEN_EXPIRES_IN_RANGE, DOWNLOAD_TOKEN_EXPIRES_IN_DEFAULT
 from ._common import (
     settings as get_settings,
     echo_json,
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from ...types.model import Model
 
 __all__ = ["files", "models"]
+
+_LOW, _HIGH = DOWNLOAD_TOKEN_EXPIRES_IN_RANGE
 
 
 @click.group()
@@ -104,10 +107,10 @@ def download(ctx: click.Context, file_id: str, output: Optional[str], token: Opt
 @click.argument("file_id")
 @click.option(
     "--expires-in",
-    type=click.IntRange(60, 86400),
-    default=3600,
+    type=click.IntRange(*DOWNLOAD_TOKEN_EXPIRES_IN_RANGE),
+    default=DOWNLOAD_TOKEN_EXPIRES_IN_DEFAULT,
     show_default=True,
-    help="Seconds the token stays valid (60 to 86400).",
+    help=f"Seconds the token stays valid ({_LOW} to {_HIGH}).",
 )
 @json_option
 @click.pass_context

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Tuple, Callable, Optional, Aw
 
 import click
 
+from ..._spec import JOB_TYPES, CHAT_ROLES, JOB_STATES, JOB_PRIORITIES, TIMEOUT_SECONDS_RANGE
 from ._common import (
     settings as get_settings,
     echo_json,
@@ -23,11 +24,6 @@ if TYPE_CHECKING:
     from ...types.job_status import JobStatus
 
 __all__ = ["job_fields", "jobs"]
-
-JOB_TYPES = ("llm_complete", "llm_chat", "llm_embed", "document")
-JOB_STATES = ("queued", "running", "completed", "failed", "cancelled")
-PRIORITIES = ("low", "normal", "high")
-ROLES = ("system", "user", "assistant")
 
 
 @click.group()
@@ -131,9 +127,9 @@ def _messages(values: Tuple[str, ...]) -> List[Dict[str, str]]:
     messages: List[Dict[str, str]] = []
     for value in values:
         role, sep, content = value.partition(":")
-        if not sep or role not in ROLES:
+        if not sep or role not in CHAT_ROLES:
             raise click.BadParameter(
-                f"expected ROLE:CONTENT with ROLE one of {', '.join(ROLES)}; got {value!r}", param_hint="--message"
+                f"expected ROLE:CONTENT with ROLE one of {', '.join(CHAT_ROLES)}; got {value!r}", param_hint="--message"
             )
         messages.append({"role": role, "content": content})
     return messages
@@ -167,8 +163,10 @@ def _params_from_json(text: Optional[str]) -> Dict[str, Any]:
 @click.option("--temperature", type=click.FloatRange(0, 2), help="Sampling temperature, 0 to 2.")
 @click.option("--max-tokens", type=click.IntRange(min=1), help="The most tokens to generate.")
 @click.option("--normalize/--no-normalize", default=None, help="llm_embed: normalise the vectors (default yes).")
-@click.option("--priority", type=click.Choice(PRIORITIES), help="low, normal (default) or high.")
-@click.option("--timeout-seconds", type=click.IntRange(1, 86400), help="Seconds the job may run (default 300).")
+@click.option("--priority", type=click.Choice(JOB_PRIORITIES), help="low, normal (default) or high.")
+@click.option(
+    "--timeout-seconds", type=click.IntRange(*TIMEOUT_SECONDS_RANGE), help="Seconds the job may run (default 300)."
+)
 @click.option("--metadata", multiple=True, metavar="KEY=VALUE", help="Metadata to attach (repeat).")
 @click.option(
     "--params", "params_json", metavar="JSON|@FILE", help="All parameters as a JSON object (the options above win)."

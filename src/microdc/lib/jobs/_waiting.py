@@ -14,10 +14,11 @@ requests, not 10,000.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Dict, List, Callable, Iterable, Optional, Awaitable, AsyncIterator
+from typing import TYPE_CHECKING, Any, Dict, List, Callable, Iterable, Optional, Awaitable, FrozenSet, AsyncIterator
 
 import anyio
 
+from ..._spec import TERMINAL_JOB_STATES, JOB_LIST_IDS_MAX_ITEMS
 from ..._exceptions import APIError, JobWaitTimeoutError
 from ...types.job_status_event import JobStatusEvent
 from ...types.job_terminal_event import JobTerminalEvent
@@ -28,9 +29,9 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_POLL_INTERVAL", "TERMINAL_STATUSES", "as_completed", "wait_for_job"]
 
-TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
+TERMINAL_STATUSES: FrozenSet[str] = frozenset(TERMINAL_JOB_STATES)
 MAX_POLL_INTERVAL = 10.0
-IDS_PER_REQUEST = 100
+IDS_PER_REQUEST = JOB_LIST_IDS_MAX_ITEMS
 # Reconnections of the event stream before wait() falls back to polling.
 EVENT_STREAM_RETRIES = 1
 
@@ -117,7 +118,7 @@ async def as_completed(
         ids = list(pending)
         for start in range(0, len(ids), IDS_PER_REQUEST):
             chunk = ids[start : start + IDS_PER_REQUEST]
-            page = await jobs.list(ids=chunk, status=["completed", "failed", "cancelled"], limit=IDS_PER_REQUEST)
+            page = await jobs.list(ids=chunk, status=list(TERMINAL_JOB_STATES), limit=IDS_PER_REQUEST)
             finished.extend(job for job in page.data if job.id in pending)
         finished.sort(key=lambda job: (job.completed_at is None, str(job.completed_at or "")))
         for job in finished:

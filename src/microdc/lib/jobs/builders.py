@@ -13,27 +13,23 @@ arguments of ``client.jobs.create``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Union, Mapping, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Tuple, Union, Mapping, ClassVar, Iterable, Optional
 
-from typing_extensions import Self, Unpack, Literal, TypedDict
+from typing_extensions import Self, Unpack, TypedDict
+
+from ..._spec import TEMPERATURE_DEFAULT, JOB_PRIORITY_DEFAULT, EMBED_NORMALIZE_DEFAULT, TIMEOUT_SECONDS_DEFAULT
 
 if TYPE_CHECKING:
     from ...types.file import File
+    from ...types.job_priority import JobPriority
 
 __all__ = ["DocumentCall", "JobBuilder", "LLMChat", "LLMComplete", "LLMEmbed"]
-
-Priority = Literal["low", "normal", "high"]
-_PRIORITIES = ("low", "normal", "high")
-_ROLES = ("system", "user", "assistant")
-MAX_METADATA_KEYS = 16
-MAX_TIMEOUT_SECONDS = 86400
-MAX_EMBED_TEXTS = 2048
 
 
 class JobSettings(TypedDict, total=False):
     """What every job takes besides its model and content."""
 
-    priority: Priority
+    priority: JobPriority
     """``"low"``, ``"normal"`` (the default) or ``"high"``."""
 
     timeout_seconds: int
@@ -48,16 +44,19 @@ class JobBuilder:
 
     type: str
 
+    # The builder's main input and the adder that sets it, for ``validate()`` to suggest.
+    _INPUT: ClassVar[Tuple[str, str]] = ("", "")
+
     def __init__(
         self,
         model: str,
         *,
-        priority: Priority = "normal",
-        timeout_seconds: int = 300,
+        priority: JobPriority = JOB_PRIORITY_DEFAULT,
+        timeout_seconds: int = TIMEOUT_SECONDS_DEFAULT,
         metadata: Optional[Mapping[str, str]] = None,
     ) -> None:
         self.model = model
-        self.priority: Priority = priority
+        self.priority: JobPriority = priority
         self.timeout_seconds = timeout_seconds
         self.metadata: Dict[str, str] = dict(metadata or {})
 
@@ -66,23 +65,24 @@ class JobBuilder:
         return self
 
     def validate(self) -> None:
-        """Raise ``ValueError`` naming the first field that the API would refuse."""
+        """Raise ``ValueError`` naming the first field that the API would refuse.
+
+        The rules are openapi.yml's, through the generated ``JobCreateParams`` (the
+        same check ``client.jobs.create`` makes), so they are never copied here.
+        """
+        from ..._param_check import first_problem
+        from ...types.job_create_params import JobCreateParams
+
+        name = type(self).__name__
         if not isinstance(self.model, str) or not self.model:
-            raise ValueError(f"{type(self).__name__}.model must be a non-empty string, got {self.model!r}")
-        if self.priority not in _PRIORITIES:
-            raise ValueError(f"{type(self).__name__}.priority must be one of {_PRIORITIES}, got {self.priority!r}")
-        timeout = self.timeout_seconds
-        if isinstance(timeout, bool) or not isinstance(timeout, int) or not 1 <= timeout <= MAX_TIMEOUT_SECONDS:
-            raise ValueError(
-                f"{type(self).__name__}.timeout_seconds must be an integer from 1 to {MAX_TIMEOUT_SECONDS}, got {timeout!r}"
-            )
-        if len(self.metadata) > MAX_METADATA_KEYS:
-            raise ValueError(
-                f"{type(self).__name__}.metadata may hold at most {MAX_METADATA_KEYS} keys, got {len(self.metadata)}"
-            )
-        for key, value in self.metadata.items():
-            if not isinstance(key, str) or not isinstance(value, str):  # pyright: ignore[reportUnnecessaryIsInstance]
-                raise ValueError(f"{type(self).__name__}.metadata must map strings to strings, got {key!r}: {value!r}")
+            raise ValueError(f"{name}.model must be a model id such as 'echo-1', got {self.model!r}")
+        problem = first_problem(JobCreateParams, self.to_params(), tag=self.type)
+        if problem is None:
+            return
+        field, adder = self._INPUT
+        if problem.path == field and problem.value in (None, []):
+            raise ValueError(f"{name}.{field} is not set: use {adder}()")
+        raise ValueError(f"{name}.{problem.path}: {problem.message}, got {problem.value!r}")
 
     def to_params(self) -> Dict[str, Any]:
         """The keyword arguments of ``client.jobs.create`` for this job."""
@@ -105,25 +105,13 @@ class _SamplingBuilder(JobBuilder):
         self,
         model: str,
         *,
-        temperature: float = 0.7,
+        temperature: float = TEMPERATURE_DEFAULT,
         max_tokens: Optional[int] = None,
         **settings: Unpack[JobSettings],
     ) -> None:
         super().__init__(model, **settings)
         self.temperature = temperature
         self.max_tokens = max_tokens
-
-    def validate(self) -> None:
-        super().validate()
-        name = type(self).__name__
-        temperature = self.temperature
-        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0 <= temperature <= 2:
-            raise ValueError(f"{name}.temperature must be a number from 0 to 2, got {temperature!r}")
-        max_tokens = self.max_tokens
-        if max_tokens is not None and (
-            isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
-        ):
-            raise ValueError(f"{name}.max_tokens must be an integer of at least 1, got {max_tokens!r}")
 
     def to_params(self) -> Dict[str, Any]:
         params = super().to_params()
@@ -137,13 +125,14 @@ class LLMComplete(_SamplingBuilder):
     """A text completion of ``prompt``."""
 
     type = "llm_complete"
+    _INPUT = ("prompt", "set_prompt")
 
     def __init__(
         self,
         model: str,
         *,
         prompt: Optional[str] = None,
-        temperature: float = 0.7,
+        temperature: float = TEMPERATURE_DEFAULT,
         max_tokens: Optional[int] = None,
         **settings: Unpack[JobSettings],
     ) -> None:
@@ -153,11 +142,6 @@ class LLMComplete(_SamplingBuilder):
     def set_prompt(self, prompt: str) -> Self:
         self.prompt = prompt
         return self
-
-    def validate(self) -> None:
-        super().validate()
-        if not isinstance(self.prompt, str) or not self.prompt:
-            raise ValueError(f"LLMComplete.prompt must be a non-empty string (use set_prompt), got {self.prompt!r}")
 
     def to_params(self) -> Dict[str, Any]:
         params = super().to_params()
@@ -169,13 +153,14 @@ class LLMChat(_SamplingBuilder):
     """A chat completion over ``messages``."""
 
     type = "llm_chat"
+    _INPUT = ("messages", "add_user_message")
 
     def __init__(
         self,
         model: str,
         *,
         messages: Optional[Iterable[Mapping[str, str]]] = None,
-        temperature: float = 0.7,
+        temperature: float = TEMPERATURE_DEFAULT,
         max_tokens: Optional[int] = None,
         **settings: Unpack[JobSettings],
     ) -> None:
@@ -196,16 +181,6 @@ class LLMChat(_SamplingBuilder):
         self.messages.append({"role": "assistant", "content": content})
         return self
 
-    def validate(self) -> None:
-        super().validate()
-        if not self.messages:
-            raise ValueError("LLMChat.messages must hold at least one message (use add_user_message)")
-        for index, message in enumerate(self.messages):
-            if message.get("role") not in _ROLES:
-                raise ValueError(f"LLMChat.messages[{index}].role must be one of {_ROLES}, got {message.get('role')!r}")
-            if not isinstance(message.get("content"), str):
-                raise ValueError(f"LLMChat.messages[{index}].content must be a string")
-
     def to_params(self) -> Dict[str, Any]:
         params = super().to_params()
         params["messages"] = [dict(m) for m in self.messages]
@@ -216,13 +191,14 @@ class LLMEmbed(JobBuilder):
     """Embeddings of ``texts``."""
 
     type = "llm_embed"
+    _INPUT = ("texts", "add_text")
 
     def __init__(
         self,
         model: str,
         *,
         texts: Optional[Iterable[str]] = None,
-        normalize: bool = True,
+        normalize: bool = EMBED_NORMALIZE_DEFAULT,
         **settings: Unpack[JobSettings],
     ) -> None:
         super().__init__(model, **settings)
@@ -237,16 +213,6 @@ class LLMEmbed(JobBuilder):
         self.texts.extend(texts)
         return self
 
-    def validate(self) -> None:
-        super().validate()
-        if not 1 <= len(self.texts) <= MAX_EMBED_TEXTS:
-            raise ValueError(f"LLMEmbed.texts must hold 1 to {MAX_EMBED_TEXTS} strings, got {len(self.texts)}")
-        for index, text in enumerate(self.texts):
-            if not isinstance(text, str):  # pyright: ignore[reportUnnecessaryIsInstance]
-                raise ValueError(f"LLMEmbed.texts[{index}] must be a string, got {type(text).__name__}")
-        if not isinstance(self.normalize, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise ValueError(f"LLMEmbed.normalize must be a bool, got {self.normalize!r}")
-
     def to_params(self) -> Dict[str, Any]:
         params = super().to_params()
         params["texts"] = list(self.texts)
@@ -258,6 +224,7 @@ class DocumentCall(JobBuilder):
     """Processing of uploaded files (by their file tokens), optionally with an ``instruction``."""
 
     type = "document"
+    _INPUT = ("file_tokens", "add_file")
 
     def __init__(
         self,
@@ -281,16 +248,6 @@ class DocumentCall(JobBuilder):
         for file in files:
             self.add_file(file)
         return self
-
-    def validate(self) -> None:
-        super().validate()
-        if not self.file_tokens:
-            raise ValueError("DocumentCall.file_tokens must hold at least one file token (use add_file)")
-        for index, token in enumerate(self.file_tokens):
-            if not isinstance(token, str) or not token:  # pyright: ignore[reportUnnecessaryIsInstance]
-                raise ValueError(f"DocumentCall.file_tokens[{index}] must be a non-empty string")
-        if self.instruction is not None and not isinstance(self.instruction, str):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise ValueError(f"DocumentCall.instruction must be a string, got {type(self.instruction).__name__}")
 
     def to_params(self) -> Dict[str, Any]:
         params = super().to_params()
