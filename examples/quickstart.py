@@ -1,4 +1,4 @@
-"""Quickstart: one job of each type, waited for, then the job list and acknowledgements.
+"""Quickstart: one-call ``ask``, a two-turn conversation, one job of each type, the job list.
 
 uv run python examples/quickstart.py
 """
@@ -30,6 +30,18 @@ def describe(job: Job) -> str:
 
 async def main() -> None:
     async with connect() as client:
+        # The shortest way: ask for one completion and get its text.
+        answer = await client.jobs.ask("Say hello to MicroDC", model="echo-1", max_tokens=32)
+        print(f"ask          -> {answer}")
+
+        # A conversation keeps the history for you; each turn sends all of it.
+        chat = client.jobs.conversation("echo-1", system="Be brief.", max_cost_usd=0.10)
+        print(f"turn 1       -> {await chat.send('What is MicroDC?')}")
+        print("turn 2       -> ", end="")
+        async for delta in chat.stream("How do I submit a job?"):  # the reply, as it is written
+            print(delta, end="", flush=True)
+        print(f"\nconversation: {len(chat.messages)} messages, {chat.usage.total_tokens} tokens, ${chat.cost_usd:.6f}")
+
         # 1. A plain completion, submitted and awaited in one call.
         complete = await client.jobs.create_and_wait(
             type="llm_complete", model="echo-1", prompt="Say hello to MicroDC", wait_timeout=60

@@ -295,3 +295,23 @@ def test_pool_made_outside_a_loop_binds_to_the_first_loop() -> None:
     assert first is again
     assert asyncio.run(get()) is not first
     assert len(made) == 2
+
+
+def test_the_constructor_has_no_private_pool_parameter() -> None:
+    import inspect
+
+    parameters = inspect.signature(AsyncMicroDC).parameters
+    assert "_pool" not in parameters
+    assert list(parameters) == [
+        "api_key",
+        "base_url",
+        "timeout",
+        "max_retries",
+        "retry",
+        "default_headers",
+        "default_query",
+        "http_client",
+        "hooks",
+        "rate_limit",
+        "_strict_response_validation",
+    ]

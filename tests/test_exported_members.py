@@ -34,6 +34,8 @@ CORE_CLASSES = [
     "RateLimitError",
     "InternalServerError",
     "JobWaitTimeoutError",
+    "JobFailedError",
+    "BudgetExceededError",
 ]
 
 

@@ -279,3 +279,22 @@ async def test_path_string_error_suggests_pathlib() -> None:
     async with make_client() as client:
         with pytest.raises(TypeError, match="pathlib"):
             await client.post("/api/files/upload", cast_to=object, files={"file": "notes.txt"})  # type: ignore[dict-item]
+
+
+async def test_the_error_a_retry_decision_inspects_is_not_rewritten(pipe: IO[bytes]) -> None:
+    from microdc import APIError, RetryPolicy
+
+    inspected: List[object] = []
+
+    def retry_if(outcome: object) -> None:
+        inspected.append(outcome)
+
+    recorder = Recorder(fail(httpx.ConnectError), reply(200, {}))
+    async with make_client(recorder, retry=RetryPolicy(retry_if=retry_if)) as client:
+        with pytest.raises(APIConnectionError) as info:
+            await client.post("/api/files/upload", cast_to=object, files={"file": pipe})
+    (seen,) = inspected
+    assert isinstance(seen, APIError)
+    assert "cannot be rewound" in str(info.value)
+    assert "rewound" not in str(seen)
+    assert seen is not info.value

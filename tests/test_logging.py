@@ -7,8 +7,9 @@ from typing import List, Iterator, AsyncIterator, cast
 
 import httpx
 import pytest
+from typing_extensions import Unpack
 
-from microdc import APIError, AsyncStream, AsyncMicroDC, NotFoundError, APIConnectionError
+from microdc import APIError, AsyncStream, AsyncMicroDC, NotFoundError, RequestOptions, APIConnectionError
 from microdc._logs import RedactSecrets, logger, redact_url, setup_logging, redact_headers
 from microdc._response import async_to_raw_response_wrapper
 
@@ -181,8 +182,8 @@ def test_client_repr_has_no_api_key() -> None:
 
 
 async def test_raw_response_repr_has_no_secrets() -> None:
-    async def fetch(client: AsyncMicroDC) -> object:
-        return await client.get("/content", cast_to=object, query={"token": TOKEN})
+    async def fetch(client: AsyncMicroDC, **options: Unpack[RequestOptions]) -> object:
+        return await client.get("/content", cast_to=object, query={"token": TOKEN}, **options)
 
     async with make_client(Recorder(reply(200, {}))) as client:
         raw = await async_to_raw_response_wrapper(fetch)(client)
@@ -268,3 +269,41 @@ def test_httpx_request_lines_hide_download_tokens() -> None:
     assert RedactSecrets().filter(record)
     assert "sekrit" not in record.getMessage()
     assert "token=<redacted>" in record.getMessage()
+
+
+# ---------------------------------------------------------------- download tokens in request reprs
+
+
+async def test_download_token_is_not_in_the_reprs_of_a_raw_content_response() -> None:
+    recorder = Recorder(reply(200, content=b"data"))
+    async with make_client(recorder) as client:
+        raw = await client.files.with_raw_response.content("file_1", token=TOKEN)
+    assert TOKEN in str(recorder.last.url)  # it is sent
+    for text in (repr(raw.http_request), repr(raw.http_request.url), repr(raw.http_response), repr(raw)):
+        assert TOKEN not in text
+    assert "<redacted>" in repr(raw.http_request)
+
+
+async def test_download_token_is_not_in_the_request_repr_of_a_status_error() -> None:
+    async with make_client(Recorder(error(403, "invalid_token"))) as client:
+        with pytest.raises(APIError) as caught:
+            await client.files.content("file_1", token=TOKEN)
+    for text in (repr(caught.value.request), repr(caught.value.request.url), str(caught.value), repr(caught.value)):
+        assert TOKEN not in text
+
+
+async def test_download_token_is_not_in_the_request_repr_of_a_connection_error() -> None:
+    async with make_client(
+        Recorder(fail(httpx.ConnectError, f"refused: /content?token={TOKEN}")), max_retries=0
+    ) as client:
+        with pytest.raises(APIConnectionError) as caught:
+            await client.files.content("file_1", token=TOKEN)
+    for text in (repr(caught.value.request), repr(caught.value.request.url), str(caught.value)):
+        assert TOKEN not in text
+
+
+async def test_a_request_without_a_token_keeps_the_plain_httpx_repr() -> None:
+    recorder = Recorder(reply(200, {}))
+    async with make_client(recorder) as client:
+        await client.get("/things", cast_to=object, query={"limit": 5})
+    assert type(recorder.last) is httpx.Request

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
+from typing import List, cast
 from pathlib import Path
 
 import httpx
 import pytest
+from typing_extensions import Unpack
 
-from microdc import BaseModel, AsyncMicroDC, NotFoundError, AsyncAPIResponse, AsyncBinaryAPIResponse
+from microdc import BaseModel, AsyncMicroDC, NotFoundError, RequestOptions, AsyncAPIResponse, AsyncBinaryAPIResponse
 from microdc._response import (
     async_to_raw_page_wrapper,
     async_to_raw_response_wrapper,
@@ -26,14 +29,16 @@ class Thing(BaseModel):
     size: int
 
 
-async def get_thing(client: AsyncMicroDC, thing_id: str) -> Thing:
-    """What a generated ``retrieve`` does."""
-    return await client.get(f"/api/v1/things/{thing_id}", cast_to=Thing)
+async def get_thing(client: AsyncMicroDC, thing_id: str, **options: Unpack[RequestOptions]) -> Thing:
+    """What a generated ``retrieve`` does (the wrappers set the response mode through ``options``)."""
+    return await client.get(f"/api/v1/things/{thing_id}", cast_to=Thing, **options)
 
 
-def list_things(client: AsyncMicroDC) -> AsyncPaginator[Thing, AsyncCursorPage[Thing]]:
+def list_things(
+    client: AsyncMicroDC, **options: Unpack[RequestOptions]
+) -> AsyncPaginator[Thing, AsyncCursorPage[Thing]]:
     """What a generated ``list`` does."""
-    return client.get_api_list("/api/v1/things", page=AsyncCursorPage[Thing])
+    return client.get_api_list("/api/v1/things", page=AsyncCursorPage[Thing], **options)
 
 
 raw_get_thing = async_to_raw_response_wrapper(get_thing)
@@ -237,9 +242,9 @@ async def test_streamed_response_retries_before_streaming() -> None:
 # ---------------------------------------------------------------- binary answers
 
 
-async def get_content(client: AsyncMicroDC) -> AsyncBinaryAPIResponse:
+async def get_content(client: AsyncMicroDC, **options: Unpack[RequestOptions]) -> AsyncBinaryAPIResponse:
     """What ``files.content`` does."""
-    return await client.get("/api/v1/files/f_1/content", cast_to=AsyncBinaryAPIResponse)
+    return await client.get("/api/v1/files/f_1/content", cast_to=AsyncBinaryAPIResponse, **options)
 
 
 async def test_binary_response_read() -> None:
@@ -281,3 +286,68 @@ async def test_httpx_response_cast_is_unread_only_when_streamed() -> None:
         response = await client.get("/x", cast_to=httpx.Response)
     assert response.is_closed
     assert response.content == b"x"
+
+
+# ---------------------------------------------------------------- the response mode belongs to one call
+
+MODEL = {
+    "id": "echo-1",
+    "object": "model",
+    "job_types": ["llm_complete"],
+    "context_window": 8192,
+    "max_output_tokens": 1024,
+    "pricing": {"input_per_million_tokens": 1.0, "output_per_million_tokens": 2.0},
+}
+
+
+async def test_a_hook_calling_the_api_during_a_raw_call_gets_a_parsed_answer() -> None:
+    from microdc.lib.hooks import Hooks, ResponseInfo
+    from microdc.pagination import AsyncPage
+    from microdc.types.model import Model
+
+    inner: List[object] = []
+
+    async def on_response(_info: ResponseInfo) -> None:
+        if not inner:  # once: the hook's own call fires it again
+            inner.append(None)
+            inner[0] = await client.models.list()
+
+    recorder = Recorder(reply(200, {"object": "list", "data": [MODEL]}))
+    client = make_client(recorder, hooks=Hooks(on_response=on_response))
+    async with client:
+        raw = await client.models.with_raw_response.list()
+    assert isinstance(raw, AsyncAPIResponse)
+    page = inner[0]
+    assert isinstance(page, AsyncPage)
+    assert isinstance(cast("AsyncPage[Model]", page).data[0], Model)
+
+
+async def test_a_task_started_during_a_raw_call_does_not_inherit_raw_mode() -> None:
+    from microdc.lib.hooks import Hooks, RequestInfo
+    from microdc.types.model import Model
+
+    tasks: List[asyncio.Task[Model]] = []
+
+    def on_request(_info: RequestInfo) -> None:
+        if not tasks:
+            tasks.append(asyncio.get_running_loop().create_task(client.models.retrieve("echo-1")))
+
+    client = make_client(Recorder(reply(200, MODEL)), hooks=Hooks(on_request=on_request))
+    async with client:
+        raw = await client.models.with_raw_response.retrieve("echo-1")
+        spawned = await tasks[0]
+    assert isinstance(raw, AsyncAPIResponse)
+    assert isinstance(spawned, Model)
+    assert spawned.id == "echo-1"
+
+
+async def test_the_next_page_of_a_raw_page_is_parsed() -> None:
+    recorder = Recorder(
+        reply(200, {"data": [THING], "has_more": True, "next_cursor": "t_1"}),
+        reply(200, {"data": [{"id": "t_2", "size": 1}], "has_more": False, "next_cursor": None}),
+    )
+    async with make_client(recorder) as client:
+        page = await (await raw_list_things(client)).parse()
+        following = await page.get_next_page()
+    assert isinstance(following, AsyncCursorPage)
+    assert [thing.id for thing in following.data] == ["t_2"]

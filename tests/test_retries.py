@@ -432,3 +432,14 @@ async def test_final_error_has_the_status_class(status: int, exc_type: Type[APIS
     async with make_client(recorder, max_retries=1) as client:
         with pytest.raises(exc_type):
             await client.get("/x", cast_to=object)
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+async def test_only_post_and_delete_are_mutations(method: str) -> None:
+    recorder = Recorder(reply(200, {}))
+    async with make_client(recorder) as client:
+        verb = client.put if method == "PUT" else client.patch
+        await verb("/x", cast_to=object, body={})
+        with pytest.raises(TypeError, match="idempotency_key"):
+            await verb("/x", cast_to=object, body={}, idempotency_key="k")  # type: ignore[call-arg]
+    assert "idempotency-key" not in recorder.last.headers

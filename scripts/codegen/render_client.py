@@ -42,7 +42,7 @@ def render_client(api: Api, config: Config) -> str:
     imports = Imports("", ".")
     imports.add("functools", "cached_property")
     imports.add("typing", "TYPE_CHECKING")
-    imports.runtime("_base_client", "AsyncAPIClient")
+    imports.runtime("_base_client", "BaseClient")
     checking: List[str] = []
     base = config.client_base_class
     views_prefix = config.client_class
@@ -59,7 +59,7 @@ def render_client(api: Api, config: Config) -> str:
         raw_props.append(_property(resource.name, names[1], f"{names[1][1]}(self._client.{resource.name})", ""))
         streaming_props.append(_property(resource.name, names[2], f"{names[2][1]}(self._client.{resource.name})", ""))
     client = (
-        f"class {base}(AsyncAPIClient):\n"
+        f"class {base}(BaseClient):\n"
         f'    """The generated half of `{config.client_class}`: its resources, attached on first use."""\n\n'
         + "\n".join(client_props)
         + "\n    @cached_property\n"

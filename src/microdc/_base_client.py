@@ -1,95 +1,103 @@
-"""The generic client every resource sends through.
+"""The generic client every resource sends through: :class:`BaseClient`.
 
-:class:`BaseClient` knows how a call becomes a request (URL joining, headers in a
-fixed order, query strings, bodies); :class:`AsyncAPIClient` sends it: one
-function makes one attempt and maps transport failures to ``APIConnectionError`` /
-``APITimeoutError`` (:meth:`AsyncAPIClient._attempt`), and one loop around it asks
-the :class:`~microdc._retry.RetryPolicy` whether and when to try again
-(:meth:`AsyncAPIClient._send`). The idempotency key is minted once per call,
-before that loop, so every retry of a call sends the same key. A client given
-``hooks=`` or ``rate_limit=`` routes each attempt, retry and final error through
-``_hooks.py``; any other client pays one ``is None`` check per attempt for that.
+One call, e.g. ``await client.jobs.retrieve(id)``, goes:
 
-The other concerns live next door: request building (:class:`BaseClient`) in
-``_request_builder``, options in ``_request_options``, retry rules in
-``_retry``, parsing in ``_models``, responses in ``_response``, pages in
-``pagination``, streams in ``_streaming``, HTTP clients in ``_http_clients``.
+1. the resource method builds the call's :class:`~microdc._request_builder.FinalRequestOptions`
+   (its plan: method, path, query, body, per-request options, response mode) and
+   calls :meth:`BaseClient.request`;
+2. :meth:`BaseClient.request` mints the idempotency key of a POST or DELETE, once,
+   before any attempt;
+3. the sender, :meth:`BaseClient._send`, loops: the
+   :class:`~microdc._request_builder.RequestBuilder` builds the attempt's request (URL,
+   headers, query, body), :meth:`BaseClient._attempt` sends it once and maps
+   transport failures to ``APIConnectionError`` / ``APITimeoutError``, and the
+   :class:`~microdc._retry.RetryPolicy` decides whether and when to try again;
+4. the parser (:func:`~microdc._response.parse_response`) turns the answer into what
+   the plan asks for: the SDK object, or an ``AsyncAPIResponse`` for the raw and
+   streaming wrappers.
+
+A client given ``hooks=`` or ``rate_limit=`` routes each attempt, retry and final
+error through ``_hooks.py``; any other client pays one ``is None`` check per attempt.
 """
 
 from __future__ import annotations
 
 import logging
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Type, Union, Mapping, TypeVar, Optional, cast
+from typing import TYPE_CHECKING, Any, Dict, Type, Union, Mapping, TypeVar, Optional, cast
 
 import httpx
-import pydantic
 from typing_extensions import Self, Unpack
 
 from . import _clock
 from ._logs import logger, redact_url, redact_headers
 from ._retry import RetryPolicy
 from ._types import Omit, Timeout, FileTypes, RequestOptions, MutationRequestOptions
-from ._models import BaseModel, parse_json, set_request_id
-from ._response import AsyncAPIResponse, AsyncBinaryAPIResponse, response_mode
-from ._streaming import AsyncStream
-from .pagination import BaseAsyncPage, AsyncPaginator
-from ._exceptions import (
-    APIStatusError,
-    APITimeoutError,
-    APIConnectionError,
-    APIResponseValidationError,
-    make_status_error,
+from ._response import (
+    AsyncAPIResponse,
+    AsyncBinaryAPIResponse,
+    read_body,
+    decode_body,
+    parse_response,
+    connection_error,
 )
+from .pagination import AsyncPaginator
+from ._exceptions import APIStatusError, APIConnectionError, with_note, make_status_error
 from ._http_clients import HttpClientPool, DefaultAsyncHttpxClient
-from ._request_builder import BaseClient
-from ._request_options import FinalRequestOptions
+from ._request_builder import MUTATION_METHODS, RequestBuilder, FinalRequestOptions, idempotency_key
 
 if TYPE_CHECKING:
-    from ._files import MultipartBody
     from ._hooks import HooksArg, Instrumentation
+    from .pagination import BaseAsyncPage
     from .lib.rate_limit import RateLimit
 
-__all__ = ["AsyncAPIClient", "BaseClient"]
+__all__ = ["BaseClient"]
 
 _T = TypeVar("_T")
 # A string bound: `BaseAsyncPage[Any]` would build a pydantic class at import time.
 _PageT = TypeVar("_PageT", bound="BaseAsyncPage[Any]")
 
 _NOT_RETRIED_CODES = frozenset({"idempotency_key_reused"})
+_NOT_REPLAYABLE = (
+    "not retried: the upload reads from a stream that cannot be rewound; "
+    "pass bytes, a path or a seekable file to allow retries"
+)
 
 
-class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
-    """Sends requests: the retry loop, response parsing, pagination, and the raw verbs."""
+class BaseClient:
+    """Configuration, the connection pool, the retry loop, parsing, pagination and the raw verbs."""
 
     _pool: HttpClientPool
+    _strict_response_validation: bool
 
     def __init__(
         self,
         *,
         base_url: Union[str, httpx.URL],
         timeout: Timeout,
-        max_retries: int,
+        retry: RetryPolicy,
         http_client: Optional[httpx.AsyncClient] = None,
-        custom_headers: Optional[Mapping[str, Any]] = None,
+        custom_headers: Optional[Mapping[str, Union[str, Omit]]] = None,
         custom_query: Optional[Mapping[str, object]] = None,
-        _strict_response_validation: bool = False,
-        _pool: Optional[HttpClientPool] = None,
         hooks: Optional[HooksArg] = None,
         rate_limit: Optional[RateLimit] = None,
+        _strict_response_validation: bool = False,
     ) -> None:
-        super().__init__(
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            custom_headers=custom_headers,
-            custom_query=custom_query,
-            _strict_response_validation=_strict_response_validation,
-        )
+        if not isinstance(retry, RetryPolicy):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"retry must be a microdc.RetryPolicy, got {type(retry).__name__}")
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}")
-        self._pool = _pool or HttpClientPool(http_client, DefaultAsyncHttpxClient)
-        self._retry_policy = RetryPolicy(max_retries=max_retries)
+        self._custom_headers: Mapping[str, Union[str, Omit]] = custom_headers or {}
+        self._custom_query: Mapping[str, object] = custom_query or {}
+        self._builder = RequestBuilder(
+            base_url=str(base_url),
+            timeout=timeout,
+            headers=RequestBuilder.default_headers(self.auth_headers, self._custom_headers),
+            custom_query=self._custom_query,
+        )
+        self._strict_response_validation = _strict_response_validation
+        self._pool = HttpClientPool(http_client, DefaultAsyncHttpxClient)
+        self._retry_policy = retry
         self._hooks = hooks
         self._rate_limit = rate_limit
         self._instrumentation: Optional[Instrumentation] = None
@@ -98,12 +106,45 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
 
             self._instrumentation = Instrumentation.build(hooks, rate_limit)
 
+    # ------------------------------------------------------------------ configuration
+
+    @property
+    def auth_headers(self) -> Dict[str, str]:
+        return {}
+
+    @property
+    def default_headers(self) -> Dict[str, str]:
+        """Headers of every request, in order: defaults, platform, auth, the caller's."""
+        return self._builder.headers
+
+    @property
+    def default_query(self) -> Mapping[str, object]:
+        return self._custom_query
+
+    @property
+    def base_url(self) -> httpx.URL:
+        return httpx.URL(self._builder.base_url)
+
+    @property
+    def _base_url(self) -> str:
+        return self._builder.base_url
+
+    @property
+    def timeout(self) -> Timeout:
+        return self._builder.timeout
+
     @property
     def retry_policy(self) -> RetryPolicy:
+        """How this client retries (its ``max_retries`` is the one in effect)."""
         return self._retry_policy
 
     @property
+    def max_retries(self) -> int:
+        return self._retry_policy.max_retries
+
+    @property
     def _client(self) -> httpx.AsyncClient:
+        """The ``httpx.AsyncClient`` this client sends with on the running event loop."""
         return self._pool.get()
 
     def is_closed(self) -> bool:
@@ -121,7 +162,7 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
     ) -> None:
         await self.close()
 
-    # ------------------------------------------------------------------ sending
+    # ------------------------------------------------------------------ one call
 
     async def request(
         self,
@@ -131,40 +172,24 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
         stream: bool = False,
         stream_cls: Optional[Type[Any]] = None,
     ) -> _T:
-        """Send one call (with retries) and return what ``cast_to`` and the response mode ask for."""
-        mode = response_mode.get()
-        options = await self._prepare_options(options)
-        if options.idempotency_key is None and options.method != "GET":
+        """Send one call (with retries) and return what ``cast_to`` and the options' response mode ask for."""
+        options.cast_to = cast_to
+        options.stream = stream
+        options.stream_cls = stream_cls
+        if options.idempotency_key is None and options.method in MUTATION_METHODS:
             from_headers = _take_idempotency_header(options)
             if from_headers is None:
-                options.idempotency_key = self._idempotency_key()
+                options.idempotency_key = idempotency_key()
             elif isinstance(from_headers, str):
                 options.idempotency_key = from_headers
             # else `omit`: the caller asked for no key at all
+        mode = options.response_mode
         max_retries = options.max_retries if isinstance(options.max_retries, int) else self.max_retries
         response, retries_taken = await self._send(options, stream=stream or mode == "stream", max_retries=max_retries)
         if mode == "parsed":
-            return await self._parse_response(
-                response,
-                cast_to=cast_to,
-                options=options,
-                stream=stream,
-                stream_cls=stream_cls,
-                retries_taken=retries_taken,
-            )
+            return cast(_T, await parse_response(self, response, options, retries_taken))
         response_cls = AsyncBinaryAPIResponse if cast_to is AsyncBinaryAPIResponse else AsyncAPIResponse
-        return cast(
-            _T,
-            response_cls(
-                raw=response,
-                cast_to=cast(Any, cast_to),
-                client=self,
-                options=options,
-                stream=stream,
-                stream_cls=stream_cls,
-                retries_taken=retries_taken,
-            ),
-        )
+        return cast(_T, response_cls(raw=response, client=self, options=options, retries_taken=retries_taken))
 
     async def _send(
         self, options: FinalRequestOptions, *, stream: bool, max_retries: int
@@ -174,37 +199,48 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
         http = self._pool.get()
         content, multipart = options.body()
         retries_taken = 0
-        # The deadline, when the policy has one, counts from the start of the call.
-        started = _now() if policy.deadline is not None else 0.0
+        # The deadline, when the policy has one, counts from the start of the call on the SDK clock.
+        started = _clock.monotonic() if policy.deadline is not None else 0.0
         # Hooks and the rate limit (``_hooks.py``); None unless the client was given some.
         call = None if self._instrumentation is None else self._instrumentation.start_call(options)
         while True:
-            request = self._build_request(options, retries_taken, content, multipart)
-            self._prepare_request(request)
+            request = self._builder.build(options, retries_taken, content, multipart)
             if logger.isEnabledFor(logging.DEBUG):
                 _log_request(request)
+            error: Union[APIConnectionError, APIStatusError]
             try:
                 if call is None:
                     response = await self._attempt(http, request, stream=stream)
                 else:
                     response = await call.attempt(self._attempt, http, request, stream=stream)
+                if response.is_success:
+                    if logger.isEnabledFor(logging.DEBUG):
+                        logger.debug(
+                            "HTTP %s %s -> %s", request.method, redact_url(str(request.url)), response.status_code
+                        )
+                    return response, retries_taken
+                # The body of a streamed error answer can still break while it is read.
+                await read_body(response)
             except APIConnectionError as exc:
-                error: Union[APIConnectionError, APIStatusError] = exc
+                error = exc
                 delay = policy.backoff(retries_taken)
-                retryable = True
+                retryable = policy.decide(exc, True)
                 reason = type(exc).__name__
             else:
-                if logger.isEnabledFor(logging.DEBUG):
-                    logger.debug("HTTP %s %s -> %s", request.method, redact_url(str(request.url)), response.status_code)
-                if response.is_success:
-                    return response, retries_taken
-                await response.aread()
-                error = make_status_error(response, _decode_body(response))
+                error = make_status_error(response, decode_body(response))
                 await response.aclose()
                 delay = policy.delay(retries_taken, response.headers)
-                retryable = policy.should_retry_response(response) and error.code not in _NOT_RETRIED_CODES
+                retryable = (
+                    policy.decide(response, policy.should_retry_response(response))
+                    and error.code not in _NOT_RETRIED_CODES
+                )
                 reason = f"HTTP {response.status_code}"
-            if not (retryable and self._can_retry(error, multipart, retries_taken, max_retries, started, delay)):
+            retry = retryable and policy.allows(retries_taken, max_retries, started, delay)
+            if retry and multipart is not None and not multipart.replayable:
+                # Say why the call is not retried, on a new error: the one inspected stays as it was.
+                error = cast(Union[APIConnectionError, APIStatusError], with_note(error, _NOT_REPLAYABLE))
+                retry = False
+            if not retry:
                 if call is not None:
                     await call.failed(error)
                 raise error
@@ -216,38 +252,12 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
                 await call.retrying(error, delay)
             await policy.sleep(delay)
 
-    def _can_retry(
-        self,
-        error: Union[APIConnectionError, APIStatusError],
-        multipart: Optional[MultipartBody],
-        retries_taken: int,
-        max_retries: int,
-        started: float,
-        delay: float,
-    ) -> bool:
-        if not self._retry_policy.allows(retries_taken, max_retries, started, delay):
-            return False
-        if multipart is not None and not multipart.replayable:
-            note = (
-                " (not retried: the upload reads from a stream that cannot be rewound; "
-                "pass bytes, a path or a seekable file to allow retries)"
-            )
-            error.message += note
-            error.args = (error.message,)
-            return False
-        return True
-
     async def _attempt(self, http: httpx.AsyncClient, request: httpx.Request, *, stream: bool) -> httpx.Response:
         """One attempt: send ``request``; transport failures become SDK errors."""
         try:
             return await http.send(request, stream=stream)
-        except httpx.TimeoutException as exc:
-            raise APITimeoutError(request=request) from exc
-        except httpx.TooManyRedirects as exc:
-            raise APIConnectionError(message=f"Too many redirects: {exc}", request=request) from exc
         except httpx.HTTPError as exc:
-            detail = redact_url(str(exc)) or type(exc).__name__
-            raise APIConnectionError(message=f"Connection error: {detail}", request=request) from exc
+            raise connection_error(exc, request) from exc
 
     async def _reconnect_stream(self, options: FinalRequestOptions, last_event_id: Optional[str]) -> httpx.Response:
         """One attempt to re-open an event stream after ``last_event_id``."""
@@ -255,87 +265,6 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
             options = options.with_headers({"Last-Event-ID": last_event_id})
         response, _ = await self._send(options, stream=True, max_retries=0)
         return response
-
-    # ------------------------------------------------------------------ parsing
-
-    async def _parse_response(
-        self,
-        response: httpx.Response,
-        *,
-        cast_to: Type[_T],
-        options: FinalRequestOptions,
-        stream: bool,
-        stream_cls: Optional[Type[Any]],
-        retries_taken: int = 0,
-    ) -> _T:
-        strict = self._strict_response_validation
-        if stream and stream_cls is not None:
-            max_retries = options.max_retries if isinstance(options.max_retries, int) else self.max_retries
-
-            async def reconnect(last_event_id: Optional[str]) -> httpx.Response:
-                return await self._reconnect_stream(options, last_event_id)
-
-            return cast(
-                _T,
-                stream_cls(
-                    cast_to=cast_to,
-                    response=response,
-                    strict=strict,
-                    reconnect=reconnect,
-                    retries_left=max(max_retries - retries_taken, 0),
-                    retry_policy=self._retry_policy,
-                ),
-            )
-        if cast_to is httpx.Response:
-            return cast(_T, response)
-        await response.aread()
-        if cast_to is AsyncBinaryAPIResponse:
-            return cast(
-                _T,
-                AsyncBinaryAPIResponse(
-                    raw=response,
-                    cast_to=bytes,
-                    client=self,
-                    options=options,
-                    stream=False,
-                    stream_cls=None,
-                    retries_taken=retries_taken,
-                ),
-            )
-        if cast_to is type(None):
-            nothing: Any = None
-            return cast(_T, nothing)
-        if cast_to is str:
-            return cast(_T, response.text)
-        if cast_to is bytes:
-            return cast(_T, response.content)
-        try:
-            parsed: object = parse_json(cast_to, response.content, strict=strict)
-        except pydantic.ValidationError as exc:
-            raise APIResponseValidationError(
-                response,
-                _decode_body(response),
-                # pydantic quotes the offending input, which may hold a download token.
-                message=redact_url(f"The answer to {options.method} {options.url} does not match the schema: {exc}"),
-            ) from None
-        except ValueError as exc:
-            content_type = response.headers.get("content-type", "no content type")
-            raise APIResponseValidationError(
-                response,
-                _snippet(response),
-                message=f"Could not read the answer to {options.method} {redact_url(options.url)} ({content_type}): {exc}",
-            ) from None
-        if isinstance(parsed, BaseModel):
-            set_request_id(parsed, response.headers.get("x-request-id"))
-            if isinstance(parsed, BaseAsyncPage):
-                self._bind_page(cast(Any, parsed), options, response.request)
-        return cast(_T, parsed)
-
-    def _bind_page(self, page: BaseAsyncPage[Any], options: FinalRequestOptions, request: httpx.Request) -> None:
-        """Let ``page`` fetch the pages after it with the same call."""
-        page._client = self
-        page._options = options
-        page._http_request = request
 
     async def _request_page(self, page_cls: Type[_PageT], options: FinalRequestOptions) -> _PageT:
         return await self.request(page_cls, options)
@@ -436,17 +365,6 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient, AsyncStream[Any]]):
         return AsyncPaginator(client=self, page_cls=page, options=final)
 
 
-def _now() -> float:
-    return _clock.monotonic()
-
-
-def _decode_body(response: httpx.Response) -> object:
-    try:
-        return response.json()
-    except ValueError:
-        return response.text or None
-
-
 def _take_idempotency_header(options: FinalRequestOptions) -> Union[str, Omit, None]:
     """An ``Idempotency-Key`` the caller put in ``extra_headers`` (any case), moved out of the headers.
 
@@ -463,11 +381,6 @@ def _take_idempotency_header(options: FinalRequestOptions) -> Union[str, Omit, N
     if found is not None:
         options.headers = {name: value for name, value in headers.items() if name.lower() != "idempotency-key"}
     return found
-
-
-def _snippet(response: httpx.Response, limit: int = 200) -> Optional[str]:
-    text = response.text
-    return text[:limit] if text else None
 
 
 def _log_request(request: httpx.Request) -> None:

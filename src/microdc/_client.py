@@ -9,14 +9,15 @@ Its resources (``jobs``, ``files``, ``models``) and the ``with_raw_response`` /
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Dict, Union, Mapping, Optional
+from typing import TYPE_CHECKING, Dict, Union, Mapping, Optional
 
 import httpx
 from typing_extensions import Self, override
 
 from ._logs import setup_logging
+from ._retry import RetryPolicy
 from ._types import NOT_GIVEN, Omit, Timeout, NotGiven
-from ._constants import ENV_API_KEY, ENV_BASE_URL, DEFAULT_TIMEOUT, DEFAULT_MAX_RETRIES
+from ._constants import ENV_API_KEY, ENV_BASE_URL, DEFAULT_TIMEOUT
 from ._exceptions import MicroDCError
 from ._client_resources import AsyncMicroDCResources
 
@@ -44,14 +45,14 @@ class AsyncMicroDC(AsyncMicroDCResources):
         api_key: Optional[str] = None,
         base_url: Union[str, httpx.URL, None] = None,
         timeout: Union[Timeout, NotGiven] = NOT_GIVEN,
-        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retries: Union[int, NotGiven] = NOT_GIVEN,
+        retry: Optional[RetryPolicy] = None,
         default_headers: Optional[Mapping[str, Union[str, Omit]]] = None,
         default_query: Optional[Mapping[str, object]] = None,
         http_client: Optional[httpx.AsyncClient] = None,
         hooks: Optional[HooksArg] = None,
         rate_limit: Optional[RateLimit] = None,
         _strict_response_validation: bool = False,
-        _pool: Any = None,
     ) -> None:
         """Create a client.
 
@@ -61,7 +62,10 @@ class AsyncMicroDC(AsyncMicroDCResources):
             ``MICRODC_BASE_URL``.
           timeout: seconds or an ``httpx.Timeout`` (default 60 s, 5 s to connect);
             ``None`` disables it.
-          max_retries: retries after the first attempt (default 3).
+          max_retries: retries after the first attempt (default 3); overrides the
+            count of ``retry``.
+          retry: a ``microdc.RetryPolicy``: count, backoff, jitter, a deadline per
+            call and a ``retry_if`` override (default ``RetryPolicy()``).
           default_headers: headers for every request (``omit`` removes a default one).
           default_query: query parameters for every request.
           http_client: your own ``httpx.AsyncClient`` (e.g. ``DefaultAioHttpClient()``);
@@ -92,14 +96,13 @@ class AsyncMicroDC(AsyncMicroDCResources):
         super().__init__(
             base_url=base_url,
             timeout=DEFAULT_TIMEOUT if isinstance(timeout, NotGiven) else timeout,
-            max_retries=max_retries,
+            retry=_policy(retry, max_retries),
             http_client=http_client,
             custom_headers=default_headers,
             custom_query=default_query,
-            _strict_response_validation=_strict_response_validation,
-            _pool=_pool,
             hooks=hooks,
             rate_limit=rate_limit,
+            _strict_response_validation=_strict_response_validation,
         )
 
     @property
@@ -115,6 +118,7 @@ class AsyncMicroDC(AsyncMicroDCResources):
         timeout: Union[Timeout, NotGiven] = NOT_GIVEN,
         http_client: Optional[httpx.AsyncClient] = None,
         max_retries: Union[int, NotGiven] = NOT_GIVEN,
+        retry: Optional[RetryPolicy] = None,
         default_headers: Optional[Mapping[str, Union[str, Omit]]] = None,
         set_default_headers: Optional[Mapping[str, Union[str, Omit]]] = None,
         default_query: Optional[Mapping[str, object]] = None,
@@ -126,8 +130,9 @@ class AsyncMicroDC(AsyncMicroDCResources):
 
         ``default_headers``/``default_query`` are merged into this client's;
         ``set_default_headers``/``set_default_query`` replace them. Passing
-        ``http_client`` gives the copy its own pool. ``hooks`` and ``rate_limit``
-        are this client's unless given (``None`` turns them off for the copy).
+        ``http_client`` gives the copy its own pool. ``retry`` replaces the retry
+        policy and ``max_retries`` its count. ``hooks`` and ``rate_limit`` are this
+        client's unless given (``None`` turns them off for the copy).
         """
         if default_headers is not None and set_default_headers is not None:
             raise ValueError("Pass `default_headers` or `set_default_headers`, not both")
@@ -143,23 +148,40 @@ class AsyncMicroDC(AsyncMicroDCResources):
             query = {**query, **default_query}
         elif set_default_query is not None:
             query = set_default_query
-        return type(self)(
+        clone = type(self)(
             api_key=api_key or self.api_key,
             base_url=base_url or self._base_url,
             timeout=self.timeout if isinstance(timeout, NotGiven) else timeout,
-            max_retries=self.max_retries if isinstance(max_retries, NotGiven) else max_retries,
+            max_retries=max_retries,
+            retry=self.retry_policy if retry is None else retry,
             default_headers=headers,
             default_query=query,
             http_client=http_client,
             hooks=self._hooks if isinstance(hooks, NotGiven) else hooks,
             rate_limit=self._rate_limit if isinstance(rate_limit, NotGiven) else rate_limit,
             _strict_response_validation=self._strict_response_validation,
-            _pool=None if http_client is not None else self._pool,
         )
+        if http_client is None:
+            clone._pool = self._pool  # copies share the connection pool (its own is never opened)
+        return clone
 
     with_options = copy
 
-    @override
     def __repr__(self) -> str:
         # Never the API key.
         return f"<AsyncMicroDC base_url={self._base_url!r} max_retries={self.max_retries}>"
+
+
+def _policy(retry: Optional[RetryPolicy], max_retries: Union[int, NotGiven]) -> RetryPolicy:
+    """The client's policy: ``retry`` (default ``RetryPolicy()``) with ``max_retries`` as its count when given."""
+    if retry is None:
+        retry = RetryPolicy()
+    elif not isinstance(retry, RetryPolicy):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"retry must be a microdc.RetryPolicy, got {type(retry).__name__}")
+    if isinstance(max_retries, NotGiven):
+        return retry
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"max_retries must be an int, got {type(max_retries).__name__}")
+    if max_retries < 0:
+        raise ValueError(f"max_retries must be 0 or more, got {max_retries}")
+    return retry.with_max_retries(max_retries)

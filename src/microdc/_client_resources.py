@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from functools import cached_property
 
-from ._base_client import AsyncAPIClient
+from ._base_client import BaseClient
 
 if TYPE_CHECKING:
     from .lib.jobs import AsyncJobs
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncMicroDCResources", "AsyncMicroDCWithRawResponse", "AsyncMicroDCWithStreamedResponse"]
 
 
-class AsyncMicroDCResources(AsyncAPIClient):
+class AsyncMicroDCResources(BaseClient):
     """The generated half of `AsyncMicroDC`: its resources, attached on first use."""
 
     @cached_property

@@ -16,7 +16,9 @@ The tree::
     │   ├── APIConnectionError              (no answer: refused, reset, DNS, ...)
     │   │   └── APITimeoutError
     │   └── APIResponseValidationError      (an answer that does not fit the schema)
-    └── JobWaitTimeoutError                 (jobs.wait gave up; carries the last Job)
+    ├── JobWaitTimeoutError                 (jobs.wait gave up; carries the last Job)
+    ├── JobFailedError                      (ask/send: the job failed or was cancelled; carries it)
+    └── BudgetExceededError                 (a turn's worst case would pass max_cost_usd)
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing_extensions import Literal
 
 if TYPE_CHECKING:
     from .types.job import Job
+    from .lib.jobs._cost import CostEstimate
 
 __all__ = [
     "APIConnectionError",
@@ -37,8 +40,10 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BudgetExceededError",
     "ConflictError",
     "InternalServerError",
+    "JobFailedError",
     "JobWaitTimeoutError",
     "MicroDCError",
     "NotFoundError",
@@ -147,11 +152,9 @@ class APIConnectionError(APIError):
 class APITimeoutError(APIConnectionError):
     """No answer arrived within the timeout."""
 
-    def __init__(self, request: httpx.Request) -> None:
-        super().__init__(
-            message="Request timed out. Raise `timeout` on the client or the call if the server needs longer.",
-            request=request,
-        )
+    def __init__(self, request: httpx.Request, *, note: Optional[str] = None) -> None:
+        message = "Request timed out. Raise `timeout` on the client or the call if the server needs longer."
+        super().__init__(message=message if note is None else f"{message} ({note})", request=request)
 
 
 class APIResponseValidationError(APIError):
@@ -180,6 +183,39 @@ class JobWaitTimeoutError(MicroDCError):
         self.job = job
 
 
+class JobFailedError(MicroDCError):
+    """``jobs.ask`` or a conversation's ``send``/``stream``: the job ended ``failed`` or ``cancelled``.
+
+    ``job`` is that terminal Job (its ``error`` says why it failed). A conversation's
+    history is left as it was before the turn.
+    """
+
+    job: Job
+
+    def __init__(self, message: str, *, job: Job) -> None:
+        super().__init__(message)
+        self.job = job
+
+
+class BudgetExceededError(MicroDCError):
+    """A job's worst-case cost would take the spend past ``max_cost_usd``; nothing was sent.
+
+    ``spent_usd`` is what was spent so far (0 for ``jobs.ask``), ``limit_usd`` the
+    budget, ``estimate`` the job's ``CostEstimate`` (``estimate.worst_case_usd`` is
+    what it could cost at most).
+    """
+
+    spent_usd: float
+    limit_usd: float
+    estimate: CostEstimate
+
+    def __init__(self, message: str, *, spent_usd: float, limit_usd: float, estimate: CostEstimate) -> None:
+        super().__init__(message)
+        self.spent_usd = spent_usd
+        self.limit_usd = limit_usd
+        self.estimate = estimate
+
+
 _STATUS_ERRORS: Dict[int, Type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
@@ -191,8 +227,8 @@ _STATUS_ERRORS: Dict[int, Type[APIStatusError]] = {
 }
 
 
-def make_status_error(response: httpx.Response, body: object | None) -> APIStatusError:
-    """The exception for a non-2xx ``response`` whose decoded body is ``body``."""
+def make_status_error(response: httpx.Response, body: object | None, *, note: Optional[str] = None) -> APIStatusError:
+    """The exception for a non-2xx ``response`` whose decoded body is ``body`` (``note`` is appended to its message)."""
     status = response.status_code
     error_class = _STATUS_ERRORS.get(status)
     if error_class is None:
@@ -205,7 +241,23 @@ def make_status_error(response: httpx.Response, body: object | None) -> APIStatu
     prefix = f"Error code: {status}"
     if isinstance(code, str):
         prefix += f" ({code})"
-    return error_class(f"{prefix} - {_shorten(str(detail))}", response=response, body=body)
+    message = f"{prefix} - {_shorten(str(detail))}"
+    return error_class(message if note is None else f"{message} ({note})", response=response, body=body)
+
+
+def with_note(error: APIError, note: str) -> APIError:
+    """A new error like ``error`` whose message ends with ``note`` (``error`` itself is left as it is)."""
+    noted: APIError
+    if isinstance(error, APIStatusError):
+        noted = make_status_error(error.response, error.body, note=note)
+    elif isinstance(error, APITimeoutError):
+        noted = APITimeoutError(error.request, note=note)
+    elif isinstance(error, APIConnectionError):
+        noted = APIConnectionError(message=f"{error.message} ({note})", request=error.request)
+    else:
+        noted = APIError(f"{error.message} ({note})", error.request, body=error.body)
+    noted.__cause__ = error.__cause__
+    return noted
 
 
 def _error_object(body: object | None) -> Dict[str, Any]:

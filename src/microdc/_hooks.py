@@ -2,7 +2,7 @@
 
 Where this sits: a client built with ``hooks=`` or ``rate_limit=`` holds an
 :class:`Instrumentation` (any other client holds ``None``, and its retry loop pays
-one ``is None`` check per attempt). ``AsyncAPIClient._send`` asks it for one
+one ``is None`` check per attempt). ``BaseClient._send`` asks it for one
 :class:`InstrumentedCall` per call, sends each attempt through
 :meth:`InstrumentedCall.attempt`, and reports :meth:`~InstrumentedCall.retrying`
 and :meth:`~InstrumentedCall.failed`. Everything else lives here.
@@ -22,7 +22,6 @@ A hook is a plain or ``async`` callable. One that raises is logged on the
 from __future__ import annotations
 
 import re
-import time
 import inspect
 import itertools
 from typing import TYPE_CHECKING, Any, Dict, List, Tuple, Union, TypeVar, Callable, Optional, Sequence, Awaitable
@@ -33,6 +32,7 @@ from urllib.parse import urlsplit
 import httpx
 from typing_extensions import Protocol, TypeAlias
 
+from . import _clock
 from ._logs import logger, redact_url, redact_headers
 from ._retry import retry_after_seconds
 from ._constants import MAX_RETRY_AFTER
@@ -40,7 +40,7 @@ from ._exceptions import APIError, APIStatusError
 
 if TYPE_CHECKING:
     from .lib.rate_limit import RateLimit
-    from ._request_options import FinalRequestOptions
+    from ._request_builder import FinalRequestOptions
 
 __all__ = [
     "CallInfo",
@@ -113,6 +113,9 @@ class ResponseInfo(CallInfo):
     status_code: int
     elapsed: float
     """Seconds from sending the attempt to its response (headers, for a stream)."""
+    time_to_first_byte: Optional[float]
+    """Seconds from sending the attempt until the response's headers arrived; ``None``
+    when the HTTP client does not report it (of the SDK's clients, the aiohttp one)."""
     request_id: Optional[str]
     """The answer's ``x-request-id``."""
     headers: httpx.Headers = field(repr=False, compare=False)
@@ -326,7 +329,7 @@ class InstrumentedCall:
 
     def __init__(self, instruments: Instrumentation, options: FinalRequestOptions) -> None:
         self._instruments = instruments
-        self._started = time.monotonic()
+        self._started = _clock.monotonic()
         self.attempts = 0
         self.call_id = next(_call_ids)
         self.state: Dict[Any, Any] = {}
@@ -352,12 +355,18 @@ class InstrumentedCall:
         limit = instruments.rate_limit
         if limit is not None:
             await limit.acquire()
+        headers_at: Optional[_HeadersArrival] = None
+        if instruments.on_response and not stream:
+            # httpcore reports when the response headers arrive through the request's
+            # `trace` extension; a streamed attempt returns at that moment anyway.
+            headers_at = _HeadersArrival()
+            request.extensions["trace"] = headers_at
         try:
             if instruments.on_request:
                 await _run(instruments.on_request, RequestInfo(**base, _headers=request.headers))
-            sent = time.monotonic()
+            sent = _clock.monotonic()
             response = await send(http, request, stream=stream)
-            elapsed = time.monotonic() - sent
+            elapsed = _clock.monotonic() - sent
         finally:
             if limit is not None:
                 limit.release()
@@ -366,10 +375,15 @@ class InstrumentedCall:
             if pause is not None and 0 < pause <= MAX_RETRY_AFTER:
                 limit.pause(pause)
         if instruments.on_response:
+            if headers_at is None:
+                first_byte: Optional[float] = elapsed
+            else:
+                first_byte = None if headers_at.at is None else max(headers_at.at - sent, 0.0)
             info = ResponseInfo(
                 **base,
                 status_code=response.status_code,
                 elapsed=elapsed,
+                time_to_first_byte=first_byte,
                 request_id=response.headers.get("x-request-id"),
                 headers=response.headers,
                 _response=response,
@@ -388,9 +402,23 @@ class InstrumentedCall:
         """The call gives up and raises ``error``."""
         if self._instruments.on_error:
             status, request_id = _status_of(error)
-            elapsed = time.monotonic() - self._started
+            elapsed = _clock.monotonic() - self._started
             info = ErrorInfo(**self._base, error=error, status_code=status, request_id=request_id, elapsed=elapsed)
             await _run(self._instruments.on_error, info)
+
+
+class _HeadersArrival:
+    """An httpcore ``trace`` callback that notes when an attempt's response headers have arrived."""
+
+    __slots__ = ("at",)
+
+    def __init__(self) -> None:
+        self.at: Optional[float] = None
+
+    async def __call__(self, event: str, info: Dict[str, Any]) -> None:  # noqa: ARG002 - httpcore's signature
+        # httpcore's async interface requires a coroutine function; it awaits one per event.
+        if event.endswith("receive_response_headers.complete") and self.at is None:
+            self.at = _clock.monotonic()
 
 
 def _status_of(error: APIError) -> Tuple[Optional[int], Optional[str]]:

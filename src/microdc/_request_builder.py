@@ -1,130 +1,352 @@
-"""How a call becomes an ``httpx.Request``: the generic :class:`BaseClient`.
+"""What one call asks for, and how each of its attempts becomes an ``httpx.Request``.
 
-URL joining against a base URL that may carry a path, headers in a fixed order
-(defaults, platform, auth, the caller's, then per attempt: idempotency key, retry
-count, read timeout), query strings, and JSON or multipart bodies. Sending, retrying
-and parsing are :class:`~microdc._base_client.AsyncAPIClient`'s.
+The one module for request building, between ``BaseClient.request`` (which makes
+the options) and the sender (which sends what :class:`RequestBuilder` builds):
+
+* :class:`FinalRequestOptions` is the call plan: method, path, query, headers, body,
+  per-request options, and how the answer is wanted (``response_mode``: parsed, raw
+  or streamed, set by the ``with_raw_response``/``with_streaming_response``
+  wrappers; ``cast_to`` and ``stream_cls``). A plain ``__slots__`` object, not a
+  pydantic model: one is built on every call, so it must cost next to nothing.
+* :class:`RequestBuilder` joins the URL against the base URL, puts headers in a
+  fixed order (defaults, platform, auth, the caller's, then per attempt:
+  idempotency key, retry count, read timeout), encodes the query string and the
+  JSON or multipart body.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, Dict, Union, Generic, Mapping, TypeVar, Optional
+from typing import Any, Dict, List, Type, Tuple, Union, Mapping, Optional, cast
 
 import httpx
+import pydantic_core
+from typing_extensions import Literal, TypeAlias
 
 from ._qs import Querystring
 from ._logs import redact_url
-from ._types import Timeout, NotGiven
+from ._spec import IDEMPOTENCY_KEY_MAX_LENGTH
+from ._files import UploadFile, MultipartBody, to_upload_file
+from ._types import Omit, Timeout, NotGiven, FileTypes, RequestOptions, MutationRequestOptions
 from ._platform import platform_headers
-from ._streaming import AsyncStream
-from ._request_options import FinalRequestOptions, merge_headers, timeout_extension
 
-if TYPE_CHECKING:
-    from ._files import MultipartBody
+__all__ = [
+    "MUTATION_METHODS",
+    "RESPONSE_MODE_OPTION",
+    "FinalRequestOptions",
+    "RequestBuilder",
+    "ResponseMode",
+    "SecretRequest",
+    "SecretURL",
+    "accept_encoding",
+    "check_request_options",
+    "merge_headers",
+    "timeout_extension",
+]
 
-__all__ = ["BaseClient"]
+ResponseMode: TypeAlias = Literal["parsed", "raw", "stream"]
+"""How a call wants its answer: the parsed SDK object (the default), the raw
+``AsyncAPIResponse`` read whole, or an ``AsyncAPIResponse`` that reads nothing until asked."""
+
+RESPONSE_MODE_OPTION = "_response_mode"
+"""The private request option through which the raw/streaming wrappers set :data:`ResponseMode`."""
+
+MUTATION_METHODS = frozenset({"POST", "DELETE"})
+"""The methods that change state: they take ``idempotency_key`` and always send an ``Idempotency-Key``."""
+
+MAX_IDEMPOTENCY_KEY_LENGTH = IDEMPOTENCY_KEY_MAX_LENGTH
 
 # Methods whose request httpx gives `Content-Length: 0` when there is no body.
 _LENGTH_REQUIRED = frozenset({"POST", "PUT", "PATCH"})
 
-_HttpxClientT = TypeVar("_HttpxClientT", bound=httpx.AsyncClient)
-_DefaultStreamT = TypeVar("_DefaultStreamT", bound=AsyncStream[Any])
+
+class FinalRequestOptions:
+    """The plan of one call: what to send, and how the answer is wanted."""
+
+    __slots__ = (
+        "cast_to",
+        "extra_json",
+        "files",
+        "headers",
+        "idempotency_key",
+        "json_data",
+        "max_retries",
+        "method",
+        "params",
+        "response_mode",
+        "stream",
+        "stream_cls",
+        "timeout",
+        "url",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Optional[Mapping[str, object]] = None,
+        headers: Optional[Mapping[str, Union[str, Omit]]] = None,
+        json_data: Optional[object] = None,
+        extra_json: Optional[object] = None,
+        files: Optional[Mapping[str, FileTypes]] = None,
+        max_retries: Union[int, NotGiven] = NotGiven(),
+        timeout: Union[Timeout, NotGiven] = NotGiven(),
+        idempotency_key: Optional[str] = None,
+        response_mode: ResponseMode = "parsed",
+        cast_to: Type[Any] = object,
+        stream: bool = False,
+        stream_cls: Optional[Type[Any]] = None,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.params = params
+        self.headers = headers
+        self.json_data = json_data
+        self.extra_json = extra_json
+        self.files: Optional[List[Tuple[str, UploadFile]]] = (
+            [(name, to_upload_file(value)) for name, value in files.items()] if files else None
+        )
+        self.max_retries = max_retries
+        self.timeout = timeout
+        self.idempotency_key = idempotency_key
+        self.response_mode: ResponseMode = response_mode
+        self.cast_to: Type[Any] = cast_to
+        self.stream = stream
+        self.stream_cls = stream_cls
+
+    @classmethod
+    def build(
+        cls,
+        method: str,
+        url: str,
+        options: RequestOptions,
+        *,
+        query: Optional[Mapping[str, object]] = None,
+        body: Optional[object] = None,
+        files: Optional[Mapping[str, FileTypes]] = None,
+    ) -> FinalRequestOptions:
+        """Options for a call from its arguments and its ``**options``."""
+        if not options:
+            return cls(method, url, params=query, json_data=body, files=files)
+        check_request_options(method, options)
+        extra_query = options.get("extra_query")
+        if extra_query:
+            query = {**query, **extra_query} if query else extra_query
+        return cls(
+            method,
+            url,
+            params=query,
+            headers=options.get("extra_headers"),
+            json_data=body,
+            extra_json=options.get("extra_body"),
+            files=files,
+            max_retries=options.get("max_retries", NotGiven()),
+            timeout=options.get("timeout", NotGiven()),
+            idempotency_key=cast(MutationRequestOptions, options).get("idempotency_key"),
+            response_mode=cast(Mapping[str, Any], options).get(RESPONSE_MODE_OPTION, "parsed"),
+        )
+
+    def _clone(self) -> FinalRequestOptions:
+        clone = FinalRequestOptions.__new__(FinalRequestOptions)
+        for slot in FinalRequestOptions.__slots__:
+            setattr(clone, slot, getattr(self, slot))
+        return clone
+
+    def copy_with_params(self, params: Mapping[str, object]) -> FinalRequestOptions:
+        """These options for another page: the same call with ``params`` merged in, answer parsed."""
+        clone = self._clone()
+        clone.params = {**self.params, **params} if self.params else dict(params)
+        clone.idempotency_key = None
+        clone.response_mode = "parsed"
+        return clone
+
+    def with_headers(self, headers: Mapping[str, str]) -> FinalRequestOptions:
+        """These options with ``headers`` added (e.g. ``Last-Event-ID`` to resume a stream)."""
+        clone = self._clone()
+        clone.headers = {**self.headers, **headers} if self.headers else dict(headers)
+        return clone
+
+    def body(self) -> Tuple[Optional[bytes], Optional[MultipartBody]]:
+        """The encoded body: JSON bytes, or a multipart stream when there are files."""
+        data = self.json_data
+        extra = self.extra_json
+        if extra is not None:
+            if data is None:
+                data = extra
+            elif isinstance(data, Mapping) and isinstance(extra, Mapping):
+                data = {**cast(Mapping[str, object], data), **cast(Mapping[str, object], extra)}
+        if self.files:
+            fields = dict(cast(Mapping[str, object], data)) if isinstance(data, Mapping) else {}
+            return None, MultipartBody(fields, self.files)
+        if data is None:
+            return None, None
+        return pydantic_core.to_json(data), None
 
 
-class BaseClient(Generic[_HttpxClientT, _DefaultStreamT]):
-    """How calls become requests: URL, headers, query string and body."""
+_OPTION_NAMES = RequestOptions.__required_keys__ | RequestOptions.__optional_keys__
+_MUTATION_OPTION_NAMES = MutationRequestOptions.__required_keys__ | MutationRequestOptions.__optional_keys__
+_RESPONSE_MODES = ("parsed", "raw", "stream")
 
-    max_retries: int
-    timeout: Timeout
-    _strict_response_validation: bool
+
+def check_request_options(method: str, options: Mapping[str, object]) -> None:
+    """Raise ``TypeError``/``ValueError`` for a request option that is unknown or of the wrong kind.
+
+    A method's ``**options`` would otherwise swallow a misspelt argument
+    (``max_token=5``) and send the request without it.
+    """
+    allowed = _MUTATION_OPTION_NAMES if method in MUTATION_METHODS else _OPTION_NAMES
+    unknown = [name for name in options if name not in allowed and name != RESPONSE_MODE_OPTION]
+    if unknown:
+        names = ", ".join(repr(name) for name in unknown)
+        raise TypeError(
+            f"Unexpected keyword argument {names}; besides its own parameters, this method takes only "
+            f"the request options {', '.join(sorted(allowed))}"
+        )
+    if options.get(RESPONSE_MODE_OPTION, "parsed") not in _RESPONSE_MODES:
+        raise ValueError(f"{RESPONSE_MODE_OPTION} must be one of {_RESPONSE_MODES}")
+    timeout = options.get("timeout")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float, httpx.Timeout, NotGiven, type(None))):
+        raise TypeError(f"`timeout` must be seconds, an httpx.Timeout or None, got {type(timeout).__name__}")
+    if "max_retries" in options:
+        retries = options["max_retries"]
+        if isinstance(retries, bool) or not isinstance(retries, (int, NotGiven)):
+            raise TypeError(f"`max_retries` must be an int, got {type(retries).__name__}")
+        if isinstance(retries, int) and retries < 0:
+            raise ValueError(f"`max_retries` must be 0 or more, got {retries}")
+    for name in ("extra_headers", "extra_query"):
+        value = options.get(name)
+        if value is not None and not isinstance(value, Mapping):
+            raise TypeError(f"`{name}` must be a mapping, got {type(value).__name__}")
+    key = options.get("idempotency_key")
+    if key is not None:
+        if not isinstance(key, str):
+            raise TypeError(f"`idempotency_key` must be a string, got {type(key).__name__}")
+        if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+            raise ValueError(f"`idempotency_key` must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters, got {len(key)}")
+
+
+def merge_headers(base: Dict[str, str], extra: Optional[Mapping[str, Union[str, Omit]]]) -> Dict[str, str]:
+    """``base`` updated with ``extra``, names compared case-insensitively; ``omit`` removes.
+
+    ``base`` is modified and returned (callers pass their own copy).
+    """
+    if not extra:
+        return base
+    lowered = {name.lower(): name for name in base}
+    for name, value in extra.items():
+        existing = lowered.get(name.lower())
+        if existing is not None:
+            del base[existing]
+        if not isinstance(value, (Omit, NotGiven)):
+            base[name] = value
+            lowered[name.lower()] = name
+    return base
+
+
+def timeout_extension(timeout: Timeout) -> Dict[str, Optional[float]]:
+    """The ``timeout`` request extension httpx reads for one request."""
+    if isinstance(timeout, httpx.Timeout):
+        return timeout.as_dict()
+    return httpx.Timeout(timeout).as_dict()
+
+
+def accept_encoding() -> str:
+    """The ``Accept-Encoding`` to send: gzip and deflate, plus br and zstd when httpx can decode them.
+
+    httpx decodes ``br`` only with ``brotli``/``brotlicffi`` installed and ``zstd`` only
+    with ``zstandard``; it lists what it can decode in ``httpx._decoders.SUPPORTED_DECODERS``
+    (private, so read defensively: without it we offer only what httpx always decodes).
+    """
+    try:
+        from httpx import _decoders
+
+        supported: Mapping[str, object] = _decoders.SUPPORTED_DECODERS
+    except (ImportError, AttributeError):  # pragma: no cover - a future httpx without the table
+        return "gzip, deflate"
+    encodings = ["gzip", "deflate"] + [name for name in ("br", "zstd") if name in supported]
+    return ", ".join(encodings)
+
+
+class RequestBuilder:
+    """Builds each attempt's ``httpx.Request`` for a client; built once per client, read per attempt."""
+
+    __slots__ = (
+        "_base_url",
+        "_bodiless_headers",
+        "_custom_query",
+        "_headers",
+        "_querystring",
+        "_timeout_ext",
+        "timeout",
+    )
 
     def __init__(
         self,
         *,
-        base_url: Union[str, httpx.URL],
+        base_url: str,
         timeout: Timeout,
-        max_retries: int,
-        custom_headers: Optional[Mapping[str, Any]] = None,
-        custom_query: Optional[Mapping[str, object]] = None,
-        _strict_response_validation: bool = False,
+        headers: Dict[str, str],
+        custom_query: Mapping[str, object],
     ) -> None:
-        if max_retries < 0:
-            raise ValueError(f"max_retries must be 0 or more, got {max_retries}")
-        base = str(base_url)
-        if not base.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must start with http:// or https://, got {redact_url(base)!r}")
-        self._base_url = base if base.endswith("/") else base + "/"
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must start with http:// or https://, got {redact_url(base_url)!r}")
+        self._base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.timeout = timeout
-        self.max_retries = max_retries
-        self._custom_headers: Mapping[str, Any] = custom_headers or {}
-        self._custom_query: Mapping[str, object] = custom_query or {}
-        self._strict_response_validation = _strict_response_validation
-        self._querystring = Querystring(array_format="comma")
         self._timeout_ext = timeout_extension(timeout)
-        self._headers_cache: Optional[Dict[str, str]] = None
-        self._bodiless_cache: Optional[Dict[str, str]] = None
+        self._headers = headers
+        # Every header costs httpx and h11 a few microseconds per request; one that
+        # describes a body that is not there is pure cost.
+        self._bodiless_headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+        self._custom_query = custom_query
+        self._querystring = Querystring(array_format="comma")
 
-    @property
-    def base_url(self) -> httpx.URL:
-        return httpx.URL(self._base_url)
-
-    @property
-    def auth_headers(self) -> Dict[str, str]:
-        return {}
-
-    @property
-    def default_headers(self) -> Dict[str, str]:
+    @staticmethod
+    def default_headers(auth: Mapping[str, str], custom: Optional[Mapping[str, Union[str, Omit]]]) -> Dict[str, str]:
         """Headers of every request, in order: defaults, platform, auth, the caller's."""
-        if self._headers_cache is None:
-            headers = {"Accept": "application/json", "Content-Type": "application/json"}
-            headers.update(platform_headers())
-            headers.update(self.auth_headers)
-            self._headers_cache = merge_headers(headers, self._custom_headers)
-        return self._headers_cache
+        headers = {
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+            "Accept-Encoding": _ACCEPT_ENCODING,
+        }
+        headers.update(platform_headers())
+        headers.update(auth)
+        return merge_headers(headers, custom)
 
     @property
-    def _bodiless_headers(self) -> Dict[str, str]:
-        """``default_headers`` without ``Content-Type``, for requests that send no body.
-
-        Every header costs httpx and h11 a few microseconds per request; one that
-        describes a body that is not there is pure cost.
-        """
-        if self._bodiless_cache is None:
-            self._bodiless_cache = {k: v for k, v in self.default_headers.items() if k.lower() != "content-type"}
-        return self._bodiless_cache
+    def base_url(self) -> str:
+        return self._base_url
 
     @property
-    def default_query(self) -> Mapping[str, object]:
-        return self._custom_query
+    def headers(self) -> Dict[str, str]:
+        return self._headers
 
-    def _prepare_url(self, path: str) -> str:
+    def url(self, path: str) -> str:
+        """``path`` joined to the base URL (a full URL is kept as it is)."""
         if path.startswith(("http://", "https://")):
             return path
         return self._base_url + path.lstrip("/")
 
-    def _build_request(
+    def build(
         self,
         options: FinalRequestOptions,
         retries_taken: int,
         content: Optional[bytes],
         multipart: Optional[MultipartBody],
     ) -> httpx.Request:
-        headers = dict(self.default_headers if content is not None or multipart is not None else self._bodiless_headers)
+        """The request of attempt ``retries_taken + 1`` of the call ``options`` plans."""
+        headers = dict(self._headers if content is not None or multipart is not None else self._bodiless_headers)
         if options.headers:
             merge_headers(headers, options.headers)
         if options.idempotency_key is not None:
             headers["Idempotency-Key"] = options.idempotency_key
         headers["x-stainless-retry-count"] = str(retries_taken)
         timeout = options.timeout
-        if isinstance(timeout, NotGiven):
-            timeout, extension = self.timeout, self._timeout_ext
-        else:
-            extension = timeout_extension(timeout)
+        extension = self._timeout_ext if isinstance(timeout, NotGiven) else timeout_extension(timeout)
         read = extension.get("read")
         if read is not None:
             headers["x-stainless-read-timeout"] = str(read)
-        url = self._prepare_url(options.url)
+        url = self.url(options.url)
         params = options.params
         if self._custom_query:
             params = {**self._custom_query, **params} if params else self._custom_query
@@ -132,6 +354,9 @@ class BaseClient(Generic[_HttpxClientT, _DefaultStreamT]):
             query = self._querystring.stringify(params)
             if query:
                 url += ("&" if "?" in url else "?") + query
+        # A URL with a download token (or a key) in it gets a request whose repr hides it:
+        # error trackers record the reprs of the requests that exceptions carry.
+        request_cls = SecretRequest if ("token=" in url or "api_key=" in url) else httpx.Request
         if multipart is not None:
             headers.pop("Content-Type", None)
             headers["Content-Type"] = multipart.content_type
@@ -140,7 +365,7 @@ class BaseClient(Generic[_HttpxClientT, _DefaultStreamT]):
                 headers["Content-Length"] = str(length)
             # `content=`, not `stream=`: httpx adds the Host header (and chunked encoding when
             # the length is unknown) only for content.
-            return httpx.Request(
+            return request_cls(
                 options.method, url, headers=headers, content=multipart, extensions={"timeout": extension}
             )
         # `stream=` with Host and Content-Length set here: for `content=`, httpx re-normalises
@@ -153,7 +378,7 @@ class BaseClient(Generic[_HttpxClientT, _DefaultStreamT]):
             headers["Content-Length"] = str(len(content))
         elif options.method.upper() in _LENGTH_REQUIRED:
             headers["Content-Length"] = "0"
-        request = httpx.Request(
+        request = request_cls(
             options.method,
             target,
             headers=headers,
@@ -163,12 +388,28 @@ class BaseClient(Generic[_HttpxClientT, _DefaultStreamT]):
         request.read()  # a bytes body: `request.content` is there, as for `content=`
         return request
 
-    async def _prepare_options(self, options: FinalRequestOptions) -> FinalRequestOptions:
-        """Hook: adjust a call's options before anything is sent (called once per call)."""
-        return options
 
-    def _prepare_request(self, request: httpx.Request) -> None:
-        """Hook: adjust each attempt's request just before it is sent."""
+class SecretURL(httpx.URL):
+    """An ``httpx.URL`` whose repr hides ``token=`` and ``api_key=`` values (its ``str`` is the real URL)."""
 
-    def _idempotency_key(self) -> str:
-        return f"stainless-python-retry-{uuid.uuid4()}"
+    def __repr__(self) -> str:
+        return f"URL({redact_url(str(self))!r})"
+
+
+class SecretRequest(httpx.Request):
+    """An ``httpx.Request`` whose repr, and its URL's, hide ``token=`` and ``api_key=`` values."""
+
+    def __init__(self, method: str, url: Union[str, httpx.URL], **kwargs: Any) -> None:
+        super().__init__(method, url, **kwargs)
+        self.url = SecretURL(self.url)
+
+    def __repr__(self) -> str:
+        return f"<Request({self.method!r}, {redact_url(str(self.url))!r})>"
+
+
+def idempotency_key() -> str:
+    """A fresh ``Idempotency-Key`` for one call."""
+    return f"stainless-python-retry-{uuid.uuid4()}"
+
+
+_ACCEPT_ENCODING = accept_encoding()

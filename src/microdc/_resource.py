@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Type, Mapping, TypeVar, Optional, cast
 
 from ._types import FileTypes, RequestOptions
-from ._request_options import FinalRequestOptions
+from ._request_builder import FinalRequestOptions
 
 if TYPE_CHECKING:
     from ._streaming import AsyncStream
     from .pagination import BaseAsyncPage, AsyncPaginator
-    from ._base_client import AsyncAPIClient
+    from ._base_client import BaseClient
 
 __all__ = ["AsyncAPIResource"]
 
@@ -26,9 +26,9 @@ class AsyncAPIResource:
     Generated methods pass their ``**options`` dict through unchanged as ``options``.
     """
 
-    _client: AsyncAPIClient
+    _client: BaseClient
 
-    def __init__(self, client: AsyncAPIClient) -> None:
+    def __init__(self, client: BaseClient) -> None:
         self._client = client
 
     async def _get(

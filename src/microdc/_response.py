@@ -1,8 +1,11 @@
-"""Raw and streamed responses: what ``with_raw_response`` and ``with_streaming_response`` give.
+"""The parser, and the raw and streamed responses ``with_raw_response`` / ``with_streaming_response`` give.
 
-The wrappers below do not smuggle a flag through fake headers: they set the typed
-context variable :data:`response_mode` around the call, and the client reads it
-once per call to decide what to return.
+:func:`parse_response` turns an answer into what a call's plan
+(:class:`~microdc._request_builder.FinalRequestOptions`) asks for. The wrappers below
+do not smuggle a flag through fake headers or a context variable: they pass the
+response mode as a private request option of that one call, so it becomes a typed
+field of the call's options; a hook or a task that makes another call meanwhile
+gets a parsed answer as usual.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ from __future__ import annotations
 import os
 import datetime
 import functools
-import contextvars
 from types import TracebackType
 from typing import (
     TYPE_CHECKING,
@@ -28,14 +30,19 @@ from typing import (
 
 import anyio
 import httpx
-from typing_extensions import Literal, ParamSpec
+import pydantic
+from typing_extensions import ParamSpec
 
-from ._models import BaseModel
+from ._logs import redact_url
+from ._models import BaseModel, parse_json, set_request_id
+from .pagination import BaseAsyncPage
+from ._exceptions import APITimeoutError, APIConnectionError, APIResponseValidationError
+from ._request_builder import RESPONSE_MODE_OPTION, ResponseMode
 
 if TYPE_CHECKING:
-    from .pagination import BaseAsyncPage, AsyncPaginator
-    from ._base_client import AsyncAPIClient
-    from ._request_options import FinalRequestOptions
+    from .pagination import AsyncPaginator
+    from ._base_client import BaseClient
+    from ._request_builder import FinalRequestOptions
 
 __all__ = [
     "AsyncAPIResponse",
@@ -45,16 +52,16 @@ __all__ = [
     "async_to_raw_response_wrapper",
     "async_to_streamed_page_wrapper",
     "async_to_streamed_response_wrapper",
+    "connection_error",
+    "decode_body",
+    "parse_response",
+    "read_body",
 ]
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 _P = ParamSpec("_P")
 _PageT = TypeVar("_PageT", bound="BaseAsyncPage[Any]")
-
-ResponseMode = Literal["parsed", "raw", "stream"]
-response_mode: contextvars.ContextVar[ResponseMode] = contextvars.ContextVar("microdc_response_mode", default="parsed")
-"""How the call running in this context wants its answer: parsed (the default), raw, or streamed."""
 
 
 class AsyncAPIResponse(Generic[_T]):
@@ -72,20 +79,14 @@ class AsyncAPIResponse(Generic[_T]):
         self,
         *,
         raw: httpx.Response,
-        cast_to: Type[_T],
-        client: AsyncAPIClient,
+        client: BaseClient,
         options: FinalRequestOptions,
-        stream: bool,
-        stream_cls: Optional[Type[Any]],
         retries_taken: int,
     ) -> None:
         self.http_response = raw
         self.retries_taken = retries_taken
-        self._cast_to = cast_to
         self._client = client
         self._options = options
-        self._stream = stream
-        self._stream_cls = stream_cls
         self._parsed: Optional[_T] = None
         self._is_parsed = False
 
@@ -129,12 +130,8 @@ class AsyncAPIResponse(Generic[_T]):
     async def parse(self) -> _T:
         """The answer as the SDK object the method returns (computed once, then cached)."""
         if not self._is_parsed:
-            self._parsed = await self._client._parse_response(  # pyright: ignore[reportPrivateUsage]
-                self.http_response,
-                cast_to=self._cast_to,
-                options=self._options,
-                stream=self._stream,
-                stream_cls=self._stream_cls,
+            self._parsed = cast(
+                _T, await parse_response(self._client, self.http_response, self._options, self.retries_taken)
             )
             self._is_parsed = True
         return cast(_T, self._parsed)
@@ -173,7 +170,7 @@ class AsyncAPIResponse(Generic[_T]):
                 await out.write(chunk)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} [{self.status_code} {self.http_response.reason_phrase}] type={self._cast_to}>"
+        return f"<{type(self).__name__} [{self.status_code} {self.http_response.reason_phrase}] type={self._options.cast_to}>"
 
 
 class AsyncBinaryAPIResponse(AsyncAPIResponse[bytes]):
@@ -205,13 +202,9 @@ class AsyncResponseContextManager(Generic[_T]):
             await response.close()
 
 
-async def _call_in_mode(mode: ResponseMode, func: Callable[..., Any], args: Any, kwargs: Any) -> Any:
-    token = response_mode.set(mode)
-    try:
-        result = func(*args, **kwargs)
-        return await result
-    finally:
-        response_mode.reset(token)
+def _in_mode(mode: ResponseMode, kwargs: Any) -> Any:
+    """``kwargs`` plus the private request option asking for the answer in ``mode`` (this call only)."""
+    return {**kwargs, RESPONSE_MODE_OPTION: mode}
 
 
 def async_to_raw_response_wrapper(
@@ -221,7 +214,7 @@ def async_to_raw_response_wrapper(
 
     @functools.wraps(func)
     async def wrapped(*args: _P.args, **kwargs: _P.kwargs) -> AsyncAPIResponse[_R]:
-        return cast(AsyncAPIResponse[_R], await _call_in_mode("raw", func, args, kwargs))
+        return cast(AsyncAPIResponse[_R], await cast(Any, func)(*args, **_in_mode("raw", kwargs)))
 
     return wrapped
 
@@ -234,7 +227,7 @@ def async_to_streamed_response_wrapper(
     @functools.wraps(func)
     def wrapped(*args: _P.args, **kwargs: _P.kwargs) -> AsyncResponseContextManager[AsyncAPIResponse[_R]]:
         return AsyncResponseContextManager(
-            cast("Awaitable[AsyncAPIResponse[_R]]", _call_in_mode("stream", func, args, kwargs))
+            cast("Awaitable[AsyncAPIResponse[_R]]", cast(Any, func)(*args, **_in_mode("stream", kwargs)))
         )
 
     return wrapped
@@ -247,7 +240,7 @@ def async_to_raw_page_wrapper(
 
     @functools.wraps(func)
     async def wrapped(*args: _P.args, **kwargs: _P.kwargs) -> AsyncAPIResponse[_PageT]:
-        return cast(AsyncAPIResponse[_PageT], await _call_in_mode("raw", func, args, kwargs))
+        return cast(AsyncAPIResponse[_PageT], await cast(Any, func)(*args, **_in_mode("raw", kwargs)))
 
     return wrapped
 
@@ -260,11 +253,103 @@ def async_to_streamed_page_wrapper(
     @functools.wraps(func)
     def wrapped(*args: _P.args, **kwargs: _P.kwargs) -> AsyncResponseContextManager[AsyncAPIResponse[_PageT]]:
         return AsyncResponseContextManager(
-            cast("Awaitable[AsyncAPIResponse[_PageT]]", _call_in_mode("stream", func, args, kwargs))
+            cast("Awaitable[AsyncAPIResponse[_PageT]]", cast(Any, func)(*args, **_in_mode("stream", kwargs)))
         )
 
     return wrapped
 
 
-def is_model_type(typ: object) -> bool:
-    return isinstance(typ, type) and issubclass(typ, BaseModel)
+async def parse_response(
+    client: BaseClient, response: httpx.Response, options: FinalRequestOptions, retries_taken: int
+) -> Any:
+    """``response`` as the object ``options`` asks for: a model, a page, a stream, bytes, text or nothing."""
+    strict = client._strict_response_validation  # pyright: ignore[reportPrivateUsage]
+    cast_to = options.cast_to
+    stream_cls = options.stream_cls
+    if options.stream and stream_cls is not None:
+        max_retries = options.max_retries if isinstance(options.max_retries, int) else client.max_retries
+
+        async def reconnect(last_event_id: Optional[str]) -> httpx.Response:
+            return await client._reconnect_stream(options, last_event_id)  # pyright: ignore[reportPrivateUsage]
+
+        return stream_cls(
+            cast_to=cast_to,
+            response=response,
+            strict=strict,
+            reconnect=reconnect,
+            retries_left=max(max_retries - retries_taken, 0),
+            retry_policy=client.retry_policy,
+        )
+    if cast_to is httpx.Response:
+        return response
+    await read_body(response)
+    if cast_to is AsyncBinaryAPIResponse:
+        return AsyncBinaryAPIResponse(raw=response, client=client, options=options, retries_taken=retries_taken)
+    if cast_to is type(None):
+        return None
+    if cast_to is str:
+        return response.text
+    if cast_to is bytes:
+        return response.content
+    try:
+        parsed: object = parse_json(cast_to, response.content, strict=strict)
+    except pydantic.ValidationError as exc:
+        raise APIResponseValidationError(
+            response,
+            decode_body(response),
+            # pydantic quotes the offending input, which may hold a download token.
+            message=redact_url(f"The answer to {options.method} {options.url} does not match the schema: {exc}"),
+        ) from None
+    except ValueError as exc:
+        content_type = response.headers.get("content-type", "no content type")
+        raise APIResponseValidationError(
+            response,
+            _snippet(response),
+            message=f"Could not read the answer to {options.method} {redact_url(options.url)} ({content_type}): {exc}",
+        ) from None
+    if isinstance(parsed, BaseModel):
+        set_request_id(parsed, response.headers.get("x-request-id"))
+        _bind_page(parsed, client, options, response.request)
+    return parsed
+
+
+def _bind_page(model: BaseModel, client: BaseClient, options: FinalRequestOptions, request: httpx.Request) -> None:
+    """Let a page fetch the pages after it with the same call (each of them parsed)."""
+    if not isinstance(model, BaseAsyncPage):
+        return
+    page: BaseAsyncPage[Any] = cast(Any, model)
+    page._client = client  # pyright: ignore[reportPrivateUsage]
+    page._options = options  # pyright: ignore[reportPrivateUsage]
+    page._http_request = request  # pyright: ignore[reportPrivateUsage]
+
+
+def connection_error(exc: httpx.HTTPError, request: httpx.Request) -> APIConnectionError:
+    """The SDK error for a transport failure of ``request``: a timeout, or a connection error."""
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(request=request)
+    if isinstance(exc, httpx.TooManyRedirects):
+        return APIConnectionError(message=f"Too many redirects: {exc}", request=request)
+    detail = redact_url(str(exc)) or type(exc).__name__
+    return APIConnectionError(message=f"Connection error: {detail}", request=request)
+
+
+async def read_body(response: httpx.Response) -> None:
+    """Read ``response``'s body; a transport failure while reading closes it and raises the SDK error."""
+    try:
+        await response.aread()
+    except httpx.HTTPError as exc:
+        await response.aclose()
+        raise connection_error(exc, response.request) from exc
+
+
+def decode_body(response: httpx.Response) -> object:
+    """A read answer's body: its JSON, else its text, else ``None``."""
+    try:
+        return response.json()
+    except ValueError:
+        return response.text or None
+
+
+def _snippet(response: httpx.Response, limit: int = 200) -> Optional[str]:
+    text = response.text
+    return text[:limit] if text else None

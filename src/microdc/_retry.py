@@ -1,14 +1,20 @@
 """When to try a request again, and how long to wait first.
 
-One :class:`RetryPolicy` answers both questions for the client's retry loop and for
-the polling helpers in ``microdc.lib``. The rules (PRODUCT.md, "Retries"):
+One :class:`RetryPolicy` (``AsyncMicroDC(retry=...)``, public as ``microdc.RetryPolicy``)
+answers both questions for the client's retry loop and for the waiting helpers in
+``microdc.lib``. The rules (PRODUCT.md, "Retries"), with the default settings:
 
 * retried: connection errors, timeouts, 408, 409, 429 and 5xx; an ``x-should-retry:
   true|false`` header overrides that; a 422 ``idempotency_key_reused`` never is;
+  ``retry_if`` can override the decision for any failed attempt;
 * the wait is the server's ``retry-after-ms``, else its ``Retry-After`` (seconds or
   an HTTP date), when that is in (0, 60] seconds; otherwise exponential backoff:
   ``min(0.5 * 2**n, 8)`` seconds for the n-th retry, minus up to 25 % jitter so that
-  many clients do not retry in lock step.
+  many clients do not retry in lock step;
+* with a ``deadline``, no attempt starts and no wait runs past it.
+
+Every wait sleeps on the SDK clock (:mod:`microdc._clock`), so
+:func:`disable_retry_delays` makes them instant in tests.
 """
 
 from __future__ import annotations
@@ -16,17 +22,22 @@ from __future__ import annotations
 import time
 import random
 import contextlib
+import dataclasses
 import email.utils
-from typing import Optional, Generator
+from typing import TYPE_CHECKING, Union, Callable, Optional, Generator
 from dataclasses import field, dataclass
 
 import httpx
+from typing_extensions import TypeAlias
 
 from . import _clock
 from ._clock import InstantClock, use_clock
 from ._constants import MAX_RETRY_AFTER, MAX_RETRY_DELAY, DEFAULT_MAX_RETRIES, INITIAL_RETRY_DELAY
 
-__all__ = ["RetryPolicy", "disable_retry_delays"]
+if TYPE_CHECKING:
+    from ._exceptions import APIError
+
+__all__ = ["RetryOutcome", "RetryPolicy", "disable_retry_delays", "retry_after_seconds"]
 
 _RETRY_STATUSES = frozenset({408, 409, 429})
 
@@ -49,26 +60,65 @@ def disable_retry_delays() -> Generator[InstantClock, None, None]:
         yield clock
 
 
+RetryOutcome: TypeAlias = Union[httpx.Response, "APIError"]
+"""What ``retry_if`` is shown of a failed attempt: the error answer (read), or the
+``APIConnectionError``/``APITimeoutError`` the attempt raised."""
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    """The retry settings of a client (``client.retry_policy``), in one place.
+    """How a client retries: ``AsyncMicroDC(retry=RetryPolicy(...))``, also on ``with_options``.
 
-    ``max_retries`` attempts after the first; backoff from ``initial_delay``
-    doubling to ``max_delay``, less up to ``jitter`` of itself; server hints up to
-    ``max_retry_after`` seconds are obeyed; ``deadline`` (seconds, optional) bounds
-    the whole call: no retry starts that would sleep past it.
+    * ``max_retries``: attempts after the first (a ``max_retries=`` argument of the
+      client or of one call overrides it);
+    * ``initial_delay``, ``max_delay``, ``jitter``: without a server hint, retry n
+      waits ``min(initial_delay * 2**n, max_delay)``, less a random share of up to
+      ``jitter`` of it (so many clients do not retry in lock step);
+    * ``deadline``: seconds for the whole call, every attempt and wait included: no
+      attempt starts and no wait runs past it (``None``: no deadline);
+    * ``retry_if(outcome)``: called with each failed attempt's outcome (the error
+      answer as an ``httpx.Response``, or the ``APIConnectionError``/``APITimeoutError``);
+      ``True``/``False`` overrides the built-in decision, ``None`` keeps it. It cannot
+      make an upload from a stream that cannot be rewound, or a 422
+      ``idempotency_key_reused``, retryable; the count and the deadline still apply.
+
+    Server hints (``retry-after-ms``, ``Retry-After``) up to ``max_retry_after``
+    seconds are obeyed instead of the backoff. ``client.retry_policy`` is a client's
+    policy, with its ``max_retries`` in effect.
     """
 
     max_retries: int = DEFAULT_MAX_RETRIES
     initial_delay: float = INITIAL_RETRY_DELAY
     max_delay: float = MAX_RETRY_DELAY
     jitter: float = 0.25
-    max_retry_after: float = MAX_RETRY_AFTER
     deadline: Optional[float] = None
+    retry_if: Optional[Callable[[RetryOutcome], Optional[bool]]] = field(default=None, compare=False)
+    max_retry_after: float = MAX_RETRY_AFTER
     _random: random.Random = field(default_factory=random.Random, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) or self.max_retries < 0:  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise ValueError(f"RetryPolicy(max_retries=...) must be an int of 0 or more, got {self.max_retries!r}")
+        for name in ("initial_delay", "max_delay", "max_retry_after"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"RetryPolicy({name}=...) must be 0 or more seconds, got {getattr(self, name)!r}")
+        if not 0 <= self.jitter <= 1:
+            raise ValueError(
+                f"RetryPolicy(jitter=...) must be between 0 and 1 (a share of the delay), got {self.jitter!r}"
+            )
+        if self.deadline is not None and not self.deadline > 0:
+            raise ValueError(f"RetryPolicy(deadline=...) must be more than 0 seconds, or None, got {self.deadline!r}")
+        if self.retry_if is not None and not callable(self.retry_if):
+            raise TypeError(f"RetryPolicy(retry_if=...) must be callable, got {self.retry_if!r}")
+
+    def with_max_retries(self, max_retries: int) -> RetryPolicy:
+        """This policy with another count (the same object when the count is unchanged)."""
+        if max_retries == self.max_retries:
+            return self
+        return dataclasses.replace(self, max_retries=max_retries)
+
     def should_retry_response(self, response: httpx.Response) -> bool:
-        """Whether an error answer is worth another attempt."""
+        """Whether an error answer is worth another attempt by the built-in rules."""
         override = response.headers.get("x-should-retry")
         if override == "true":
             return True
@@ -76,6 +126,14 @@ class RetryPolicy:
             return False
         status = response.status_code
         return status in _RETRY_STATUSES or status >= 500
+
+    def decide(self, outcome: RetryOutcome, built_in: bool) -> bool:
+        """The built-in decision for a failed attempt, unless ``retry_if`` overrides it."""
+        retry_if = self.retry_if
+        if retry_if is None:
+            return built_in
+        verdict = retry_if(outcome)
+        return built_in if verdict is None else bool(verdict)
 
     def backoff(self, retries_taken: int) -> float:
         """The wait before retry number ``retries_taken + 1`` when the server gave no hint."""
@@ -92,10 +150,19 @@ class RetryPolicy:
         return self.backoff(retries_taken)
 
     def allows(self, retries_taken: int, max_retries: int, started: float, delay: float) -> bool:
-        """Whether one more retry fits: attempts left, and within the deadline if any."""
+        """Whether one more retry fits: attempts left, and the wait ends within the deadline if any.
+
+        ``started`` is the call's start on the SDK clock (:func:`microdc._clock.monotonic`).
+        """
         if retries_taken >= max_retries:
             return False
         return self.deadline is None or _clock.monotonic() + delay - started <= self.deadline
+
+    def remaining(self, started: float) -> Optional[float]:
+        """Seconds left before the deadline of a call that started at ``started`` (``None``: no deadline)."""
+        if self.deadline is None:
+            return None
+        return self.deadline - (_clock.monotonic() - started)
 
     async def sleep(self, seconds: float) -> None:
         """Wait ``seconds`` on the SDK's clock (instant inside :func:`disable_retry_delays`)."""

@@ -5,11 +5,25 @@
 persists until replaced, ``retry``, comments, and an unterminated last event that
 is dropped.
 
-:class:`AsyncStream` yields one parsed item per event. When the connection drops
-mid-stream it reconnects with ``Last-Event-ID`` (each reconnection counts against
-the call's ``max_retries``), so the caller sees every event exactly once. Leave a
-stream early with ``async with`` (or ``await stream.close()``): the connection is
-closed before control returns, including on cancellation.
+:class:`AsyncStream` yields one parsed item per event. Each event's ``data`` is
+parsed as JSON on its own, in one pass from its text, as the data type of the item
+its *name* selects (``job.status`` -> ``JobStatusUpdate``, a terminal name -> ``Job``);
+the item is then built around it. Nothing in the data can change which kind of
+item it becomes. Data that does not fit that type is kept as sent (lenient) or
+raises ``APIResponseValidationError`` (strict); data that is not JSON always raises.
+An event whose name the item type does not know is kept as a plain
+``microdc.BaseModel`` with its ``event``, ``id`` and ``data`` (strict: raises), so it
+is neither lost nor taken for a kind of event the code checks for.
+
+The stream ends after a terminal event (for ``JobEvent`` items, the names of the
+generated ``JobTerminalEvent``). When the connection drops, or the server ends the
+stream cleanly before a terminal event (proxies close idle streams that way), it
+reconnects with ``Last-Event-ID`` after a backoff from the client's retry policy,
+on the SDK's clock (``microdc._clock``); each reconnection counts against the
+call's ``max_retries``. So the caller sees every event exactly once. A stream of an
+item type without terminal names ends when the server ends it. Leave a stream early
+with ``async with`` (or ``await stream.close()``): the connection is closed before
+control returns, including on cancellation.
 """
 
 from __future__ import annotations
@@ -19,6 +33,8 @@ from types import TracebackType
 from typing import (
     TYPE_CHECKING,
     Any,
+    Set,
+    Dict,
     List,
     Type,
     Generic,
@@ -26,15 +42,20 @@ from typing import (
     Callable,
     Optional,
     Awaitable,
+    FrozenSet,
     AsyncIterator,
     AsyncGenerator,
+    cast,
 )
+from functools import cache
 
 import httpx
-from typing_extensions import Self
+import pydantic
+from typing_extensions import Self, Annotated, get_args, get_origin
 
+from . import _clock
 from ._logs import redact_url
-from ._models import parse_json
+from ._models import BaseModel, _validators, _is_json_error, construct_type
 from ._exceptions import APIError, APIStatusError, APITimeoutError, APIConnectionError, APIResponseValidationError
 
 if TYPE_CHECKING:
@@ -163,10 +184,72 @@ class SSEDecoder:
         return event
 
 
+class _ItemKind:
+    """How one kind of stream item is built: parse the data as ``data_type``, then wrap it."""
+
+    __slots__ = ("construct", "data_type", "envelope_type", "validate_data", "validate_envelope")
+
+    def __init__(self, envelope_type: Any, data_type: Any) -> None:
+        self.envelope_type = envelope_type
+        self.data_type = data_type
+        self.validate_data, _ = _validators(data_type)
+        _, self.validate_envelope = _validators(envelope_type)
+
+
+class _ItemKinds:
+    """The kinds of item a stream yields, by SSE event name, and the names that end it.
+
+    ``by_name`` is None when every event becomes the same kind (``default``).
+    """
+
+    __slots__ = ("by_name", "default", "terminal")
+
+    def __init__(
+        self, by_name: Optional[Dict[str, _ItemKind]], default: Optional[_ItemKind], terminal: FrozenSet[str]
+    ) -> None:
+        self.by_name = by_name
+        self.default = default
+        self.terminal = terminal
+
+    def get(self, name: Optional[str]) -> Optional[_ItemKind]:
+        if self.by_name is None:
+            return self.default
+        return self.by_name.get(name) if name is not None else None
+
+
+@cache
+def _item_kinds(cast_to: Any) -> _ItemKinds:
+    """Read the item type: a union tagged by ``event`` maps each name to its variant and data type."""
+    if get_origin(cast_to) is Annotated:
+        inner, *metadata = get_args(cast_to)
+        if any(getattr(m, "discriminator", None) == "event" for m in metadata):
+            return _tagged_kinds([v for v in get_args(inner) if isinstance(v, type) and issubclass(v, BaseModel)])
+    if isinstance(cast_to, type) and issubclass(cast_to, BaseModel) and "data" in cast_to.model_fields:
+        return _ItemKinds(None, _ItemKind(cast_to, cast_to.model_fields["data"].annotation), frozenset())
+    return _ItemKinds(None, _ItemKind(cast_to, Any), frozenset())
+
+
+def _tagged_kinds(variants: List[Type[BaseModel]]) -> _ItemKinds:
+    # Job event streams end with the events of the generated JobTerminalEvent (names
+    # from openapi.yml); imported here, when a stream is first read, not at import.
+    from .types.job_terminal_event import JobTerminalEvent
+
+    by_name: Dict[str, _ItemKind] = {}
+    terminal: Set[str] = set()
+    for variant in variants:
+        names = [n for n in get_args(variant.model_fields["event"].annotation) if isinstance(n, str)]
+        kind = _ItemKind(variant, variant.model_fields["data"].annotation)
+        by_name.update(dict.fromkeys(names, kind))
+        if issubclass(variant, JobTerminalEvent):
+            terminal.update(names)
+    return _ItemKinds(by_name, None, frozenset(terminal))
+
+
 class AsyncStream(Generic[_T]):
     """An async iterator of parsed events over one HTTP response, resumable.
 
-    Each item is built from ``{"event": name, "id": id, "data": <JSON data>}``.
+    Each item is ``{"event": name, "id": id, "data": <the event's JSON data>}`` as
+    the item type the name selects.
     """
 
     response: httpx.Response
@@ -183,6 +266,7 @@ class AsyncStream(Generic[_T]):
     ) -> None:
         self.response = response
         self._cast_to = cast_to
+        self._kinds = _item_kinds(cast(Any, cast_to))
         self._strict = strict
         self._reconnect = reconnect
         self._retries_left = retries_left
@@ -192,7 +276,7 @@ class AsyncStream(Generic[_T]):
 
     @property
     def reconnections(self) -> int:
-        """How many times the stream was resumed after a dropped connection."""
+        """How many times the stream was resumed (after a dropped connection or an early end)."""
         return self._reconnections
 
     def __aiter__(self) -> AsyncIterator[_T]:
@@ -227,30 +311,62 @@ class AsyncStream(Generic[_T]):
 
     async def _events(self) -> AsyncGenerator[_T, None]:
         decoder = SSEDecoder()
+        terminal = self._kinds.terminal
         while True:
             try:
                 async for chunk in self.response.aiter_bytes():
                     for sse in decoder.feed(chunk):
-                        yield self._parse(sse)
+                        yield cast(_T, self._parse(sse))
+                        if sse.event in terminal:
+                            await self.response.aclose()
+                            return
                 await self.response.aclose()
-                return
+                if not terminal:
+                    return
+                error: APIError = APIConnectionError(
+                    message=(
+                        "The event stream ended before its last event "
+                        f"({', '.join(sorted(terminal))}); resuming it failed."
+                    ),
+                    request=self.response.request,
+                )
             except httpx.TransportError as exc:
                 await self.response.aclose()
                 error = _interrupted(exc, self.response.request)
             await self._resume(decoder, error)
 
-    def _parse(self, sse: ServerSentEvent) -> _T:
-        # One pass from bytes: the event's JSON data is spliced into the envelope the
-        # item type reads, instead of decoding it and validating the Python objects.
-        envelope = f'{{"event":{json.dumps(sse.event)},"id":{json.dumps(sse.id)},"data":{sse.data or "null"}}}'
+    def _parse(self, sse: ServerSentEvent) -> object:
+        """The item for ``sse``; for a name the item type does not know, a plain ``BaseModel`` (lenient)."""
+        kind = self._kinds.get(sse.event)
+        if kind is None:
+            if self._strict:
+                raise self._invalid(sse, f"its name {sse.event!r} is not one this stream knows")
+            kind = _UNKNOWN
+        # The data alone, in one pass from its text: nothing in it can reach the envelope.
+        text = sse.data or "null"
         try:
-            return parse_json(self._cast_to, envelope.encode(), strict=self._strict)
-        except ValueError as exc:  # not JSON, or (strict) not the schema
-            raise APIResponseValidationError(
-                self.response,
-                sse.data,
-                message=redact_url(f"The event stream sent an event that could not be parsed: {exc}"),
-            ) from None
+            data = kind.validate_data(text)
+        except pydantic.ValidationError as exc:
+            if _is_json_error(exc):
+                raise self._invalid(sse, f"its data is not JSON: {exc.errors()[0]['msg']}") from None
+            if self._strict:
+                raise self._invalid(sse, f"its data does not fit a {sse.event or 'stream'} event: {exc}") from None
+            data = construct_type(kind.data_type, json.loads(text))
+        envelope = {"event": sse.event, "id": sse.id, "data": data}
+        try:
+            # The data is already built, so this only checks the name and id.
+            return kind.validate_envelope(envelope)
+        except pydantic.ValidationError as exc:
+            if self._strict:
+                raise self._invalid(sse, str(exc)) from None
+            return construct_type(kind.envelope_type, envelope)
+
+    def _invalid(self, sse: ServerSentEvent, reason: str) -> APIResponseValidationError:
+        return APIResponseValidationError(
+            self.response,
+            sse.data,
+            message=redact_url(f"The event stream sent an event that could not be parsed (id {sse.id!r}): {reason}"),
+        )
 
     async def _resume(self, decoder: SSEDecoder, error: APIError) -> None:
         """Re-open the stream after ``error``; every attempt counts against the call's ``max_retries``."""
@@ -261,7 +377,7 @@ class AsyncStream(Generic[_T]):
             if self._reconnect is None or self._retries_left <= 0:
                 raise error
             if self._retry_policy is not None:
-                await self._retry_policy.sleep(self._retry_policy.backoff(self._reconnections))
+                await _clock.sleep(self._retry_policy.backoff(self._reconnections))
             self._retries_left -= 1
             self._reconnections += 1
             try:
@@ -273,6 +389,12 @@ class AsyncStream(Generic[_T]):
                 if self._retry_policy is None or not self._retry_policy.should_retry_response(exc.response):
                     raise
                 error = exc
+
+
+_UNKNOWN = _ItemKind(BaseModel, BaseModel)
+"""An event whose name the item type does not know: kept as a plain ``BaseModel``
+(``event``, ``id`` and ``data`` as sent, data objects as ``BaseModel`` too), which no
+``isinstance`` check for a known kind of event matches."""
 
 
 def _interrupted(exc: httpx.TransportError, request: httpx.Request) -> APIConnectionError:

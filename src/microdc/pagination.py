@@ -22,8 +22,8 @@ from ._models import BaseModel
 from ._exceptions import APIError
 
 if TYPE_CHECKING:
-    from ._base_client import AsyncAPIClient
-    from ._request_options import FinalRequestOptions
+    from ._base_client import BaseClient
+    from ._request_builder import FinalRequestOptions
 
 __all__ = ["AsyncCursorPage", "AsyncPage", "AsyncPaginator", "BaseAsyncPage"]
 
@@ -36,7 +36,7 @@ class BaseAsyncPage(BaseModel, Generic[_T]):
 
     data: List[_T]
 
-    _client: Optional[AsyncAPIClient] = PrivateAttr(default=None)
+    _client: Optional[BaseClient] = PrivateAttr(default=None)
     _options: Optional[FinalRequestOptions] = PrivateAttr(default=None)
     _http_request: Optional[httpx.Request] = PrivateAttr(default=None)
 
@@ -98,7 +98,7 @@ class AsyncPaginator(Generic[_T, _PageT]):
 
     __slots__ = ("_client", "_options", "_page_cls")
 
-    def __init__(self, *, client: AsyncAPIClient, page_cls: Type[_PageT], options: FinalRequestOptions) -> None:
+    def __init__(self, *, client: BaseClient, page_cls: Type[_PageT], options: FinalRequestOptions) -> None:
         self._client = client
         self._page_cls = page_cls
         self._options = options

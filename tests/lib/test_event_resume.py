@@ -1,15 +1,18 @@
-"""An event stream that drops twice mid-way is resumed with Last-Event-ID: nothing lost, nothing repeated."""
+"""An event stream that drops twice mid-way is resumed with Last-Event-ID: nothing lost, nothing repeated.
+
+The fake runs on a ``ManualClock`` that is also the SDK's clock (``fake.virtual_time()``),
+so its jobs progress as the SDK waits and nothing here waits on the wall clock.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from typing import List, AsyncIterator
 
+import anyio
 import pytest
 
 from microdc import AsyncMicroDC, APIConnectionError
-from microdc.testing import Faults, FakeMicroDC
-from microdc.lib.retry import disable_retry_delays
+from microdc.testing import Faults, FakeMicroDC, ManualClock
 
 _EVENTS = ["/api/v1/jobs/*/events"]
 
@@ -22,8 +25,8 @@ async def _finished_job_id(client: AsyncMicroDC) -> str:
 
 @pytest.fixture
 async def served() -> AsyncIterator[tuple[FakeMicroDC, AsyncMicroDC]]:
-    fake = FakeMicroDC(job_duration=0.1, seed=3)
-    with disable_retry_delays():
+    fake = FakeMicroDC(job_duration=0.1, seed=3, clock=ManualClock())
+    with fake.virtual_time():
         async with fake.serve(port=0) as base_url, AsyncMicroDC(api_key="test", base_url=base_url) as client:
             yield fake, client
 
@@ -43,8 +46,8 @@ async def test_stream_resumes_across_two_drops_over_loopback(served: tuple[FakeM
 
 
 async def test_stream_resumes_in_process() -> None:
-    fake = FakeMicroDC(job_duration=0.1, seed=4)
-    with disable_retry_delays():
+    fake = FakeMicroDC(job_duration=0.1, seed=4, clock=ManualClock())
+    with fake.virtual_time():
         async with fake.client() as client:
             job_id = await _finished_job_id(client)
             fake.faults = Faults(stream_drop_after=1, max_faults=2, paths=_EVENTS)
@@ -75,5 +78,24 @@ async def test_wait_survives_dropped_event_streams(served: tuple[FakeMicroDC, As
     fake.job_duration = 0.3
     fake.faults = Faults(stream_drop_after=1, paths=_EVENTS)
     job = await client.jobs.create(type="llm_chat", model="echo-1", messages=[{"role": "user", "content": "x"}])
-    done = await asyncio.wait_for(client.jobs.wait(job.id, poll_interval=0.05), 10)
+    with anyio.fail_after(30):  # real seconds: only stops a broken test from hanging
+        done = await client.jobs.wait(job.id, poll_interval=0.05)
     assert done.status == "completed"
+    assert fake.clock.now() >= 0.3
+
+
+async def test_a_stream_the_server_ends_early_is_resumed_until_the_terminal_event() -> None:
+    # Closed cleanly after one event each time (as a proxy closes an idle stream).
+    fake = FakeMicroDC(job_duration=0.1, seed=5, clock=ManualClock())
+    with fake.virtual_time():
+        async with fake.client() as client:
+            job_id = await _finished_job_id(client)
+            fake.faults = Faults(stream_end_after=1, paths=_EVENTS)
+            fake.reset_requests()
+            async with await client.jobs.events(job_id, max_retries=10) as stream:
+                events = [event async for event in stream]
+                assert stream.reconnections == len(events) - 1
+    assert events[-1].event == "job.completed"
+    assert [event.id for event in events] == [str(n) for n in range(1, len(events) + 1)]
+    resumed_from = [r.headers.get("last-event-id") for r in fake.requests]
+    assert resumed_from == [None, *(str(n) for n in range(1, len(events)))]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 import contextlib
 from typing import Any, Dict, List, Optional
 
 import httpx
 import pytest
 
-from microdc.testing import Faults, FakeMicroDC
+from microdc.testing import Faults, FakeMicroDC, ManualClock
 
 from .conftest import submit_body, assert_error
 
@@ -40,31 +39,35 @@ async def test_rate_limit_answers_429_with_both_retry_headers(http: httpx.AsyncC
     assert response.headers["retry-after-ms"] == "250"
 
 
-async def test_latency_delays_matching_requests_only(http: httpx.AsyncClient, fake: FakeMicroDC) -> None:
+async def test_latency_delays_matching_requests_only(
+    http: httpx.AsyncClient, fake: FakeMicroDC, clock: ManualClock
+) -> None:
     fake.faults = Faults(latency=0.2, methods=["POST"])
 
-    started = time.monotonic()
-    await http.get("/api/v1/models")
-    fast = time.monotonic() - started
-    started = time.monotonic()
-    await http.post(SUBMIT, json=submit_body())
-    slow = time.monotonic() - started
+    with fake.virtual_time():  # the injected latency passes on the fake's clock, not the wall clock
+        started = clock.now()
+        await http.get("/api/v1/models")
+        fast = clock.now() - started
+        started = clock.now()
+        await http.post(SUBMIT, json=submit_body())
+        slow = clock.now() - started
 
-    assert slow >= 0.2
-    assert fast < 0.2
+    assert slow == pytest.approx(0.2)
+    assert fast == 0.0
 
 
-async def test_latency_can_be_a_range(local: httpx.AsyncClient, fake: FakeMicroDC) -> None:
+async def test_latency_can_be_a_range(local: httpx.AsyncClient, fake: FakeMicroDC, clock: ManualClock) -> None:
     fake.faults = Faults(latency=(0.05, 0.1))
 
     elapsed: List[float] = []
-    for _ in range(3):
-        started = time.monotonic()
-        await local.get("/api/v1/models")
-        elapsed.append(time.monotonic() - started)
+    with fake.virtual_time():
+        for _ in range(5):
+            started = clock.now()
+            await local.get("/api/v1/models")
+            elapsed.append(clock.now() - started)
 
-    assert min(elapsed) >= 0.05
-    assert max(elapsed) < 1.0
+    assert all(0.05 <= seconds <= 0.1 for seconds in elapsed)
+    assert len(set(elapsed)) > 1
 
 
 async def test_a_reset_drops_the_connection_before_anything_happens(http: httpx.AsyncClient, fake: FakeMicroDC) -> None:
@@ -156,6 +159,7 @@ async def test_max_faults_stops_injecting(local: httpx.AsyncClient, fake: FakeMi
         {"latency": (2.0, 1.0)},
         {"retry_after": -1.0},
         {"stream_drop_after": -1},
+        {"stream_end_after": -1},
     ],
 )
 def test_faults_reject_impossible_settings(kwargs: Dict[str, Any]) -> None:

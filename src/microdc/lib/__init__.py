@@ -9,7 +9,7 @@ drops them and nothing generated is edited by hand.
 
 * :mod:`microdc.lib.jobs` — the ``client.jobs`` extensions: ``AsyncJobs``, the builders
   (``LLMComplete``, ``LLMChat``, ``LLMEmbed``, ``DocumentCall``), waiting and cost estimates
-* :mod:`microdc.lib.retry` — ``RetryPolicy`` and ``disable_retry_delays`` for tests
+* :mod:`microdc.lib.retry` — ``disable_retry_delays`` for tests (the policy is ``microdc.RetryPolicy``)
 * :mod:`microdc.lib.hooks` — request/response/retry/error hooks and their records
 * :mod:`microdc.lib.metrics` — ``Metrics``, a hook set that counts calls, latency, tokens and cost
 * :mod:`microdc.lib.otel` — ``Tracing``, OpenTelemetry spans (extra ``microdc[otel]``)

@@ -12,8 +12,9 @@ What is counted, and from which hook:
 
 * ``on_request``: HTTP requests sent (every attempt, also those that never got an
   answer), by route (``"GET /api/v1/jobs/{job_id}"``);
-* ``on_response``: answers by status, and their latency in a histogram with fixed
-  buckets; from answers that carry Jobs (a Job, or a list of them), tokens and cost
+* ``on_response``: answers by status, their latency and their time to first byte
+  (until the headers arrived; when the HTTP client reports it) in histograms with
+  fixed buckets; from answers that carry Jobs (a Job, or a list of them), tokens and cost
   by model. A job's usage is counted once, the first time it is seen with one, so
   polling a finished job does not count it again. Bodies are only looked at when a
   ``"usage"`` key is in them, and only by this hook;
@@ -64,12 +65,14 @@ class MetricsSnapshot(TypedDict):
     errors: int
     errors_by_class: Dict[str, int]
     latency: LatencyHistogram
+    time_to_first_byte: LatencyHistogram
+    """Seconds from sending each attempt until its response headers arrived (same buckets as ``latency``)."""
     tokens_by_model: Dict[str, TokenUsage]
     cost_usd_by_model: Dict[str, float]
 
 
 class Metrics:
-    """Counts requests, retries, errors, latency, tokens and cost; :meth:`snapshot` reads them.
+    """Counts requests, retries, errors, latency, time to first byte, tokens and cost; :meth:`snapshot` reads them.
 
     One instance may serve several clients (``hooks=[metrics]`` on each); the
     counts add up. ``buckets`` overrides :data:`LATENCY_BUCKETS`.
@@ -92,6 +95,8 @@ class Metrics:
         self._errors: Counter[str] = Counter()
         self._latency_counts: List[int] = [0] * len(self._bounds)
         self._latency_sum = 0.0
+        self._ttfb_counts: List[int] = [0] * len(self._bounds)
+        self._ttfb_sum = 0.0
         self._tokens: Dict[str, TokenUsage] = {}
         self._cost: Dict[str, float] = {}
         self._jobs_counted: Set[str] = set()
@@ -106,6 +111,10 @@ class Metrics:
         self._by_status[info.status_code] += 1
         self._latency_counts[bisect.bisect_left(self._bounds, info.elapsed)] += 1
         self._latency_sum += info.elapsed
+        first_byte = info.time_to_first_byte
+        if first_byte is not None:
+            self._ttfb_counts[bisect.bisect_left(self._bounds, first_byte)] += 1
+            self._ttfb_sum += first_byte
         if info.is_success:
             content = info.content
             if content is not None and b'"usage"' in content:
@@ -131,14 +140,14 @@ class Metrics:
             "retries_by_reason": dict(self._retry_reasons),
             "errors": sum(self._errors.values()),
             "errors_by_class": dict(self._errors),
-            "latency": {
-                "buckets": dict(zip(self._bounds, self._latency_counts, strict=False)),
-                "count": sum(self._latency_counts),
-                "sum": self._latency_sum,
-            },
+            "latency": self._histogram(self._latency_counts, self._latency_sum),
+            "time_to_first_byte": self._histogram(self._ttfb_counts, self._ttfb_sum),
             "tokens_by_model": {model: cast(TokenUsage, dict(usage)) for model, usage in self._tokens.items()},
             "cost_usd_by_model": dict(self._cost),
         }
+
+    def _histogram(self, counts: List[int], total: float) -> LatencyHistogram:
+        return {"buckets": dict(zip(self._bounds, counts, strict=True)), "count": sum(counts), "sum": total}
 
     def __repr__(self) -> str:
         return f"<Metrics requests={self._requests} retries={self._retries} errors={sum(self._errors.values())}>"

@@ -1,7 +1,7 @@
 """Client-side rate limiting: ``AsyncMicroDC(rate_limit=RateLimit(...))``.
 
 A :class:`RateLimit` is a gate every attempt of every request passes just before it
-is sent (``AsyncAPIClient._send`` routes attempts through it, see ``_hooks.py``).
+is sent (``BaseClient._send`` routes attempts through it, see ``_hooks.py``).
 It combines three things:
 
 * a token bucket: on average ``requests_per_second``, with up to ``burst`` sent at

@@ -1,6 +1,7 @@
-"""The retry policy, public: inspect a client's (``client.retry_policy``) or switch delays off in tests.
+"""Retries in tests: switch every SDK wait to virtual time.
 
-::
+The policy itself is ``microdc.RetryPolicy`` (``AsyncMicroDC(retry=RetryPolicy(...))``);
+this module holds the test switch and the server-hint reader::
 
     from microdc.lib.retry import disable_retry_delays
 
@@ -10,6 +11,6 @@
 
 from __future__ import annotations
 
-from .._retry import RetryPolicy, retry_after_seconds, disable_retry_delays
+from .._retry import retry_after_seconds, disable_retry_delays
 
-__all__ = ["RetryPolicy", "disable_retry_delays", "retry_after_seconds"]
+__all__ = ["disable_retry_delays", "retry_after_seconds"]

@@ -32,6 +32,7 @@ from starlette.applications import Starlette
 from starlette.middleware.gzip import GZipMiddleware
 
 from ._sse import EventRoutes
+from ._clock import fake_sleep
 from ._files import FileRoutes
 from ._state import RecordedRequest
 from ._errors import FakeAPIError, not_found
@@ -289,7 +290,7 @@ class FakeApp:
         ctx, record = self.ctx, exchange.record
         decision = ctx.injector.decide(record.method, record.path) if ctx.injector is not None else NO_FAULT
         if decision.latency > 0:
-            await asyncio.sleep(decision.latency)
+            await fake_sleep(ctx.store.clock, decision.latency)
         record.fault = decision.kind
         if decision.kind == "reset":
             await exchange.drop("reset")

@@ -6,6 +6,14 @@ whenever it is read, and an event stream that waits for the next event asks the 
 how long to wait. :class:`MonotonicClock` (the default) follows real time;
 :class:`ManualClock` stands still until a test calls :meth:`ManualClock.advance`, so
 lifecycles can be stepped through deterministically.
+
+Every clock here is also a clock the SDK can wait on (``monotonic()`` and
+``async sleep()``, what :mod:`microdc._clock` needs). ``FakeMicroDC.virtual_time()``
+makes the fake's :class:`ManualClock` the SDK's clock: each wait the SDK makes
+(retries, stream reconnects, ``jobs.wait`` polling, ``as_completed``, batches) moves
+it forward instead of passing in real time, and so do the fake's own waits
+(:func:`fake_sleep`: injected latency, event streams waiting for their next event).
+Jobs then progress exactly as the SDK sleeps, and a one-hour wait takes no real time.
 """
 
 from __future__ import annotations
@@ -14,7 +22,12 @@ import time
 from typing import List, Callable, Optional
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["Clock", "ManualClock", "MonotonicClock"]
+import anyio
+import anyio.lowlevel
+
+from .. import _clock as _sdk_clock
+
+__all__ = ["Clock", "ManualClock", "MonotonicClock", "fake_sleep", "is_sdk_clock"]
 
 _MANUAL_EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -34,6 +47,17 @@ class Clock:
     def now(self) -> float:
         """Seconds on this clock (monotonic)."""
         raise NotImplementedError
+
+    def monotonic(self) -> float:
+        """``now()``, under the name the SDK's clock seam reads."""
+        return self.now()
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait until ``seconds`` have passed on this clock (in real time, unless a subclass moves itself)."""
+        if seconds > 0:
+            await anyio.sleep(seconds)
+        else:
+            await anyio.lowlevel.checkpoint()
 
     def wall_time(self, t: float) -> datetime:
         """The UTC datetime of clock time ``t``."""
@@ -91,6 +115,35 @@ class ManualClock(Clock):
 
     def real_seconds_until(self, t: float) -> Optional[float]:
         return 0.0 if t <= self._now else None
+
+    async def sleep(self, seconds: float) -> None:
+        """Let ``seconds`` pass at once: move the clock to ``now + seconds`` and wake what waits on it.
+
+        Waits that start together overlap rather than add up: each target is taken
+        when the wait starts, and the clock only moves if no other wait moved it
+        that far already (it never goes back).
+        """
+        target = self._now + max(seconds, 0.0)
+        await anyio.lowlevel.checkpoint()  # lets waits started at the same moment take the same start
+        if target > self._now:
+            self.advance(target - self._now)
+
+
+def is_sdk_clock(clock: Clock) -> bool:
+    """Whether ``clock`` is the one the SDK waits on now (inside ``FakeMicroDC.virtual_time()``)."""
+    return _sdk_clock.current_clock() is clock
+
+
+async def fake_sleep(clock: Clock, seconds: float) -> None:
+    """How the fake waits (injected latency): on ``clock`` while it is the SDK's clock, else in real time.
+
+    Outside ``virtual_time()`` a test that sees a slow answer (a read timeout, a
+    request still in flight) needs real time to pass, whatever the fake's clock.
+    """
+    if is_sdk_clock(clock):
+        await clock.sleep(seconds)
+    elif seconds > 0:
+        await anyio.sleep(seconds)
 
 
 def isoformat(moment: datetime) -> str:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, AsyncContextManager
+import contextlib
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Generator, AsyncContextManager
 
 import httpx
 
 from ._app import FakeApp
 from ._clock import Clock, ManualClock, MonotonicClock
 from ._state import Store, RecordedRequest
+from .._clock import use_clock
 from ._faults import Faults, FaultInjector
 from ._server import serve as _serve
 from ._context import Context, JobDuration
@@ -105,6 +107,27 @@ class FakeMicroDC:
         if not isinstance(self.clock, ManualClock):
             raise TypeError("advance() needs a manual clock: FakeMicroDC(clock=ManualClock())")
         self.clock.advance(seconds)
+
+    @contextlib.contextmanager
+    def virtual_time(self) -> Generator[ManualClock, None, None]:
+        """Make this fake's :class:`ManualClock` the SDK's clock while the block runs.
+
+        Every wait the SDK makes (retries, stream reconnects, ``jobs.wait`` polling,
+        ``as_completed``, batches) then moves the fake's time forward instead of
+        passing in real time, and so do the fake's own waits (injected latency,
+        event streams waiting for their next event): jobs progress exactly as the
+        SDK sleeps, and ``timeout=`` values are measured on the same clock::
+
+            fake = FakeMicroDC(clock=ManualClock(), job_duration=3600)
+            with fake.virtual_time():
+                job = await client.jobs.create_and_wait(..., wait_timeout=7200)  # no real hour
+
+        The SDK's previous clock comes back when the block ends.
+        """
+        if not isinstance(self.clock, ManualClock):
+            raise TypeError("virtual_time() needs a manual clock: FakeMicroDC(clock=ManualClock())")
+        with use_clock(self.clock):
+            yield self.clock
 
     # --- ways to reach it --------------------------------------------------------------
 

@@ -13,10 +13,11 @@ generator and gets at most one of these, by the rates given:
   before the answer is sent.
 
 Besides those draws, ``stream_drop_after=n`` drops the connection of every matching
-event stream (``/events``) after ``n`` events, so a client must resume with
-``Last-Event-ID``; and ``latency`` (seconds, or a ``(low, high)`` range) delays every
+event stream (``/events``) after ``n`` events, and ``stream_end_after=n`` ends it
+cleanly after ``n`` events (as a proxy closes an idle stream), so a client must
+resume with ``Last-Event-ID``; and ``latency`` (seconds, or a ``(low, high)`` range) delays every
 matching request, in real time, before it is handled. ``max_faults`` stops injecting after that many
-faults (latency is not counted; each stream armed with a cut is), so ``Faults(lost_answer_rate=1.0, max_faults=1)``
+faults (latency is not counted; each stream armed with a cut or an end is), so ``Faults(lost_answer_rate=1.0, max_faults=1)``
 loses exactly the first answer.
 """
 
@@ -65,6 +66,9 @@ class Faults:
     stream_drop_after: Optional[int] = None
     """Cut each matching event stream (``/events``) after this many events by dropping
     its connection; each stream so armed counts as a fault, so ``max_faults`` bounds how many."""
+    stream_end_after: Optional[int] = None
+    """End each matching event stream cleanly after this many events, before its terminal
+    event (as a proxy closing an idle stream does); each counts as a fault, like a cut."""
 
     def __post_init__(self) -> None:
         rates = (self.error_rate, self.rate_limit_rate, self.reset_rate, self.lost_answer_rate)
@@ -76,6 +80,8 @@ class Faults:
             raise ValueError("retry_after must be >= 0")
         if self.stream_drop_after is not None and self.stream_drop_after < 0:
             raise ValueError("stream_drop_after must be >= 0 events")
+        if self.stream_end_after is not None and self.stream_end_after < 0:
+            raise ValueError("stream_end_after must be >= 0 events")
         low, high = self._latency_range()
         if low < 0 or high < low:
             raise ValueError(f"latency must be >= 0 seconds or a (low, high) range; got {self.latency!r}")
@@ -122,6 +128,16 @@ class FaultInjector:
             return None
         self.injected += 1
         return faults.stream_drop_after
+
+    def stream_end(self, method: str, path: str) -> Optional[int]:
+        """After how many events to end this event stream cleanly (None: never)."""
+        faults = self.faults
+        if faults.stream_end_after is None or not faults.matches(method, path):
+            return None
+        if faults.max_faults is not None and self.injected >= faults.max_faults:
+            return None
+        self.injected += 1
+        return faults.stream_end_after
 
     def decide(self, method: str, path: str) -> FaultDecision:
         faults = self.faults

@@ -32,6 +32,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError("The microdc command needs the cli extra: pip install 'microdc[cli]'") from exc
 
+from . import _chat
 from ._run import run as _run_command  # noqa: F401  # pyright: ignore[reportUnusedImport]  (registers `jobs run`)
 from ._jobs import jobs
 from ._files import files, models
@@ -67,6 +68,7 @@ def cli(
 cli.add_command(jobs)
 cli.add_command(files)
 cli.add_command(models)
+cli.add_command(_chat.chat)
 
 
 def run_cli(argv: Optional[List[str]] = None) -> int:

@@ -23,11 +23,14 @@ from typing import (
 
 from typing_extensions import Unpack
 
+from ._ask import AskOptions
 from ._cost import CostEstimate, price_book
 from ..._types import MutationRequestOptions
 from ._waiting import OnComplete, as_completed, wait_for_job
+from ._watcher import JobWatcher, JobCallback
 from .builders import JobBuilder
 from ...types.job import Job
+from ._conversation import Conversation, ConversationUsage
 from ...resources.jobs import AsyncJobsResource
 from ...types.job_create_params import (
     LLMChatJobParams,
@@ -35,12 +38,13 @@ from ...types.job_create_params import (
     LLMEmbedJobParams,
     LLMCompleteJobParams,
 )
+from ...types.chat_message_param import ChatMessageParam
 
 if TYPE_CHECKING:
     from ..batch import JobInput, OnProgress, BatchResult
     from ..batch._state import StrPath
 
-__all__ = ["AsyncJobs", "CostEstimate"]
+__all__ = ["AskOptions", "AsyncJobs", "Conversation", "ConversationUsage", "CostEstimate", "JobCallback", "JobWatcher"]
 
 
 # The arguments of ``create`` for each job type, request options included.
@@ -63,10 +67,11 @@ class AsyncJobs(AsyncJobsResource):
         """Wait until the job is ``completed``, ``failed`` or ``cancelled``, and return it.
 
         Follows the job's event stream; falls back to polling ``retrieve_status``
-        (every ``poll_interval`` seconds, growing to 10 s) when the stream fails. A
-        failed or cancelled job is returned, not raised. Raises
-        ``JobWaitTimeoutError`` (with ``.job``, the last state seen) after
-        ``timeout`` seconds; ``None`` waits as long as it takes.
+        when the stream fails, every ``poll_interval`` seconds at first, backing off
+        as the client's ``RetryPolicy`` does. A failed or cancelled job is returned,
+        not raised. Raises ``JobWaitTimeoutError`` (with ``.job``, the last state
+        seen) after ``timeout`` seconds on the SDK's clock; ``None`` waits as long as
+        it takes.
         """
         return await wait_for_job(self, job_id, timeout=timeout, poll_interval=poll_interval)
 
@@ -125,9 +130,12 @@ class AsyncJobs(AsyncJobsResource):
     ) -> AsyncIterator[Job]:
         """Yield each job once, as it reaches a terminal state (in completion order).
 
-        Asks the list endpoint about up to 100 ids per request, every
-        ``poll_interval`` seconds; ``on_complete(job)`` (sync or async) runs for each
-        job before it is yielded. Raises ``JobWaitTimeoutError`` after ``timeout`` s.
+        ``job_ids`` is any iterable of id strings (list, set, deque, generator). Asks
+        the list endpoint about up to 100 ids per request, every ``poll_interval``
+        seconds while jobs finish, backing off as the client's ``RetryPolicy`` does
+        while none do; ``on_complete(job)`` (sync or async) runs for each job before
+        it is yielded. An id the server does not know raises ``NotFoundError`` naming
+        it. Raises ``JobWaitTimeoutError`` after ``timeout`` s.
         """
         return as_completed(self, job_ids, poll_interval=poll_interval, timeout=timeout, on_complete=on_complete)
 
@@ -164,3 +172,71 @@ class AsyncJobs(AsyncJobsResource):
             batch_id=batch_id,
             poll_interval=poll_interval,
         )
+
+    # --- conversations, one-call helpers and the watcher (PRODUCT.md §2.4) ----------------
+
+    async def ask(
+        self,
+        prompt: str,
+        *,
+        model: str,
+        max_tokens: Optional[int] = None,
+        temperature: float = 0.7,
+        max_cost_usd: Optional[float] = None,
+        **options: Unpack[AskOptions],
+    ) -> str:
+        """Run one ``llm_complete`` job on ``prompt``, wait for it, and return its text.
+
+        ``max_cost_usd`` refuses (``BudgetExceededError``, nothing sent) a job whose
+        worst case (``estimate_cost``) could cost more. A job that fails or is
+        cancelled raises ``JobFailedError`` (with ``.job``); cancelling the call
+        cancels the job on the server. ``options``: ``priority``,
+        ``timeout_seconds``, ``metadata`` and the request options of ``create``.
+        """
+        from ._ask import ask
+
+        return await ask(
+            self,
+            prompt,
+            model=model,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            max_cost_usd=max_cost_usd,
+            **options,
+        )
+
+    def conversation(
+        self,
+        model: str,
+        *,
+        system: Optional[str] = None,
+        temperature: float = 0.7,
+        max_tokens: Optional[int] = None,
+        max_cost_usd: Optional[float] = None,
+        messages: Optional[Iterable[ChatMessageParam]] = None,
+    ) -> Conversation:
+        """A chat whose history is kept for you: ``await conv.send(text)``, ``conv.stream(text)``.
+
+        ``system`` opens the history (``clear()`` keeps it); ``messages`` continues an
+        earlier one. ``max_cost_usd`` is a budget for the whole conversation: a turn
+        whose worst case could pass it raises ``BudgetExceededError`` before it is sent.
+        See :class:`microdc.lib.jobs.Conversation`.
+        """
+        return Conversation(
+            self,
+            model,
+            system=system,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            max_cost_usd=max_cost_usd,
+            messages=messages,
+        )
+
+    def watcher(self, *, poll_interval: float = 1.0) -> JobWatcher:
+        """A :class:`JobWatcher`: ``async with client.jobs.watcher() as w: w.watch(job_id, callback)``.
+
+        Each callback is called once with the terminal Job; one background task asks
+        the list endpoint about up to 100 watched ids per request every
+        ``poll_interval`` seconds; ``await w.join()`` waits for every watched job.
+        """
+        return JobWatcher(self, poll_interval=poll_interval)

@@ -30,7 +30,7 @@ from ..._exceptions import MicroDCError
 if TYPE_CHECKING:
     from ...types.job import Job
     from ...types.model import Model
-    from ..._base_client import AsyncAPIClient
+    from ..._base_client import BaseClient
     from ...resources.files import AsyncFilesResource
     from ...resources.models import AsyncModelsResource
 
@@ -169,10 +169,10 @@ class PriceBook:
         )
 
 
-_books: weakref.WeakKeyDictionary[AsyncAPIClient, PriceBook] = weakref.WeakKeyDictionary()
+_books: weakref.WeakKeyDictionary[BaseClient, PriceBook] = weakref.WeakKeyDictionary()
 
 
-def price_book(client: AsyncAPIClient) -> PriceBook:
+def price_book(client: BaseClient) -> PriceBook:
     """The client's one :class:`PriceBook`, so each model is fetched once per client."""
     book = _books.get(client)
     if book is None:

@@ -1,0 +1,283 @@
+"""``jobs.conversation(...)``: a chat whose history the SDK keeps, turn after turn.
+
+Each turn submits one ``llm_chat`` job carrying the whole history plus the new user
+message. Only a turn whose job completes changes the history (the user message and
+the reply are appended together), so a failed, cancelled, abandoned or refused turn
+leaves it exactly as it was. ``usage`` and ``cost_usd`` add up every job the
+conversation ran, failed ones included (their input was read and billed).
+
+With ``max_cost_usd`` the conversation has a total budget: before a turn is sent,
+``jobs.estimate_cost`` gives its worst case, and a turn that could take the total
+past the budget raises ``BudgetExceededError`` instead. A turn abandoned before its
+job ended (the task was cancelled, the stream could not resume) is charged what the
+server reports for it after cancelling, or its worst case if the server cannot say,
+so the budget holds even then.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    List,
+    Tuple,
+    Iterable,
+    Optional,
+    Generator,
+    AsyncGenerator,
+)
+from dataclasses import dataclass
+
+from typing_extensions import Unpack
+
+from ._ask import (
+    add_cost,
+    job_params,
+    check_limit,
+    submit_turn,
+    check_budget,
+    check_prompt,
+    require_model,
+    failure_message,
+    cancel_abandoned,
+)
+from ..._types import MutationRequestOptions
+from ..._exceptions import JobFailedError
+from ...types.chat_role import ChatRole
+from ...types.chat_message_param import ChatMessageParam
+from ...types.job_terminal_event import JobTerminalEvent
+from ...types.job_output_delta_event import JobOutputDeltaEvent
+
+if TYPE_CHECKING:
+    from . import AsyncJobs
+    from ._cost import CostEstimate
+    from ...types.job import Job
+
+__all__ = ["Conversation", "ConversationUsage"]
+
+_ROLES: Dict[object, ChatRole] = {"system": "system", "user": "user", "assistant": "assistant"}
+
+
+@dataclass(frozen=True)
+class ConversationUsage:
+    """Tokens a conversation's jobs used, added up over its turns."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+
+
+def _copy_messages(messages: Iterable[object]) -> List[ChatMessageParam]:
+    copied: List[ChatMessageParam] = []
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise TypeError(f"messages[{index}] must be a dict with 'role' and 'content', got {message!r}.")
+        fields: Dict[str, object] = message  # pyright: ignore[reportUnknownVariableType]
+        role, content = _ROLES.get(fields.get("role")), fields.get("content")
+        if role is None:
+            raise ValueError(
+                f"messages[{index}]['role'] must be one of {', '.join(_ROLES.values())}; got {fields.get('role')!r}."
+            )
+        if not isinstance(content, str):
+            raise TypeError(f"messages[{index}]['content'] must be a string, got {content!r}.")
+        copied.append(ChatMessageParam(role=role, content=content))
+    return copied
+
+
+class Conversation:
+    """A chat with a model; made by ``client.jobs.conversation(model, ...)``.
+
+    ::
+
+        chat = client.jobs.conversation("echo-1", system="Be brief.", max_cost_usd=0.05)
+        print(await chat.send("What is MicroDC?"))
+        async for delta in chat.stream("And how do I use it?"):
+            print(delta, end="", flush=True)
+        print(chat.cost_usd, chat.usage.total_tokens)
+
+    One turn runs at a time: starting a second one while the first is running raises
+    ``RuntimeError``. ``model`` may be changed between turns; the history is kept.
+    """
+
+    def __init__(
+        self,
+        jobs: AsyncJobs,
+        model: str,
+        *,
+        system: Optional[str] = None,
+        temperature: float = 0.7,
+        max_tokens: Optional[int] = None,
+        max_cost_usd: Optional[float] = None,
+        messages: Optional[Iterable[ChatMessageParam]] = None,
+    ) -> None:
+        if not isinstance(model, str) or not model.strip():
+            raise ValueError(f"A model id is needed (e.g. 'echo-1'), got {model!r}.")
+        history = _copy_messages(messages or ())
+        if system is not None:
+            if not isinstance(system, str):
+                raise TypeError(f"system must be a string, got {type(system).__name__}.")
+            if history and history[0]["role"] == "system":
+                raise ValueError("Pass the system message either as system= or as messages[0], not both.")
+            history.insert(0, {"role": "system", "content": system})
+        job_params("llm_chat", model, temperature=temperature, max_tokens=max_tokens)  # checks both
+        self.model = model
+        """The model the next turn runs on."""
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self._jobs = jobs
+        self._limit = check_limit(max_cost_usd)
+        self._messages = history
+        self._usage = ConversationUsage()
+        self._cost_usd = 0.0
+        self._unknown_cost_usd = 0.0
+        self._busy = False
+
+    def __repr__(self) -> str:
+        return (
+            f"Conversation(model={self.model!r}, messages={len(self._messages)}, "
+            f"cost_usd={self._cost_usd:g}, max_cost_usd={self._limit!r})"
+        )
+
+    # --- state --------------------------------------------------------------------------
+
+    @property
+    def messages(self) -> List[ChatMessageParam]:
+        """The history, oldest first (a copy: change it through ``send``, ``stream`` and ``clear``)."""
+        return [ChatMessageParam(role=m["role"], content=m["content"]) for m in self._messages]
+
+    @property
+    def system(self) -> Optional[str]:
+        """The system message, if the conversation has one."""
+        if self._messages and self._messages[0]["role"] == "system":
+            return self._messages[0]["content"]
+        return None
+
+    @property
+    def usage(self) -> ConversationUsage:
+        """Input, output and total tokens of every job this conversation ran."""
+        return self._usage
+
+    @property
+    def cost_usd(self) -> float:
+        """What this conversation's jobs cost, in US dollars, as the server reported it."""
+        return self._cost_usd
+
+    @property
+    def max_cost_usd(self) -> Optional[float]:
+        """The conversation's total budget (``None``: no limit)."""
+        return self._limit
+
+    @property
+    def spent_usd(self) -> float:
+        """What counts against the budget: ``cost_usd`` plus the worst case of turns whose cost is unknown."""
+        return add_cost(self._cost_usd, self._unknown_cost_usd)
+
+    def clear(self) -> None:
+        """Forget the history but keep the system message (usage and cost are kept too)."""
+        self._messages = self._messages[:1] if self.system is not None else []
+
+    # --- turns --------------------------------------------------------------------------
+
+    async def send(self, text: str, **options: Unpack[MutationRequestOptions]) -> str:
+        """Send ``text`` as the next user message; the reply's text once the job completed.
+
+        Raises ``JobFailedError`` if the job fails or is cancelled, and
+        ``BudgetExceededError`` (before sending) if the turn could pass ``max_cost_usd``.
+        Cancelling the call cancels the job on the server. ``options`` are the request
+        options of ``jobs.create`` (``timeout``, ``extra_headers``, ...).
+        """
+        with self._turn():
+            params, estimate = await self._prepare(text)
+            job = await submit_turn(self._jobs, params, options)
+            try:
+                finished = await self._jobs.wait(job.id)
+            except BaseException:
+                self._charge(await cancel_abandoned(self._jobs, job.id), estimate)
+                raise
+            return self._finish(params, finished)
+
+    async def stream(self, text: str, **options: Unpack[MutationRequestOptions]) -> AsyncGenerator[str, None]:
+        """Send ``text``; yield the reply's text as the model produces it (``job.output.delta`` events).
+
+        The event stream is resumed across dropped connections like any stream; the
+        whole reply is appended to the history once the job completes. A stream that
+        cannot resume raises ``APIConnectionError``, and a stream left early cancels
+        the job when it is closed (at once with
+        ``async with contextlib.aclosing(chat.stream(text)) as deltas:``, else when the
+        generator is collected); either way the history is unchanged.
+        """
+        with self._turn():
+            params, estimate = await self._prepare(text)
+            job = await submit_turn(self._jobs, params, options)
+            finished: Optional[Job] = None
+            try:
+                async with await self._jobs.events(job.id) as events:
+                    async for event in events:
+                        if isinstance(event, JobOutputDeltaEvent):
+                            yield event.data.delta
+                        elif isinstance(event, JobTerminalEvent):
+                            finished = event.data
+                            break
+                if finished is None:  # the stream ended without its terminal event
+                    finished = await self._jobs.wait(job.id)
+            finally:
+                if finished is None:
+                    self._charge(await cancel_abandoned(self._jobs, job.id), estimate)
+            assert finished is not None  # the try block either set it or raised
+            self._finish(params, finished)
+
+    # --- inside a turn ------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _turn(self) -> Generator[None, None, None]:
+        """Marks the conversation busy for one turn, so two turns never interleave their histories."""
+        if self._busy:
+            raise RuntimeError(
+                "This conversation is already running a turn; await it (or finish its stream) before the next one."
+            )
+        self._busy = True
+        try:
+            yield
+        finally:
+            self._busy = False
+
+    async def _prepare(self, text: str) -> Tuple[Dict[str, Any], Optional[CostEstimate]]:
+        """The turn's job parameters and, with a budget, its cost estimate (checked against the budget)."""
+        check_prompt(text, "message")
+        messages: List[ChatMessageParam] = [*self.messages, ChatMessageParam(role="user", content=text)]
+        params = job_params(
+            "llm_chat", self.model, temperature=self.temperature, max_tokens=self.max_tokens, messages=messages
+        )
+        await require_model(self._jobs, self.model, "llm_chat")
+        if self._limit is None:
+            return params, None
+        estimate = await self._jobs.estimate_cost(params)
+        check_budget(estimate, spent_usd=self.spent_usd, limit_usd=self._limit)
+        return params, estimate
+
+    def _charge(self, job: Optional[Job], estimate: Optional[CostEstimate]) -> None:
+        """Add what ``job`` cost; a turn whose cost is unknown counts its worst case against the budget."""
+        usage = job.usage if job is not None else None
+        if usage is None:
+            if estimate is not None:
+                self._unknown_cost_usd = add_cost(self._unknown_cost_usd, estimate.worst_case_usd)
+            return
+        self._usage = ConversationUsage(
+            input_tokens=self._usage.input_tokens + usage.input_tokens,
+            output_tokens=self._usage.output_tokens + usage.output_tokens,
+            total_tokens=self._usage.total_tokens + usage.total_tokens,
+        )
+        self._cost_usd = add_cost(self._cost_usd, usage.cost_usd)
+
+    def _finish(self, params: Dict[str, Any], job: Job) -> str:
+        """Charge the turn's job; append the exchange if it completed, else raise ``JobFailedError``."""
+        self._charge(job, None)
+        result = job.result
+        if job.status != "completed" or result is None or result.type != "llm_chat":
+            raise JobFailedError(failure_message(job, "; the conversation is unchanged"), job=job)
+        reply = result.message.content
+        history: List[ChatMessageParam] = [*params["messages"], ChatMessageParam(role="assistant", content=reply)]
+        self._messages = history
+        return reply
