@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import os
 import contextlib
-from typing import AsyncIterator
+from typing import Any, Dict, AsyncGenerator
 
 from microdc import AsyncMicroDC
 
 
 @contextlib.asynccontextmanager
-async def connect() -> AsyncIterator[AsyncMicroDC]:
+async def service() -> AsyncGenerator[Dict[str, Any], None]:
+    """The ``AsyncMicroDC`` arguments for the service to use: none (the environment's), or an embedded fake's."""
     if os.environ.get("MICRODC_BASE_URL"):
-        async with AsyncMicroDC() as client:
-            yield client
+        yield {}
         return
 
     from microdc.testing import FakeMicroDC
@@ -26,5 +26,11 @@ async def connect() -> AsyncIterator[AsyncMicroDC]:
     fake = FakeMicroDC(api_key="example-key", job_duration=0.5, seed=7)
     async with fake.serve(port=0) as base_url:
         print(f"(no MICRODC_BASE_URL: using an embedded fake MicroDC at {base_url})")
-        async with AsyncMicroDC(api_key="example-key", base_url=base_url) as client:
-            yield client
+        yield {"api_key": "example-key", "base_url": base_url}
+
+
+@contextlib.asynccontextmanager
+async def connect() -> AsyncGenerator[AsyncMicroDC, None]:
+    """A client for :func:`service`, closed on exit."""
+    async with service() as options, AsyncMicroDC(**options) as client:
+        yield client

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import hashlib
 import contextlib
-from typing import Any, AsyncIterator, AsyncGenerator
+from typing import Any, Dict, AsyncIterator, AsyncGenerator
 from pathlib import Path
 
 import anyio
@@ -17,12 +17,34 @@ from microdc.testing import FakeMicroDC, ManualClock
 from microdc.lib.retry import disable_retry_delays
 
 from .reliability._raw_server import RawServer, hang, send, response, json_response
-from .reliability.test_malformed_answers import job_data
 
 pytest.importorskip("aiohttp")
 
 API_KEY = "sk-aiohttp-test"
 LIMIT = 10.0
+
+
+def job_data(*, id: str) -> Dict[str, object]:
+    """A completed Job as the API sends it."""
+    return {
+        "id": id,
+        "object": "job",
+        "type": "llm_complete",
+        "model": "echo-1",
+        "status": "completed",
+        "priority": "normal",
+        "metadata": {},
+        "timeout_seconds": 300,
+        "progress": 1.0,
+        "created_at": "2026-01-01T00:00:00Z",
+        "started_at": "2026-01-01T00:00:01Z",
+        "completed_at": "2026-01-01T00:00:02Z",
+        "acknowledged": False,
+        "acknowledged_at": None,
+        "usage": None,
+        "error": None,
+        "result": {"type": "llm_complete", "text": "hi", "finish_reason": "stop"},
+    }
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Optional
 
 import httpx
 import respx
@@ -244,17 +245,20 @@ async def test_closing_a_copy_closes_the_shared_pool() -> None:
 
 
 def test_own_pool_works_from_a_second_event_loop() -> None:
-    with respx.mock(base_url=BASE_URL, assert_all_called=True) as mock:
+    with respx.mock(base_url=BASE_URL, assert_all_called=True, using="httpx") as mock:
         route = mock.get("/x").mock(return_value=httpx.Response(200, json={"n": 1}))
         client = AsyncMicroDC(api_key=API_KEY, base_url=BASE_URL)
 
-        async def call() -> object:
-            return await client.get("/x", cast_to=object)
+        async def call() -> tuple[object, Optional[httpx.AsyncClient]]:
+            return await client.get("/x", cast_to=object), client._pool.client
 
-        assert asyncio.run(call()) == {"n": 1}
-        first_pool = client._pool.client
-        assert asyncio.run(call()) == {"n": 1}
-        assert client._pool.client is not first_pool
+        first_answer, first_pool = asyncio.run(call())
+        second_answer, second_pool = asyncio.run(call())
+        assert first_answer == second_answer == {"n": 1}
+        assert first_pool is not None
+        assert second_pool is not None
+        assert second_pool is not first_pool
+        assert first_pool.is_closed  # closed when its loop shut down
         assert route.call_count == 2
         asyncio.run(client.close())
 

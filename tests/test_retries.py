@@ -17,6 +17,7 @@ import pytest
 from microdc import (
     APIError,
     RetryPolicy,
+    AsyncMicroDC,
     ConflictError,
     NotFoundError,
     APIStatusError,
@@ -31,7 +32,7 @@ from microdc import (
 from microdc._retry import retry_after_seconds
 from microdc.lib.hooks import Hooks
 
-from .conftest import Answer, Recorder, fail, error, reply, make_client
+from .conftest import API_KEY, BASE_URL, Answer, Recorder, fail, error, reply, make_client
 
 pytestmark = pytest.mark.usefixtures("no_retry_delays")
 
@@ -172,8 +173,8 @@ async def test_too_many_redirects_becomes_api_connection_error() -> None:
         return httpx.Response(302, headers={"location": str(request.url)}, request=request)
 
     recorder = Recorder(redirect)
-    client = make_client(recorder, max_retries=0)
-    client._pool._client = httpx.AsyncClient(transport=httpx.MockTransport(recorder), follow_redirects=True)
+    http_client = httpx.AsyncClient(transport=httpx.MockTransport(recorder), follow_redirects=True)
+    client = AsyncMicroDC(api_key=API_KEY, base_url=BASE_URL, max_retries=0, http_client=http_client)
     async with client:
         with pytest.raises(APIConnectionError, match="redirects"):
             await client.get("/x", cast_to=object)

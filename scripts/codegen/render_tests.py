@@ -220,19 +220,30 @@ def _conftest(config: Config) -> str:
     return join_blocks(
         [
             HEADER
-            + f'\n"""The `client` fixture of the contract tests: an `{client}` talking to Steady (`scripts/mock`)."""\n\n'
+            + f'\n"""The `client` fixture of the contract tests: an `{client}` talking to Steady (`scripts/mock`),\n'
+            + "over each transport of `tests/_transports.py` (the default client and `DefaultAioHttpClient`),\n"
+            + 'with lenient (`loose`) and strict (`strict`) response validation."""\n\n'
             + "from __future__ import annotations\n\nimport os\nfrom typing import AsyncIterator\n\n"
-            + f"import pytest\n\nfrom microdc import {client}",
+            + f"import pytest\n\nfrom microdc import {client}\n\n"
+            + "from .._transports import transport, http_client_for",
             f'base_url = os.environ.get("{tests.base_url_env}", "{tests.default_base_url}")\n'
-            f'api_key = "{tests.api_key}"',
+            f'api_key = "{tests.api_key}"\n'
+            '__all__ = ["client", "strict", "transport"]',
             '@pytest.fixture(params=[False, True], ids=["loose", "strict"])\n'
-            f"async def client(request: pytest.FixtureRequest) -> AsyncIterator[{client}]:\n"
-            '    """A client with lenient (`loose`) and strict (`strict`) response validation."""\n'
-            '    strict = getattr(request, "param", False)\n'
-            "    assert isinstance(strict, bool)\n"
-            f"    async with {client}(\n"
-            "        api_key=api_key, base_url=base_url, _strict_response_validation=strict\n"
-            "    ) as client:\n"
+            "def strict(request: pytest.FixtureRequest) -> bool:\n"
+            '    """Whether the client validates responses strictly."""\n'
+            "    value = request.param\n"
+            "    assert isinstance(value, bool)\n"
+            "    return value",
+            "@pytest.fixture\n"
+            f"async def client(transport: str, strict: bool) -> AsyncIterator[{client}]:\n"
+            f'    """An `{client}` over `transport`, lenient or strict."""\n'
+            "    async with (\n"
+            "        http_client_for(transport) as http_client,\n"
+            f"        {client}(\n"
+            "            api_key=api_key, base_url=base_url, http_client=http_client, _strict_response_validation=strict\n"
+            "        ) as client,\n"
+            "    ):\n"
             "        yield client",
         ]
     )

@@ -47,7 +47,7 @@ from ._http_clients import HttpClientPool, DefaultAsyncHttpxClient
 from ._request_builder import MUTATION_METHODS, RequestBuilder, FinalRequestOptions, idempotency_key
 
 if TYPE_CHECKING:
-    from ._hooks import HooksArg, Instrumentation
+    from ._hooks import HooksArg, Instrumentation, InstrumentedCall
     from .pagination import BaseAsyncPage
     from .lib.rate_limit import RateLimit
 
@@ -195,14 +195,26 @@ class BaseClient:
         self, options: FinalRequestOptions, *, stream: bool, max_retries: int
     ) -> tuple[httpx.Response, int]:
         """The retry loop: attempts until a 2xx answer, a final error, or no retries left."""
+        if self._instrumentation is None:
+            return await self._send_attempts(options, stream, max_retries, None)
+        # Hooks and the rate limit (``_hooks.py``). A call that leaves by an exception the
+        # hooks did not see (cancelled, a bug) is reported here, in the call's own task.
+        call = self._instrumentation.start_call(options)
+        try:
+            return await self._send_attempts(options, stream, max_retries, call)
+        except BaseException as exc:
+            call.interrupted(exc)
+            raise
+
+    async def _send_attempts(
+        self, options: FinalRequestOptions, stream: bool, max_retries: int, call: Optional[InstrumentedCall]
+    ) -> tuple[httpx.Response, int]:
         policy = self._retry_policy
         http = self._pool.get()
         content, multipart = options.body()
         retries_taken = 0
         # The deadline, when the policy has one, counts from the start of the call on the SDK clock.
         started = _clock.monotonic() if policy.deadline is not None else 0.0
-        # Hooks and the rate limit (``_hooks.py``); None unless the client was given some.
-        call = None if self._instrumentation is None else self._instrumentation.start_call(options)
         while True:
             request = self._builder.build(options, retries_taken, content, multipart)
             if logger.isEnabledFor(logging.DEBUG):

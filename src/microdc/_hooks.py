@@ -15,6 +15,12 @@ The events of one call, in order:
 * ``on_retry(RetryInfo)``: between attempts, with the delay and why;
 * ``on_error(ErrorInfo)``: once, when the call finally raises an ``APIError``.
 
+One more, internal to the SDK (``lib.otel.Tracing`` uses it): a hook set's
+``_on_interrupted(state, error, cancelled)`` runs, synchronously and in the call's
+own task, when a call that began leaves by an exception no hook above saw (it was
+cancelled, or a bug raised). A cancelled task must not await again, hence sync;
+it is the place to end what ``on_request`` began (a span, an attached context).
+
 A hook is a plain or ``async`` callable. One that raises is logged on the
 ``microdc`` logger and otherwise ignored: observing a request never breaks it.
 """
@@ -22,13 +28,15 @@ A hook is a plain or ``async`` callable. One that raises is logged on the
 from __future__ import annotations
 
 import re
+import asyncio
 import inspect
 import itertools
-from typing import TYPE_CHECKING, Any, Dict, List, Tuple, Union, TypeVar, Callable, Optional, Sequence, Awaitable
+from typing import TYPE_CHECKING, Any, Dict, List, Tuple, Union, TypeVar, Callable, Optional, Sequence, Awaitable, cast
 from functools import cached_property
 from dataclasses import field, dataclass
 from urllib.parse import urlsplit
 
+import anyio
 import httpx
 from typing_extensions import Protocol, TypeAlias
 
@@ -213,11 +221,12 @@ HooksArg: TypeAlias = Union[HookSet, Sequence[HookSet]]
 """What ``hooks=`` takes: one hook set or a list of them (called in order)."""
 
 _EVENTS = ("on_request", "on_response", "on_retry", "on_error")
+_INTERRUPTED = "_on_interrupted"
 
 
-def _collect(hooks: Optional[HooksArg]) -> Dict[str, List[Callable[[Any], Any]]]:
+def _collect(hooks: Optional[HooksArg]) -> Dict[str, List[Callable[..., Any]]]:
     """``hooks=`` as one list of callables per event, in the order given."""
-    lists: Dict[str, List[Callable[[Any], Any]]] = {event: [] for event in _EVENTS}
+    lists: Dict[str, List[Callable[..., Any]]] = {event: [] for event in (*_EVENTS, _INTERRUPTED)}
     if hooks is None:
         return lists
     hook_sets: Sequence[object] = hooks if isinstance(hooks, (list, tuple)) else [hooks]
@@ -236,6 +245,9 @@ def _collect(hooks: Optional[HooksArg]) -> Dict[str, List[Callable[[Any], Any]]]
                 f"hooks= takes objects with on_request, on_response, on_retry or on_error; "
                 f"{type(hook_set).__name__} has none of them"
             )
+        interrupted: object = getattr(hook_set, _INTERRUPTED, None)
+        if found and callable(interrupted):
+            lists[_INTERRUPTED].append(interrupted)
     return lists
 
 
@@ -289,6 +301,9 @@ def path_template(path: str) -> str:
 # ---------------------------------------------------------------------- dispatch
 
 
+_InterruptedHook: TypeAlias = Callable[[Dict[Any, Any], BaseException, bool], None]
+
+
 class _Send(Protocol):
     def __call__(
         self, http: httpx.AsyncClient, request: httpx.Request, *, stream: bool
@@ -298,7 +313,7 @@ class _Send(Protocol):
 class Instrumentation:
     """A client's hooks (per client) and rate limit (shared with its copies), ready to run."""
 
-    __slots__ = ("on_error", "on_request", "on_response", "on_retry", "rate_limit")
+    __slots__ = ("on_error", "on_interrupted", "on_request", "on_response", "on_retry", "rate_limit")
 
     def __init__(self, hooks: Optional[HooksArg], rate_limit: Optional[RateLimit]) -> None:
         lists = _collect(hooks)
@@ -306,6 +321,7 @@ class Instrumentation:
         self.on_response: Tuple[ResponseHook, ...] = tuple(lists["on_response"])
         self.on_retry: Tuple[RetryHook, ...] = tuple(lists["on_retry"])
         self.on_error: Tuple[ErrorHook, ...] = tuple(lists["on_error"])
+        self.on_interrupted: Tuple[_InterruptedHook, ...] = tuple(cast(List[_InterruptedHook], lists[_INTERRUPTED]))
         self.rate_limit = rate_limit
 
     @classmethod
@@ -325,10 +341,11 @@ _call_ids = itertools.count(1)
 class InstrumentedCall:
     """One call's attempts as the hooks see them."""
 
-    __slots__ = ("_base", "_instruments", "_started", "attempts", "call_id", "state")
+    __slots__ = ("_base", "_instruments", "_reported", "_started", "attempts", "call_id", "state")
 
     def __init__(self, instruments: Instrumentation, options: FinalRequestOptions) -> None:
         self._instruments = instruments
+        self._reported = False
         self._started = _clock.monotonic()
         self.attempts = 0
         self.call_id = next(_call_ids)
@@ -400,11 +417,36 @@ class InstrumentedCall:
 
     async def failed(self, error: APIError) -> None:
         """The call gives up and raises ``error``."""
+        self._reported = True
         if self._instruments.on_error:
             status, request_id = _status_of(error)
             elapsed = _clock.monotonic() - self._started
             info = ErrorInfo(**self._base, error=error, status_code=status, request_id=request_id, elapsed=elapsed)
             await _run(self._instruments.on_error, info)
+
+    def interrupted(self, error: BaseException) -> None:
+        """The call leaves by ``error``; unless ``failed`` reported it, run the ``_on_interrupted`` hooks.
+
+        Synchronous, and called from the call's own task (a cancelled task must not
+        await; a context attached in ``on_request`` can only be detached there).
+        """
+        if self._reported or not self.attempts or not self._instruments.on_interrupted:
+            return
+        self._reported = True
+        cancelled = isinstance(error, asyncio.CancelledError) or _is_cancellation(error)
+        for hook in self._instruments.on_interrupted:
+            try:
+                hook(self.state, error, cancelled)
+            except Exception:
+                logger.exception("A hook raised; ignoring it: %r", hook)
+
+
+def _is_cancellation(error: BaseException) -> bool:
+    """Whether ``error`` is the running async library's cancellation (trio's ``Cancelled``)."""
+    try:
+        return isinstance(error, anyio.get_cancelled_exc_class())
+    except Exception:  # no async library running
+        return False
 
 
 class _HeadersArrival:

@@ -1,52 +1,119 @@
 """The HTTP clients the SDK sends through, and the pool that copies of a client share.
 
 * :class:`DefaultAsyncHttpxClient` is an ``httpx.AsyncClient`` with the SDK's defaults
-  (timeout, connection limits, redirects followed).
+  (timeout, connection limits, redirects followed) whose transports send through
+  httpcore2's connection pool (:mod:`microdc._transport`).
 * :func:`DefaultAioHttpClient` is the same over aiohttp (extra ``microdc[aiohttp]``).
 * :class:`HttpClientPool` is what a client and its ``copy()``/``with_options()`` copies
-  hold: the one ``httpx.AsyncClient``, bound to the event loop it was first used on.
-  A pool the SDK made opens a fresh ``httpx.AsyncClient`` for another loop (a
-  connection belongs to the loop that opened it); a caller's ``http_client`` cannot
-  be re-made, so using it from another loop raises ``RuntimeError`` before sending.
+  hold: one ``httpx.AsyncClient`` per event loop (:mod:`microdc._loop_bound`).
 """
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Union, Mapping, Iterable, Optional
 
 import httpx
 from httpx import USE_CLIENT_DEFAULT
 
 from ._constants import DEFAULT_TIMEOUT, DEFAULT_CONNECTION_LIMITS
-from ._exceptions import MicroDCError
+from ._loop_bound import HttpClientPool, current_loop
+
+if TYPE_CHECKING:
+    import ssl
+    import asyncio
 
 __all__ = ["DefaultAioHttpClient", "DefaultAsyncHttpxClient", "HttpClientPool"]
 
 
 class DefaultAsyncHttpxClient(httpx.AsyncClient):
-    """``httpx.AsyncClient`` with the SDK's default timeout, limits and redirect policy.
+    """``httpx.AsyncClient`` with the SDK's defaults, sending through httpcore2's pool.
 
-    Pass your own to tune them: ``AsyncMicroDC(http_client=DefaultAsyncHttpxClient(proxy=...))``.
-    httpx drops the ``Authorization`` header when a redirect leaves the origin.
+    It takes every argument of ``httpx.AsyncClient`` (``verify``, ``cert``,
+    ``trust_env``, ``http2``, ``proxy``, ``mounts``, ``limits``, ``event_hooks``, ...)
+    and, as ``httpx.AsyncHTTPTransport`` does, ``uds``, ``local_address``, ``retries``
+    and ``socket_options``. The transports httpx would build for the client and for
+    its proxies (``proxy=`` or the environment's ``HTTP(S)_PROXY``/``ALL_PROXY``/
+    ``NO_PROXY``) are :class:`~microdc._transport.Httpcore2Transport` instead; a
+    ``transport=`` or ``mounts=`` you pass is used as given.
 
     Requests beyond ``limits.max_connections`` wait their turn in front of the pool
-    rather than inside it: httpcore matches every queued request against every
-    connection each time it hands one out, so a deep queue costs CPU per request
-    (``benchmarks/soak.py``, 256 calls in flight over 100 connections: about 6 times
-    the CPU per request without this gate). Streamed answers skip the gate.
+    rather than inside it, so a deep queue costs no pool work per request (measured
+    with ``benchmarks/soak.py``: 256 calls in flight over 100 connections). Streamed
+    answers skip the gate.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        uds: Optional[str] = None,
+        local_address: Optional[str] = None,
+        retries: int = 0,
+        socket_options: Optional[Iterable[Any]] = None,
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault("timeout", DEFAULT_TIMEOUT)
         kwargs.setdefault("limits", DEFAULT_CONNECTION_LIMITS)
         kwargs.setdefault("follow_redirects", True)
+        self._transport_options: Mapping[str, Any] = {
+            "uds": uds,
+            "local_address": local_address,
+            "retries": retries,
+            "socket_options": socket_options,
+        }
         super().__init__(**kwargs)
         custom_transport = kwargs.get("transport") is not None or kwargs.get("mounts")
         limits: httpx.Limits = kwargs["limits"]
         self._max_in_flight = None if custom_transport else limits.max_connections
         self._gate: Optional[asyncio.Semaphore] = None
         self._gate_loop: Optional[asyncio.AbstractEventLoop] = None
+
+    # httpx builds its transports through these two methods; the SDK's use httpcore2.
+    def _init_transport(
+        self,
+        verify: Union[ssl.SSLContext, str, bool] = True,
+        cert: Any = None,
+        trust_env: bool = True,
+        http1: bool = True,
+        http2: bool = False,
+        limits: httpx.Limits = DEFAULT_CONNECTION_LIMITS,
+        transport: Optional[httpx.AsyncBaseTransport] = None,
+    ) -> httpx.AsyncBaseTransport:
+        if transport is not None:
+            return transport
+        from ._transport import Httpcore2Transport
+
+        return Httpcore2Transport(
+            verify=verify,
+            cert=cert,
+            trust_env=trust_env,
+            http1=http1,
+            http2=http2,
+            limits=limits,
+            **self._transport_options,
+        )
+
+    def _init_proxy_transport(
+        self,
+        proxy: httpx.Proxy,
+        verify: Union[ssl.SSLContext, str, bool] = True,
+        cert: Any = None,
+        trust_env: bool = True,
+        http1: bool = True,
+        http2: bool = False,
+        limits: httpx.Limits = DEFAULT_CONNECTION_LIMITS,
+    ) -> httpx.AsyncBaseTransport:
+        from ._transport import Httpcore2Transport
+
+        return Httpcore2Transport(
+            verify=verify,
+            cert=cert,
+            trust_env=trust_env,
+            http1=http1,
+            http2=http2,
+            limits=limits,
+            proxy=proxy,
+            socket_options=self._transport_options["socket_options"],
+        )
 
     async def send(
         self,
@@ -66,10 +133,12 @@ class DefaultAsyncHttpxClient(httpx.AsyncClient):
         """The semaphore of the running asyncio loop (None: no limit, or not asyncio)."""
         if self._max_in_flight is None:
             return None
-        loop = _current_loop()
+        loop = current_loop()
         if loop is None:
             return None
         if self._gate_loop is not loop:
+            import asyncio  # loaded already: a loop is running
+
             self._gate, self._gate_loop = asyncio.Semaphore(self._max_in_flight), loop
         return self._gate
 
@@ -77,8 +146,9 @@ class DefaultAsyncHttpxClient(httpx.AsyncClient):
 def DefaultAioHttpClient(**kwargs: Any) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` that sends through aiohttp (``pip install 'microdc[aiohttp]'``).
 
-    ``AsyncMicroDC(http_client=DefaultAioHttpClient())``: the same API, aiohttp's
-    faster connection handling underneath. Takes ``timeout``, ``limits``,
+    ``async with DefaultAioHttpClient() as http, AsyncMicroDC(http_client=http) as client:``
+    the same API, aiohttp's faster connection handling underneath. The caller closes
+    it (the client leaves a given ``http_client`` open). Takes ``timeout``, ``limits``,
     ``follow_redirects``, ``max_redirects``, ``headers``, ``base_url``, ``proxy`` and
     ``verify``; see :mod:`microdc._aiohttp` for why it is not httpx-aiohttp.
     """
@@ -90,61 +160,3 @@ def DefaultAioHttpClient(**kwargs: Any) -> httpx.AsyncClient:
     kwargs.setdefault("limits", DEFAULT_CONNECTION_LIMITS)
     kwargs.setdefault("follow_redirects", True)
     return AioHttpClient(**kwargs)
-
-
-def _current_loop() -> Optional[asyncio.AbstractEventLoop]:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:  # not under asyncio (e.g. trio): nothing to bind to
-        return None
-
-
-class HttpClientPool:
-    """The ``httpx.AsyncClient`` shared by a client and its copies."""
-
-    __slots__ = ("_client", "_factory", "_loop", "closed", "owned")
-
-    def __init__(self, client: Optional[httpx.AsyncClient], factory: Callable[[], httpx.AsyncClient]) -> None:
-        self.owned = client is None
-        self._factory = factory
-        self._client: Optional[httpx.AsyncClient] = client
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self.closed = False
-
-    def get(self) -> httpx.AsyncClient:
-        """The ``httpx.AsyncClient`` to send with on the running event loop."""
-        if self.closed:
-            raise MicroDCError(
-                "This client has been closed; create a new AsyncMicroDC (or use `async with AsyncMicroDC() as client:`)."
-            )
-        loop = _current_loop()
-        client = self._client
-        if client is not None and loop is self._loop:
-            return client
-        if client is None or self._loop is None:
-            self._loop = loop
-            if client is None:
-                client = self._client = self._factory()
-            return client
-        if not self.owned:
-            raise RuntimeError(
-                "This AsyncMicroDC was given an `http_client` that is bound to another event loop. "
-                "Create the client (and its http_client) inside the event loop that uses it."
-            )
-        # Connections of the old loop cannot be used or closed from this one; they are
-        # dropped with it. A fresh pool serves this loop.
-        self._loop = loop
-        client = self._client = self._factory()
-        return client
-
-    @property
-    def client(self) -> Optional[httpx.AsyncClient]:
-        return self._client
-
-    async def aclose(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        client, self._client = self._client, None
-        if client is not None and self.owned:
-            await client.aclose()

@@ -174,34 +174,6 @@ def test_errors_exit_1_with_one_readable_line(microdc: Runner) -> None:
     assert one_error_line(unreachable.stderr).startswith("Error: APIConnectionError: ")
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["jobs", "get"], "Missing argument 'JOB_ID'"),
-        (["jobs", "list", "--bogus"], "No such option"),
-        (["jobs", "list", "--status", "done"], "'done' is not one of"),
-        (["jobs", "create", "--model", "echo-1"], "Pass --type, or exactly one kind of input"),
-        (["jobs", "create", "--prompt", "hi"], "Missing option '--model'"),
-        (["jobs", "create", "--model", "echo-1", "--message", "robot:hi"], "ROLE:CONTENT"),
-        (["jobs", "create", "--model", "echo-1", "--params", "{nope"], "not valid JSON"),
-        (["nonsense"], "No such command"),
-    ],
-)
-def test_usage_errors_exit_2(microdc: Runner, args: list[str], message: str) -> None:
-    result = microdc(*args)
-    assert result.code == 2, result.stderr
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr
-
-
-def test_a_missing_api_key_is_a_usage_error(microdc: Runner) -> None:
-    result = microdc("models", "list", MICRODC_API_KEY=None)
-    assert result.code == 2
-    assert "set MICRODC_API_KEY or pass --api-key" in result.stderr
-    with_option = microdc("--api-key", "cli-test-key", "models", "list", MICRODC_API_KEY=None)
-    assert with_option.code == 0, with_option.stderr
-
-
 def test_the_installed_console_script(microdc: Runner) -> None:
     import sys
 

@@ -1,4 +1,5 @@
-"""Every SDK method against microdc.testing served on a real loopback socket."""
+"""Every SDK method against microdc.testing served on a real loopback socket, over each transport
+(the default client and ``DefaultAioHttpClient``: the ``transport`` fixture of ``tests/_transports.py``)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ from microdc.types import JobTerminalEvent, LLMCompleteResult, JobOutputDeltaEve
 from microdc.testing import FakeMicroDC, ManualClock
 from microdc.lib.retry import disable_retry_delays
 
+from .._transports import transport, http_client_for
+
+__all__ = ["transport"]  # the fixture, imported for pytest
+
 _CHAT: Dict[str, Any] = {"type": "llm_chat", "model": "echo-1", "messages": [{"role": "user", "content": "hi"}]}
 
 
@@ -41,9 +46,12 @@ async def base_url(fake: FakeMicroDC) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def client(base_url: str) -> AsyncIterator[AsyncMicroDC]:
+async def client(base_url: str, transport: str) -> AsyncIterator[AsyncMicroDC]:
     with disable_retry_delays():
-        async with AsyncMicroDC(api_key="test", base_url=base_url) as client:
+        async with (
+            http_client_for(transport) as http_client,
+            AsyncMicroDC(api_key="test", base_url=base_url, http_client=http_client) as client,
+        ):
             yield client
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sys
+import asyncio
 import subprocess
-from typing import Any, Dict, Tuple, Iterator
+from typing import Any, Dict, List, Tuple, Iterator, Optional
 
+import anyio
 import httpx
 import pytest
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -15,6 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from microdc import NotFoundError, APIConnectionError
 from microdc.lib.otel import Tracing
+from microdc.lib.hooks import Hooks, RetryInfo, RequestInfo
 
 from ..conftest import Recorder, fail, error, reply, make_client
 
@@ -143,3 +147,215 @@ def test_without_opentelemetry_tracing_names_the_extra() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "microdc[otel]" in result.stdout
+
+
+# ---------------------------------------------------------------- the call's span is current while it runs
+
+
+def parent_id(span: ReadableSpan) -> Optional[int]:
+    parent = span.parent
+    return None if parent is None else int(parent.span_id)
+
+
+def span_id(span: ReadableSpan) -> int:
+    assert span.context is not None
+    return int(span.context.span_id)
+
+
+def ok(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json={}, request=request)
+
+
+def by_name(exporter: InMemorySpanExporter) -> Dict[str, ReadableSpan]:
+    return {span.name: span for span in exporter.get_finished_spans()}
+
+
+async def test_spans_started_in_hooks_during_the_call_are_its_children(
+    traced: Tuple[TracerProvider, InMemorySpanExporter],
+) -> None:
+    provider, exporter = traced
+    app = provider.get_tracer("app")
+
+    def on_request(info: RequestInfo) -> None:
+        with app.start_as_current_span(f"hook on_request {info.attempt}"):
+            pass
+
+    async def on_retry(info: RetryInfo) -> None:
+        with app.start_as_current_span(f"hook on_retry {info.attempt}"):
+            await asyncio.sleep(0)
+
+    hooks = [Tracing(tracer_provider=provider), Hooks(on_request=on_request, on_retry=on_retry)]
+    async with make_client(Recorder(error(503), reply(200, {})), hooks=hooks) as client:
+        await client.get("/api/v1/models", cast_to=object)
+
+    spans = by_name(exporter)
+    call = spans["GET /api/v1/models"]
+    for name in ("hook on_request 1", "hook on_retry 1", "hook on_request 2"):
+        assert parent_id(spans[name]) == span_id(call), name
+
+
+async def test_spans_of_the_transport_and_of_tasks_it_starts_are_children_of_the_call(
+    traced: Tuple[TracerProvider, InMemorySpanExporter],
+) -> None:
+    provider, exporter = traced
+    app = provider.get_tracer("app")
+    release = asyncio.Event()
+    spawned: List[asyncio.Task[None]] = []
+
+    async def later() -> None:  # runs on after the call has returned
+        await release.wait()
+        with app.start_as_current_span("spawned task"):
+            pass
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        spawned.append(asyncio.create_task(later()))
+        with app.start_as_current_span("transport"):
+            return ok(request)
+
+    async with make_client(Recorder(handler), hooks=Tracing(tracer_provider=provider)) as client:
+        with app.start_as_current_span("outer") as outer:
+            await client.get("/api/v1/models", cast_to=object)
+            assert trace.get_current_span() is outer
+            release.set()
+            await spawned[0]
+
+    spans = by_name(exporter)
+    call = spans["GET /api/v1/models"]
+    assert parent_id(call) == span_id(spans["outer"])
+    assert parent_id(spans["transport"]) == span_id(call)
+    assert parent_id(spans["spawned task"]) == span_id(call)
+
+
+async def test_concurrent_calls_keep_their_children_apart(traced: Tuple[TracerProvider, InMemorySpanExporter]) -> None:
+    provider, exporter = traced
+    app = provider.get_tracer("app")
+    both_sent = asyncio.Barrier(2)
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await both_sent.wait()  # the two calls are in flight at once, in one loop
+        with app.start_as_current_span(f"transport {request.url.path}"):
+            return ok(request)
+
+    async with make_client(Recorder(handler), hooks=Tracing(tracer_provider=provider)) as client:
+        with app.start_as_current_span("outer") as outer:
+            await asyncio.gather(
+                client.get("/api/v1/jobs/job_one1", cast_to=object),
+                client.get("/api/v1/jobs/job_two2", cast_to=object),
+            )
+            assert trace.get_current_span() is outer
+
+    calls = [span for span in exporter.get_finished_spans() if span.name == "GET /api/v1/jobs/{job_id}"]
+    assert len(calls) == 2
+    for call in calls:
+        job_id = attributes(call)["microdc.job.id"]
+        (child,) = [span for span in exporter.get_finished_spans() if span.name == f"transport /api/v1/jobs/{job_id}"]
+        assert parent_id(child) == span_id(call)
+        assert parent_id(call) == outer.get_span_context().span_id
+
+
+async def test_the_callers_span_is_current_again_after_a_failed_call(
+    traced: Tuple[TracerProvider, InMemorySpanExporter],
+) -> None:
+    provider, _ = traced
+    async with make_client(Recorder(error(404, "not_found")), hooks=Tracing(tracer_provider=provider)) as client:
+        with provider.get_tracer("app").start_as_current_span("outer") as outer:
+            with pytest.raises(NotFoundError):
+                await client.get("/api/v1/jobs/job_gone42", cast_to=object)
+            assert trace.get_current_span() is outer
+
+
+# ---------------------------------------------------------------- cancelled calls
+
+
+def assert_cancelled(span: ReadableSpan) -> None:
+    assert span.end_time is not None
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.status.description == "cancelled"
+    attrs = attributes(span)
+    assert attrs["microdc.cancelled"] is True
+    assert attrs["error.type"] == "asyncio.exceptions.CancelledError"
+
+
+async def test_a_call_cancelled_while_waiting_for_its_answer_ends_its_span_marked_cancelled(
+    traced: Tuple[TracerProvider, InMemorySpanExporter], caplog: pytest.LogCaptureFixture
+) -> None:
+    provider, exporter = traced
+    scope = anyio.CancelScope()
+
+    async def hang(_request: httpx.Request) -> httpx.Response:
+        scope.cancel()
+        await asyncio.Event().wait()
+        raise AssertionError("not reached")
+
+    async with make_client(Recorder(hang), hooks=Tracing(tracer_provider=provider)) as client:
+        with provider.get_tracer("app").start_as_current_span("outer") as outer:
+            with scope:
+                await client.get("/api/v1/jobs/job_abc123", cast_to=object)
+            assert scope.cancelled_caught
+            assert trace.get_current_span() is outer
+
+    span = by_name(exporter)["GET /api/v1/jobs/{job_id}"]
+    assert_cancelled(span)
+    assert attributes(span)["microdc.retry.count"] == 0
+    events = [(event.name, dict(event.attributes or {})) for event in span.events]
+    assert events == [("microdc.attempt", {"microdc.attempt": 1, "error.type": "asyncio.exceptions.CancelledError"})]
+    assert not [record for record in caplog.records if record.name.startswith("opentelemetry")]
+
+
+async def test_a_call_cancelled_between_retries_ends_its_span_marked_cancelled(
+    traced: Tuple[TracerProvider, InMemorySpanExporter],
+) -> None:
+    provider, exporter = traced
+    scope = anyio.CancelScope()
+    hooks = [Tracing(tracer_provider=provider), Hooks(on_retry=lambda _info: scope.cancel())]
+    recorder = Recorder(error(503), reply(200, {}))
+    async with make_client(recorder, hooks=hooks) as client:
+        with provider.get_tracer("app").start_as_current_span("outer") as outer:
+            with scope:
+                await client.get("/api/v1/models", cast_to=object)
+            assert trace.get_current_span() is outer
+
+    assert len(recorder.requests) == 1  # cancelled in the retry wait
+    span = by_name(exporter)["GET /api/v1/models"]
+    assert_cancelled(span)
+    assert [event.name for event in span.events] == ["microdc.attempt", "microdc.retry"]
+
+
+async def test_a_cancelled_task_ends_its_calls_span(traced: Tuple[TracerProvider, InMemorySpanExporter]) -> None:
+    provider, exporter = traced
+    entered = asyncio.Event()
+
+    async def hang(_request: httpx.Request) -> httpx.Response:
+        entered.set()
+        await asyncio.Event().wait()
+        raise AssertionError("not reached")
+
+    async with make_client(Recorder(hang), hooks=Tracing(tracer_provider=provider)) as client:
+        task = asyncio.create_task(client.get("/api/v1/models", cast_to=object))
+        await entered.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    assert_cancelled(by_name(exporter)["GET /api/v1/models"])
+
+
+async def test_a_call_interrupted_by_another_exception_ends_its_span_with_it(
+    traced: Tuple[TracerProvider, InMemorySpanExporter],
+) -> None:
+    provider, exporter = traced
+
+    def broken(_request: httpx.Request) -> httpx.Response:
+        raise ZeroDivisionError("a bug in the transport")
+
+    async with make_client(Recorder(broken), hooks=Tracing(tracer_provider=provider)) as client:
+        with provider.get_tracer("app").start_as_current_span("outer") as outer:
+            with pytest.raises(ZeroDivisionError):
+                await client.get("/api/v1/models", cast_to=object)
+            assert trace.get_current_span() is outer
+
+    span = by_name(exporter)["GET /api/v1/models"]
+    assert span.status.status_code is StatusCode.ERROR
+    assert attributes(span)["error.type"] == "builtins.ZeroDivisionError"
+    assert "microdc.cancelled" not in attributes(span)
+    assert [event.name for event in span.events] == ["microdc.attempt", "exception"]

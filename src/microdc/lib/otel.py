@@ -9,10 +9,15 @@
 Off unless passed in ``hooks=``. Per logical call (all its retries) it records one
 ``CLIENT`` span named ``"{method} {path template}"`` (``"GET /api/v1/jobs/{job_id}"``):
 
-* opened on the first ``on_request``, as a child of whatever span is current;
-  closed on a 2xx ``on_response`` (status left unset, as the conventions ask for
-  client spans) or on ``on_error`` (status ERROR, the exception recorded,
-  ``error.type`` set to the status code or the exception's class);
+* opened on the first ``on_request``, as a child of whatever span is current, and
+  made the current span until the call ends: spans that hooks, the transport, or
+  tasks started meanwhile open (an httpx/aiohttp instrumentation, a hook's own
+  span) are its children;
+* closed on a 2xx ``on_response`` (status left unset, as the conventions ask for
+  client spans), on ``on_error`` (status ERROR, the exception recorded,
+  ``error.type`` set to the status code or the exception's class), or when the
+  call is cancelled (status ERROR ``"cancelled"``, ``microdc.cancelled`` true,
+  ``error.type`` the cancellation's class) or interrupted by another exception;
 * each attempt is a ``microdc.attempt`` event (attempt number, status code or
   error type, seconds); each retry a ``microdc.retry`` event (delay, reason);
 * attributes from the HTTP semantic conventions (``http.request.method``,
@@ -23,7 +28,17 @@ Off unless passed in ``hooks=``. Per logical call (all its retries) it records o
 * every attempt carries the span's context in its headers (W3C ``traceparent``,
   via the globally configured propagator), so the server's spans join the trace.
 
-A call cancelled mid-way leaves its span unfinished, and so unexported.
+How the span is made current: ``on_request`` attaches a context holding it
+(``opentelemetry.context.attach``) and whatever ends the span detaches it. Every
+hook of a call runs in the call's own task, in order, and a cancelled call is
+reported synchronously from that same task while it unwinds
+(``_on_interrupted``), so the token is always detached in the context that
+attached it, last-in first-out, and the caller's current span is back in place
+when the call returns or raises. Tasks created during the call copy the context
+and keep the span as their parent. Order in ``hooks=`` matters: put ``Tracing``
+first. Hook sets after it see the span current in every hook except the
+``on_response`` / ``on_error`` that ends the call (it has ended by then); hook
+sets before it, only from the second attempt on.
 """
 
 # pyright: reportPossiblyUnboundVariable=false
@@ -31,7 +46,8 @@ A call cancelled mid-way leaves its span unfinished, and so unexported.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Dict, Union, Optional, cast
+from typing import TYPE_CHECKING, Any, Dict, Union, Optional, cast
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .hooks import ErrorInfo, RetryInfo, RequestInfo, ResponseInfo
@@ -41,19 +57,35 @@ from .._version import __version__
 # (Every use of `trace`/`propagate` below runs after that check, hence the pyright
 # setting at the top of the file.)
 try:
-    from opentelemetry import trace, propagate
+    from opentelemetry import trace, context, propagate
 
     _missing_otel: Optional[ImportError] = None
 except ImportError as exc:
     _missing_otel = exc
 
 if TYPE_CHECKING:
+    from contextvars import Token
+
     from opentelemetry.trace import Span, TracerProvider
+    from opentelemetry.context import Context
 
 __all__ = ["Tracing"]
 
 _JOB_ID_IN_PATH = re.compile(r"/(job_[^/?#]+)")
 AttributeValue = Union[str, int, float, bool]
+
+
+@dataclass
+class _CallSpan:
+    """What ``Tracing`` keeps in a call's ``state``: its span, the token that made it current."""
+
+    span: Span
+    token: Token[Context]
+    attempt: int = 0
+    """The last attempt ``on_request`` saw."""
+    attempt_open: bool = False
+    """That attempt has no ``microdc.attempt`` event yet."""
+    idempotency_key: Optional[str] = None
 
 
 class Tracing:
@@ -76,19 +108,24 @@ class Tracing:
         self._propagate = propagate_context
 
     def on_request(self, info: RequestInfo) -> None:
-        span = self._span(info)
-        if span is None:
-            span = self._start(info)
+        call = self._call(info.state)
+        if call is None:
+            call = self._start(info)
+        call.attempt = info.attempt
+        call.attempt_open = True
+        call.idempotency_key = info.idempotency_key
         if self._propagate:
             carrier: Dict[str, str] = {}
-            propagate.inject(carrier, context=trace.set_span_in_context(span))
+            propagate.inject(carrier, context=trace.set_span_in_context(call.span))
             for name, value in carrier.items():
                 info.set_header(name, value)
 
     def on_response(self, info: ResponseInfo) -> None:
-        span = self._span(info)
-        if span is None:
+        call = self._call(info.state)
+        if call is None:
             return
+        span = call.span
+        call.attempt_open = False
         span.add_event(
             "microdc.attempt",
             {
@@ -102,13 +139,15 @@ class Tracing:
             span.set_attribute("microdc.request_id", info.request_id)
         if info.is_success:
             self._set_job_attributes(span, info)
-            self._end(info, span)
+            self._end(info.state, call)
 
     def on_retry(self, info: RetryInfo) -> None:
-        span = self._span(info)
-        if span is None:
+        call = self._call(info.state)
+        if call is None:
             return
-        if info.status_code is None:  # no on_response for this attempt: record it here
+        span = call.span
+        if call.attempt_open:  # no on_response for this attempt: record it here
+            call.attempt_open = False
             span.add_event("microdc.attempt", {"microdc.attempt": info.attempt, "error.type": _error_type(info.error)})
         span.add_event(
             "microdc.retry",
@@ -116,24 +155,45 @@ class Tracing:
         )
 
     def on_error(self, info: ErrorInfo) -> None:
-        span = self._span(info)
-        if span is None:
+        call = self._call(info.state)
+        if call is None:
             return
-        if info.status_code is None:
+        span = call.span
+        if call.attempt_open:
+            call.attempt_open = False
             span.add_event("microdc.attempt", {"microdc.attempt": info.attempt, "error.type": _error_type(info.error)})
         error_type = str(info.status_code) if info.status_code is not None else _error_type(info.error)
         span.set_attribute("error.type", error_type)
         span.record_exception(info.error)
         span.set_status(trace.Status(trace.StatusCode.ERROR, f"{type(info.error).__name__}: {info.error.message}"))
-        self._end(info, span)
+        self._end(info.state, call)
+
+    def _on_interrupted(self, state: Dict[Any, Any], error: BaseException, cancelled: bool) -> None:
+        """The call was cancelled (or a bug raised) with the span open: end it, marked, and detach it."""
+        call = self._call(state)
+        if call is None:
+            return
+        span = call.span
+        error_type = _error_type(error)
+        if call.attempt_open:
+            call.attempt_open = False
+            span.add_event("microdc.attempt", {"microdc.attempt": call.attempt, "error.type": error_type})
+        span.set_attribute("error.type", error_type)
+        if cancelled:
+            span.set_attribute("microdc.cancelled", True)
+            span.set_status(trace.Status(trace.StatusCode.ERROR, "cancelled"))
+        else:
+            span.record_exception(error)
+            span.set_status(trace.Status(trace.StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+        self._end(state, call)
 
     # ------------------------------------------------------------------ internals
 
-    def _span(self, info: Union[RequestInfo, ResponseInfo, RetryInfo, ErrorInfo]) -> Optional[Span]:
-        span: Optional[Span] = info.state.get(self)
-        return span
+    def _call(self, state: Dict[Any, Any]) -> Optional[_CallSpan]:
+        call: Optional[_CallSpan] = state.get(self)
+        return call
 
-    def _start(self, info: RequestInfo) -> Span:
+    def _start(self, info: RequestInfo) -> _CallSpan:
         parts = urlsplit(info.url)
         attributes: Dict[str, AttributeValue] = {
             "http.request.method": info.method,
@@ -146,15 +206,22 @@ class Tracing:
         if job_id is not None:
             attributes["microdc.job.id"] = job_id.group(1)
         span = self._tracer.start_span(f"{info.method} {info.path}", kind=trace.SpanKind.CLIENT, attributes=attributes)
-        info.state[self] = span
-        return span
+        # Current until the call ends; detached by _end, from this same task.
+        token = context.attach(trace.set_span_in_context(span))
+        call = _CallSpan(span, token)
+        info.state[self] = call
+        return call
 
-    def _end(self, info: Union[ResponseInfo, ErrorInfo], span: Span) -> None:
-        span.set_attribute("microdc.retry.count", info.attempt - 1)
-        if info.idempotency_key is not None:
-            span.set_attribute("microdc.idempotency_key", info.idempotency_key)
-        span.end()
-        del info.state[self]
+    def _end(self, state: Dict[Any, Any], call: _CallSpan) -> None:
+        del state[self]
+        span = call.span
+        span.set_attribute("microdc.retry.count", call.attempt - 1)
+        if call.idempotency_key is not None:
+            span.set_attribute("microdc.idempotency_key", call.idempotency_key)
+        try:
+            span.end()
+        finally:
+            context.detach(call.token)
 
     def _set_job_attributes(self, span: Span, info: ResponseInfo) -> None:
         content = info.content

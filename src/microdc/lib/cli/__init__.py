@@ -15,8 +15,12 @@ one only assembles them and turns failures into exit codes:
 * 0 — it worked;
 * 1 — the API refused or could not be reached, a wait timed out, or a file could
   not be read or written (one ``Error: ...`` line on stderr);
-* 2 — bad usage: unknown option, missing argument, malformed input (click's own);
+* 2 — bad usage: unknown option, missing argument, malformed input, no API key
+  or base URL (one ``Error: ...`` line, naming the ``--help`` to read);
 * 130 — interrupted (Ctrl-C).
+
+Any other failure is one ``Error: ...`` line too, exit 1 (``MICRODC_LOG=debug``
+adds its traceback to the log).
 
 ``python -m microdc.lib.cli`` runs it too.
 """
@@ -36,7 +40,8 @@ from . import _chat
 from ._run import run as _run_command  # noqa: F401  # pyright: ignore[reportUnusedImport]  (registers `jobs run`)
 from ._jobs import jobs
 from ._files import files, models
-from ._common import Settings, describe_error
+from ..._logs import logger
+from ._common import Settings, ConfigurationError, describe_error
 from ..._version import __version__
 from ..._exceptions import MicroDCError
 
@@ -72,22 +77,47 @@ cli.add_command(_chat.chat)
 
 
 def run_cli(argv: Optional[List[str]] = None) -> int:
-    """Run the command line ``argv`` (default ``sys.argv[1:]``); the exit status."""
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); the exit status.
+
+    Every failure ends here as one ``Error: ...`` line on stderr (never click's
+    three-line usage block, never a traceback) and its exit code.
+    """
     try:
         returned = cli.main(args=argv, prog_name="microdc", standalone_mode=False)
     except (KeyboardInterrupt, asyncio.CancelledError, click.exceptions.Abort):  # Ctrl-C
         click.echo("Interrupted.", err=True)
         return 130
     except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except MicroDCError as exc:
-        click.echo(f"Error: {describe_error(exc)}", err=True)
-        return 1
-    except OSError as exc:
-        click.echo(f"Error: {describe_error(exc)}", err=True)
-        return 1
+        return _click_error(exc)
+    except (MicroDCError, OSError) as exc:
+        return _error_line(describe_error(exc), 1)
+    except Exception as exc:  # anything else still gets one line; MICRODC_LOG=debug shows where it came from
+        logger.debug("microdc command failed", exc_info=exc)
+        return _error_line(describe_error(exc), 1)
     return returned if isinstance(returned, int) else 0
+
+
+def _click_error(exc: click.ClickException) -> int:
+    """click's errors as one line: the message, and for usage errors where to find help."""
+    no_args_is_help = getattr(click.exceptions, "NoArgsIsHelpError", None)  # click >= 8.2
+    if no_args_is_help is not None and isinstance(exc, no_args_is_help) and isinstance(exc, click.UsageError):
+        # ``microdc`` or ``microdc jobs`` alone: the help, as click 8.1 showed it.
+        if exc.ctx is not None:
+            click.echo(exc.ctx.get_help())
+        return 0
+    message = exc.format_message()
+    if isinstance(exc, click.UsageError) and not isinstance(exc, ConfigurationError) and exc.ctx is not None:
+        command = exc.ctx.command_path
+        message = message.rstrip()
+        if message and not message.endswith((".", "!", "?")):
+            message += "."
+        message = f"{message} See '{command} --help'.".lstrip()
+    return _error_line(message, exc.exit_code)
+
+
+def _error_line(message: str, code: int) -> int:
+    click.echo(f"Error: {' '.join(message.split())}", err=True)
+    return code
 
 
 def main() -> None:

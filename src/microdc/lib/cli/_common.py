@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..._models import BaseModel
 
 __all__ = [
+    "ConfigurationError",
     "Settings",
     "describe_error",
     "echo_fields",
@@ -34,6 +35,10 @@ __all__ = [
 
 _T = TypeVar("_T")
 _F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class ConfigurationError(click.UsageError):
+    """Something the command needs is not configured (exit 2); the message says how to set it."""
 
 
 @dataclass
@@ -50,9 +55,9 @@ class Settings:
         from ..._client import AsyncMicroDC
 
         if not self.api_key:
-            raise click.UsageError("No API key: set MICRODC_API_KEY or pass --api-key.")
+            raise ConfigurationError("No API key: set MICRODC_API_KEY or pass --api-key.")
         if not self.base_url:
-            raise click.UsageError("No API address: set MICRODC_BASE_URL or pass --base-url.")
+            raise ConfigurationError("No API address: set MICRODC_BASE_URL or pass --base-url.")
         options: Dict[str, Any] = {"api_key": self.api_key, "base_url": self.base_url}
         if self.timeout is not None:
             options["timeout"] = self.timeout

@@ -34,6 +34,7 @@ import anyio
 import anyio.abc
 
 from ... import _clock
+from ..._spec import TERMINAL_JOB_STATES
 from ..._exceptions import APIError, NotFoundError
 from ...types.job_state import JobState
 
@@ -46,7 +47,7 @@ __all__ = ["IDS_PER_REQUEST", "JobCallback", "JobWatcher"]
 log = logging.getLogger("microdc")
 
 IDS_PER_REQUEST = 100
-_TERMINAL: List[JobState] = ["cancelled", "completed", "failed"]
+_TERMINAL: List[JobState] = list(TERMINAL_JOB_STATES)
 TERMINAL_STATUSES = frozenset(_TERMINAL)
 
 JobCallback = Callable[["Job"], Union[Awaitable[None], None]]
