@@ -105,3 +105,25 @@ def test_metrics_without_a_measurement_counts_none() -> None:
         "count": 0,
         "sum": 0.0,
     }
+
+
+async def test_time_to_first_byte_is_measured_over_aiohttp_too() -> None:
+    from microdc import DefaultAioHttpClient
+
+    async def answer(_request: RawRequest, writer: asyncio.StreamWriter) -> bool:
+        writer.write(HEAD + BODY)
+        await writer.drain()
+        return True
+
+    infos: List[ResponseInfo] = []
+    async with (
+        RawServer(answer) as server,
+        DefaultAioHttpClient() as http,
+        AsyncMicroDC(
+            api_key=API_KEY, base_url=server.url, http_client=http, hooks=Hooks(on_response=infos.append)
+        ) as client,
+    ):
+        await client.get("/api/v1/jobs/job_1", cast_to=object)
+    (info,) = infos
+    assert info.time_to_first_byte is not None
+    assert 0 <= info.time_to_first_byte <= info.elapsed

@@ -187,6 +187,9 @@ class AioHttpClient(httpx.AsyncClient):
             )
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise _transport_error(exc, request) from exc
+        trace = request.extensions.get("trace")
+        if trace is not None:  # hooks time the first byte through httpcore's trace events; report the same one
+            await trace("http11.receive_response_headers.complete", {"request": request})
         raw: Sequence[Tuple[bytes, bytes]] = response.raw_headers
         if stream:
             result = httpx.Response(
