@@ -12,8 +12,7 @@ import os
 import sys
 import signal
 import asyncio
-import subprocess
-from typing import Any, Dict, List, Iterator, AsyncIterator, cast
+from typing import Any, Dict, List, AsyncIterator, cast
 from pathlib import Path
 
 import pytest
@@ -74,21 +73,6 @@ def shard_task(shard: int, base_url: str, state_dir: str, signals: str) -> Dict[
         return {"shard": shard, "submitted": summary.counts["submitted"], "pid": os.getpid()}
 
     return asyncio.run(main())
-
-
-@pytest.fixture
-def fake_process() -> Iterator[str]:
-    """``python -m microdc.testing`` in its own process; its base URL. Stopped by PID."""
-    argv = [sys.executable, "-m", "microdc.testing", "--port", "0", "--api-key", API_KEY, "--job-duration", "0.05"]
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert process.stdout is not None
-        yield process.stdout.readline().strip()
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 @pytest.mark.timeout(240)

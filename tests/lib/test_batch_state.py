@@ -227,21 +227,6 @@ asyncio.run(main())
 """
 
 
-@pytest.fixture
-def fake_process() -> Iterator[str]:
-    """``python -m microdc.testing`` in its own process; its base URL. Stopped by PID."""
-    argv = [sys.executable, "-m", "microdc.testing", "--port", "0", "--api-key", "k", "--job-duration", "0.05"]
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert process.stdout is not None
-        yield process.stdout.readline().strip()
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-        if process.stdout is not None:
-            process.stdout.close()
-
-
 async def test_a_crash_in_the_middle_of_a_save_resumes_without_duplicates(fake_process: str, tmp_path: Path) -> None:
     state, source = tmp_path / "run.sqlite3", tmp_path / "inputs.jsonl"
     inputs = [{**complete(i), "metadata": {"i": str(i)}} for i in range(1200)]
