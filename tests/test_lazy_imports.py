@@ -9,7 +9,7 @@ import subprocess
 _PROBE = """
 import json, sys
 import microdc
-loaded = sorted(m for m in sys.modules if m.startswith("microdc"))
+loaded = sorted(m for m in sys.modules if m.startswith(("microdc", "pydantic.main")))
 microdc.types.Job
 microdc.LLMChat
 after = sorted(m for m in sys.modules if m.startswith("microdc"))
@@ -34,3 +34,17 @@ def test_generated_types_and_helpers_load_on_first_use() -> None:
     after = _probe()["after"]
     assert "microdc.types.job" in after
     assert "microdc.lib.jobs.builders" in after
+
+
+def test_import_microdc_defines_no_pydantic_model() -> None:
+    # Building pydantic's BaseModel machinery costs more than the rest of `import microdc`;
+    # the parse layer loads on the first answer or on `microdc.BaseModel`.
+    loaded = _probe()["loaded"]
+    assert [m for m in loaded if m in ("pydantic.main", "microdc._models", "microdc._response", "microdc.pagination")] == []
+
+
+def test_lazily_loaded_public_classes_still_present_as_microdc() -> None:
+    import microdc
+
+    for name in ("BaseModel", "AsyncAPIResponse", "AsyncBinaryAPIResponse", "AsyncStream"):
+        assert getattr(microdc, name).__module__ == "microdc"

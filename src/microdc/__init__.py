@@ -22,12 +22,9 @@ from ._types import (
     is_given,
 )
 from ._client import AsyncMicroDC
-from ._models import BaseModel
 from ._exports import LAZY_MODULES
 from ._version import __version__
-from ._response import AsyncAPIResponse, AsyncBinaryAPIResponse
 from ._constants import DEFAULT_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_CONNECTION_LIMITS
-from ._streaming import AsyncStream
 from ._exceptions import (
     APIError,
     MicroDCError,
@@ -50,6 +47,9 @@ from ._exceptions import (
 from ._http_clients import DefaultAioHttpClient, DefaultAsyncHttpxClient
 
 if TYPE_CHECKING:
+    from ._models import BaseModel as BaseModel
+    from ._response import AsyncAPIResponse as AsyncAPIResponse, AsyncBinaryAPIResponse as AsyncBinaryAPIResponse
+    from ._streaming import AsyncStream as AsyncStream
     from .lib.rate_limit import RateLimit
     from .lib.jobs.builders import LLMChat, LLMEmbed, LLMComplete, DocumentCall
 
@@ -99,8 +99,13 @@ __all__ = [
     "omit",
 ]
 
-# Hand-written helpers load on first use, so `import microdc` stays cheap.
+# Hand-written helpers, and the parse layer (it defines pydantic models, which cost
+# more to build than the rest of `import microdc`), load on first use.
 _LAZY = {
+    "BaseModel": "microdc._models",
+    "AsyncAPIResponse": "microdc._response",
+    "AsyncBinaryAPIResponse": "microdc._response",
+    "AsyncStream": "microdc._streaming",
     "LLMComplete": "microdc.lib.jobs.builders",
     "LLMChat": "microdc.lib.jobs.builders",
     "LLMEmbed": "microdc.lib.jobs.builders",
@@ -115,6 +120,7 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is not None:
         value = getattr(importlib.import_module(module), name)
+        _present_as_microdc(value)
     elif name in LAZY_MODULES:  # `microdc.types` after a bare `import microdc`
         value = importlib.import_module(LAZY_MODULES[name])
     else:
@@ -124,11 +130,14 @@ def __getattr__(name: str) -> Any:
 
 
 # Tracebacks and reprs say `microdc.NotFoundError`, not `microdc._exceptions.NotFoundError`.
+def _present_as_microdc(value: object) -> None:
+    if isinstance(value, type) and value.__module__.startswith("microdc._"):
+        value.__module__ = "microdc"
+
+
 def _rewrite_modules() -> None:
     for name in __all__:
-        value = globals().get(name)
-        if isinstance(value, type) and value.__module__.startswith("microdc._"):
-            value.__module__ = "microdc"
+        _present_as_microdc(globals().get(name))
 
 
 _rewrite_modules()

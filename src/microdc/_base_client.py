@@ -33,22 +33,21 @@ from . import _clock
 from ._logs import logger, redact_url, redact_headers
 from ._retry import RetryPolicy
 from ._types import Omit, Timeout, FileTypes, RequestOptions, MutationRequestOptions
-from ._response import (
-    AsyncAPIResponse,
-    AsyncBinaryAPIResponse,
+from ._exceptions import (
+    APIStatusError,
+    APIConnectionError,
     read_body,
+    with_note,
     decode_body,
-    parse_response,
     connection_error,
+    make_status_error,
 )
-from .pagination import AsyncPaginator
-from ._exceptions import APIStatusError, APIConnectionError, with_note, make_status_error
 from ._http_clients import HttpClientPool, DefaultAsyncHttpxClient
 from ._request_builder import MUTATION_METHODS, RequestBuilder, FinalRequestOptions, idempotency_key
 
 if TYPE_CHECKING:
     from ._hooks import HooksArg, Instrumentation, InstrumentedCall
-    from .pagination import BaseAsyncPage
+    from .pagination import BaseAsyncPage, AsyncPaginator
     from .lib.rate_limit import RateLimit
 
 __all__ = ["BaseClient"]
@@ -186,6 +185,9 @@ class BaseClient:
         mode = options.response_mode
         max_retries = options.max_retries if isinstance(options.max_retries, int) else self.max_retries
         response, retries_taken = await self._send(options, stream=stream or mode == "stream", max_retries=max_retries)
+        # The parse layer defines pydantic models: loaded on the first answer, not at `import microdc`.
+        from ._response import AsyncAPIResponse, AsyncBinaryAPIResponse, parse_response
+
         if mode == "parsed":
             return cast(_T, await parse_response(self, response, options, retries_taken))
         response_cls = AsyncBinaryAPIResponse if cast_to is AsyncBinaryAPIResponse else AsyncAPIResponse
@@ -373,6 +375,8 @@ class BaseClient:
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[Any, _PageT]:
         """A paginator over the list at ``path`` (nothing is sent until it is awaited or iterated)."""
+        from .pagination import AsyncPaginator
+
         final = FinalRequestOptions.build("GET", path, options, query=query)
         return AsyncPaginator(client=self, page_cls=page, options=final)
 

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any, Dict, Type, Optional
 import httpx
 from typing_extensions import Literal
 
+from ._logs import redact_url
+
 if TYPE_CHECKING:
     from .types.job import Job
     from .lib.jobs._cost import CostEstimate
@@ -50,7 +52,10 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "UnprocessableEntityError",
+    "connection_error",
+    "decode_body",
     "make_status_error",
+    "read_body",
 ]
 
 
@@ -225,6 +230,33 @@ _STATUS_ERRORS: Dict[int, Type[APIStatusError]] = {
     422: UnprocessableEntityError,
     429: RateLimitError,
 }
+
+
+def connection_error(exc: httpx.HTTPError, request: httpx.Request) -> APIConnectionError:
+    """The SDK error for a transport failure of ``request``: a timeout, or a connection error."""
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(request=request)
+    if isinstance(exc, httpx.TooManyRedirects):
+        return APIConnectionError(message=f"Too many redirects: {exc}", request=request)
+    detail = redact_url(str(exc)) or type(exc).__name__
+    return APIConnectionError(message=f"Connection error: {detail}", request=request)
+
+
+async def read_body(response: httpx.Response) -> None:
+    """Read ``response``'s body; a transport failure while reading closes it and raises the SDK error."""
+    try:
+        await response.aread()
+    except httpx.HTTPError as exc:
+        await response.aclose()
+        raise connection_error(exc, response.request) from exc
+
+
+def decode_body(response: httpx.Response) -> object:
+    """A read answer's body: its JSON, else its text, else ``None``."""
+    try:
+        return response.json()
+    except ValueError:
+        return response.text or None
 
 
 def make_status_error(response: httpx.Response, body: object | None, *, note: Optional[str] = None) -> APIStatusError:

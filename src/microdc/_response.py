@@ -36,7 +36,7 @@ from typing_extensions import ParamSpec
 from ._logs import redact_url
 from ._models import BaseModel, parse_json, set_request_id
 from .pagination import BaseAsyncPage
-from ._exceptions import APITimeoutError, APIConnectionError, APIResponseValidationError
+from ._exceptions import APIResponseValidationError, read_body, decode_body
 from ._request_builder import RESPONSE_MODE_OPTION, ResponseMode
 
 if TYPE_CHECKING:
@@ -52,10 +52,7 @@ __all__ = [
     "async_to_raw_response_wrapper",
     "async_to_streamed_page_wrapper",
     "async_to_streamed_response_wrapper",
-    "connection_error",
-    "decode_body",
     "parse_response",
-    "read_body",
 ]
 
 _T = TypeVar("_T")
@@ -321,33 +318,6 @@ def _bind_page(model: BaseModel, client: BaseClient, options: FinalRequestOption
     page._client = client  # pyright: ignore[reportPrivateUsage]
     page._options = options  # pyright: ignore[reportPrivateUsage]
     page._http_request = request  # pyright: ignore[reportPrivateUsage]
-
-
-def connection_error(exc: httpx.HTTPError, request: httpx.Request) -> APIConnectionError:
-    """The SDK error for a transport failure of ``request``: a timeout, or a connection error."""
-    if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(request=request)
-    if isinstance(exc, httpx.TooManyRedirects):
-        return APIConnectionError(message=f"Too many redirects: {exc}", request=request)
-    detail = redact_url(str(exc)) or type(exc).__name__
-    return APIConnectionError(message=f"Connection error: {detail}", request=request)
-
-
-async def read_body(response: httpx.Response) -> None:
-    """Read ``response``'s body; a transport failure while reading closes it and raises the SDK error."""
-    try:
-        await response.aread()
-    except httpx.HTTPError as exc:
-        await response.aclose()
-        raise connection_error(exc, response.request) from exc
-
-
-def decode_body(response: httpx.Response) -> object:
-    """A read answer's body: its JSON, else its text, else ``None``."""
-    try:
-        return response.json()
-    except ValueError:
-        return response.text or None
 
 
 def _snippet(response: httpx.Response, limit: int = 200) -> Optional[str]:
