@@ -25,6 +25,7 @@ from typing_extensions import Literal, TypeAlias
 
 from ._qs import Querystring
 from ._logs import redact_url
+from ._urls import URLJoiner
 from ._spec import IDEMPOTENCY_KEY_MAX_LENGTH
 from ._files import UploadFile, MultipartBody, to_upload_file
 from ._types import Omit, Timeout, NotGiven, FileTypes, RequestOptions, MutationRequestOptions
@@ -272,12 +273,12 @@ class RequestBuilder:
     """Builds each attempt's ``httpx.Request`` for a client; built once per client, read per attempt."""
 
     __slots__ = (
-        "_base_url",
         "_bodiless_headers",
         "_custom_query",
         "_headers",
         "_querystring",
         "_timeout_ext",
+        "_urls",
         "timeout",
     )
 
@@ -291,7 +292,7 @@ class RequestBuilder:
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must start with http:// or https://, got {redact_url(base_url)!r}")
-        self._base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self._urls = URLJoiner(base_url)
         self.timeout = timeout
         self._timeout_ext = timeout_extension(timeout)
         self._headers = headers
@@ -315,7 +316,7 @@ class RequestBuilder:
 
     @property
     def base_url(self) -> str:
-        return self._base_url
+        return self._urls.base_url
 
     @property
     def headers(self) -> Dict[str, str]:
@@ -323,9 +324,7 @@ class RequestBuilder:
 
     def url(self, path: str) -> str:
         """``path`` joined to the base URL (a full URL is kept as it is)."""
-        if path.startswith(("http://", "https://")):
-            return path
-        return self._base_url + path.lstrip("/")
+        return self._urls.text(path)
 
     def build(
         self,
@@ -346,17 +345,15 @@ class RequestBuilder:
         read = extension.get("read")
         if read is not None:
             headers["x-stainless-read-timeout"] = str(read)
-        url = self.url(options.url)
         params = options.params
         if self._custom_query:
             params = {**self._custom_query, **params} if params else self._custom_query
-        if params:
-            query = self._querystring.stringify(params)
-            if query:
-                url += ("&" if "?" in url else "?") + query
+        query = self._querystring.stringify(params) if params else ""
+        target = self._urls.join(options.url, query)
         # A URL with a download token (or a key) in it gets a request whose repr hides it:
         # error trackers record the reprs of the requests that exceptions carry.
-        request_cls = SecretRequest if ("token=" in url or "api_key=" in url) else httpx.Request
+        secret = any("token=" in part or "api_key=" in part for part in (options.url, query))
+        request_cls = SecretRequest if secret else httpx.Request
         if multipart is not None:
             headers.pop("Content-Type", None)
             headers["Content-Type"] = multipart.content_type
@@ -366,12 +363,11 @@ class RequestBuilder:
             # `content=`, not `stream=`: httpx adds the Host header (and chunked encoding when
             # the length is unknown) only for content.
             return request_cls(
-                options.method, url, headers=headers, content=multipart, extensions={"timeout": extension}
+                options.method, target, headers=headers, content=multipart, extensions={"timeout": extension}
             )
         # `stream=` with Host and Content-Length set here: for `content=`, httpx re-normalises
         # every header a second time to add those two (about half the cost of the request
         # object; see the README's Performance section).
-        target = httpx.URL(url)
         if not (options.headers and any(name.lower() == "host" for name in options.headers)):
             headers = {"Host": target.netloc.decode("ascii"), **headers}
         if content:
