@@ -137,6 +137,32 @@ async def test_read_timeout_header_from_call_timeout() -> None:
     assert recorder.last.extensions["timeout"]["read"] == 12.5
 
 
+async def test_calls_with_different_timeouts_on_one_client_each_send_their_own() -> None:
+    recorder = Recorder()
+    async with make_client(recorder) as client:
+        for timeout in (5.0, None, 7.5, 5.0):
+            await client.get("/things", cast_to=object, timeout=timeout)
+        await client.post("/things", cast_to=object, body={}, timeout=9.0)
+        await client.get("/things", cast_to=object)
+    assert [r.headers.get("x-stainless-read-timeout") for r in recorder.requests] == [
+        "5.0",
+        None,
+        "7.5",
+        "5.0",
+        "9.0",
+        "60.0",
+    ]
+    assert [r.headers.get("content-type") for r in recorder.requests][-2:] == ["application/json", None]
+
+
+async def test_default_headers_is_a_copy_that_does_not_change_the_client() -> None:
+    recorder = Recorder()
+    async with make_client(recorder) as client:
+        client.default_headers["X-Sneaky"] = "1"
+        await client.get("/things", cast_to=object)
+    assert "x-sneaky" not in recorder.last.headers
+
+
 async def test_no_read_timeout_header_without_timeout() -> None:
     recorder = Recorder()
     async with make_client(recorder) as client:

@@ -40,7 +40,9 @@ def test_import_microdc_defines_no_pydantic_model() -> None:
     # Building pydantic's BaseModel machinery costs more than the rest of `import microdc`;
     # the parse layer loads on the first answer or on `microdc.BaseModel`.
     loaded = _probe()["loaded"]
-    assert [m for m in loaded if m in ("pydantic.main", "microdc._models", "microdc._response", "microdc.pagination")] == []
+    assert [
+        m for m in loaded if m in ("pydantic.main", "microdc._models", "microdc._response", "microdc.pagination")
+    ] == []
 
 
 def test_lazily_loaded_public_classes_still_present_as_microdc() -> None:

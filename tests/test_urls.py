@@ -12,13 +12,13 @@ from microdc import _urls
 from microdc._urls import URLJoiner
 
 BASES = ["http://127.0.0.1:4010", "https://api.example.test/", "http://[::1]:8080/prefix/v2", "http://h/a%20b/"]
-_ALPHABET = st.characters(codec="utf-8", exclude_categories=("Cs",))
+_ALPHABET = st.characters(codec="utf-8")
 paths = st.one_of(
     st.text(alphabet=st.sampled_from("abcXYZ019-._~/%!$&'()*+,;=:@[]^|\\ \"#<>?`{}"), max_size=40),
     st.text(alphabet=_ALPHABET, max_size=20),
     st.sampled_from(["/api/v1/jobs/job_1", "/a/./b", "/a/../../b", "//x", "/%41%zz", "/.well-known", "http://o/x?y"]),
 )
-queries = st.one_of(st.just(""), st.text(alphabet=st.sampled_from("ab=&%2C+._~-?/`{}# <>\"\t"), max_size=30))
+queries = st.one_of(st.just(""), st.text(alphabet=st.sampled_from('ab=&%2C+._~-?/`{}# <>"\t'), max_size=30))
 
 
 def _httpx_url(text: str) -> Optional[httpx.URL]:

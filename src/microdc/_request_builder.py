@@ -25,8 +25,8 @@ from typing_extensions import Literal, TypeAlias
 
 from ._qs import Querystring
 from ._logs import redact_url
-from ._urls import URLJoiner
 from ._spec import IDEMPOTENCY_KEY_MAX_LENGTH
+from ._urls import URLJoiner
 from ._files import UploadFile, MultipartBody, to_upload_file
 from ._types import Omit, Timeout, NotGiven, FileTypes, RequestOptions, MutationRequestOptions
 from ._platform import platform_headers
@@ -275,6 +275,7 @@ class RequestBuilder:
     __slots__ = (
         "_bodiless_headers",
         "_custom_query",
+        "_header_cache",
         "_headers",
         "_querystring",
         "_timeout_ext",
@@ -300,6 +301,7 @@ class RequestBuilder:
         # describes a body that is not there is pure cost.
         self._bodiless_headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
         self._custom_query = custom_query
+        self._header_cache: Dict[Tuple[bool, Optional[float]], httpx.Headers] = {}
         self._querystring = Querystring(array_format="comma")
 
     @staticmethod
@@ -320,7 +322,8 @@ class RequestBuilder:
 
     @property
     def headers(self) -> Dict[str, str]:
-        return self._headers
+        """A copy: the client's headers are fixed when it is made (``with_options`` makes another)."""
+        return dict(self._headers)
 
     def url(self, path: str) -> str:
         """``path`` joined to the base URL (a full URL is kept as it is)."""
@@ -334,17 +337,8 @@ class RequestBuilder:
         multipart: Optional[MultipartBody],
     ) -> httpx.Request:
         """The request of attempt ``retries_taken + 1`` of the call ``options`` plans."""
-        headers = dict(self._headers if content is not None or multipart is not None else self._bodiless_headers)
-        if options.headers:
-            merge_headers(headers, options.headers)
-        if options.idempotency_key is not None:
-            headers["Idempotency-Key"] = options.idempotency_key
-        headers["x-stainless-retry-count"] = str(retries_taken)
         timeout = options.timeout
         extension = self._timeout_ext if isinstance(timeout, NotGiven) else timeout_extension(timeout)
-        read = extension.get("read")
-        if read is not None:
-            headers["x-stainless-read-timeout"] = str(read)
         params = options.params
         if self._custom_query:
             params = {**self._custom_query, **params} if params else self._custom_query
@@ -354,22 +348,33 @@ class RequestBuilder:
         # error trackers record the reprs of the requests that exceptions carry.
         secret = any("token=" in part or "api_key=" in part for part in (options.url, query))
         request_cls = SecretRequest if secret else httpx.Request
-        if multipart is not None:
-            headers.pop("Content-Type", None)
-            headers["Content-Type"] = multipart.content_type
-            length = multipart.content_length()
-            if length is not None:
-                headers["Content-Length"] = str(length)
-            # `content=`, not `stream=`: httpx adds the Host header (and chunked encoding when
-            # the length is unknown) only for content.
-            return request_cls(
-                options.method, target, headers=headers, content=multipart, extensions={"timeout": extension}
+        if multipart is None and not options.headers and target.netloc == self._urls.netloc:
+            # The common call: the client's own headers, already in httpx's form; only
+            # the few that change per attempt are set on the copy.
+            headers: Union[httpx.Headers, Dict[str, str]] = httpx.Headers(
+                self._static_headers(content is not None, extension.get("read"))
             )
-        # `stream=` with Host and Content-Length set here: for `content=`, httpx re-normalises
-        # every header a second time to add those two (about half the cost of the request
-        # object; see the README's Performance section).
-        if not (options.headers and any(name.lower() == "host" for name in options.headers)):
-            headers = {"Host": target.netloc.decode("ascii"), **headers}
+            if options.idempotency_key is not None:
+                headers["Idempotency-Key"] = options.idempotency_key
+            headers["x-stainless-retry-count"] = str(retries_taken)
+        else:
+            headers = self._headers_for(options, retries_taken, extension, content is not None or multipart is not None)
+            if multipart is not None:
+                headers.pop("Content-Type", None)
+                headers["Content-Type"] = multipart.content_type
+                length = multipart.content_length()
+                if length is not None:
+                    headers["Content-Length"] = str(length)
+                # `content=`, not `stream=`: httpx adds the Host header (and chunked encoding when
+                # the length is unknown) only for content.
+                return request_cls(
+                    options.method, target, headers=headers, content=multipart, extensions={"timeout": extension}
+                )
+            # `stream=` with Host and Content-Length set here: for `content=`, httpx re-normalises
+            # every header a second time to add those two (about half the cost of the request
+            # object; see the README's Performance section).
+            if not (options.headers and any(name.lower() == "host" for name in options.headers)):
+                headers = {"Host": target.netloc.decode("ascii"), **headers}
         if content:
             headers["Content-Length"] = str(len(content))
         elif options.method.upper() in _LENGTH_REQUIRED:
@@ -383,6 +388,37 @@ class RequestBuilder:
         )
         request.read()  # a bytes body: `request.content` is there, as for `content=`
         return request
+
+    def _headers_for(
+        self, options: FinalRequestOptions, retries_taken: int, extension: Dict[str, Optional[float]], has_body: bool
+    ) -> Dict[str, str]:
+        """The headers of an attempt, as a plain dict (a call with its own headers or files)."""
+        headers = dict(self._headers if has_body else self._bodiless_headers)
+        if options.headers:
+            merge_headers(headers, options.headers)
+        if options.idempotency_key is not None:
+            headers["Idempotency-Key"] = options.idempotency_key
+        headers["x-stainless-retry-count"] = str(retries_taken)
+        read = extension.get("read")
+        if read is not None:
+            headers["x-stainless-read-timeout"] = str(read)
+        return headers
+
+    def _static_headers(self, has_body: bool, read: Optional[float]) -> httpx.Headers:
+        """``Host``, the client's headers and the read timeout's, built once per kind of call."""
+        key = (has_body, read)
+        headers = self._header_cache.get(key)
+        if headers is None:
+            plain = {
+                "Host": self._urls.netloc.decode("ascii"),
+                **(self._headers if has_body else self._bodiless_headers),
+            }
+            if read is not None:
+                plain["x-stainless-read-timeout"] = str(read)
+            headers = httpx.Headers(plain)
+            if len(self._header_cache) < 32:  # per-request timeouts are few; never grow without bound
+                self._header_cache[key] = headers
+        return headers
 
 
 class SecretURL(httpx.URL):

@@ -39,7 +39,7 @@ def _fast_path_supported() -> bool:
         moved = httpx.URL.__new__(httpx.URL)
         moved._uri_reference = reference._replace(path="/base/x", query="a=1")  # pyright: ignore[reportPrivateUsage]
         return str(moved) == "http://example.test:8080/base/x?a=1" and moved == httpx.URL(str(moved))
-    except Exception:  # noqa: BLE001 - any change in httpx's internals: use the public parser
+    except Exception:  # any change in httpx's internals: use the public parser
         return False
 
 
@@ -49,7 +49,7 @@ _FAST = _fast_path_supported()
 class URLJoiner:
     """``join(path, query)``: the ``httpx.URL`` of ``path`` (and ``query``) under ``base_url``."""
 
-    __slots__ = ("_base", "_base_path", "base_url")
+    __slots__ = ("_base", "_base_path", "base_url", "netloc")
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
@@ -61,6 +61,7 @@ class URLJoiner:
             else None
         )
         self._base_path = parsed.raw_path.decode("ascii")
+        self.netloc = parsed.netloc
 
     def text(self, path: str, query: str = "") -> str:
         """The URL as text (a full ``http(s)://`` URL in ``path`` is kept as it is)."""
