@@ -325,6 +325,51 @@ async def test_leaving_a_stream_early_cancels_the_job(slow: Served) -> None:
     assert slow.count("DELETE") == 1
 
 
+async def test_a_stream_left_inside_async_with_cancels_the_job_on_the_way_out(slow: Served) -> None:
+    chat = slow.client.jobs.conversation("echo-1")
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(advance_when_streaming, slow, 40.0)
+        async with chat.stream("one two three four five six") as deltas:
+            async for delta in deltas:
+                assert delta
+                break
+    [job] = slow.fake.jobs.values()
+    assert job["status"] == "cancelled"  # already: no loop turn needed
+    assert slow.count("DELETE") == 1
+    assert chat.messages == []
+
+
+async def test_a_stream_dropped_after_break_cancels_its_job_without_another_turn(slow: Served) -> None:
+    chat = slow.client.jobs.conversation("echo-1")
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(advance_when_streaming, slow, 40.0)
+        async for delta in chat.stream("one two three four five six"):
+            assert delta
+            break
+    await until(lambda: slow.count("DELETE") == 1)
+    await until(lambda: next(iter(slow.fake.jobs.values()))["status"] == "cancelled")
+    assert chat.messages == []
+
+
+async def test_the_turn_after_a_break_waits_for_the_dropped_stream_then_runs(served: Served) -> None:
+    chat = served.client.jobs.conversation("echo-1")
+    async for _ in chat.stream("one two three four five six seven eight"):
+        break
+    reply = await chat.send("next")  # no RuntimeError: the dropped turn is closed first
+    assert reply == "echo: next"
+    assert [m["content"] for m in chat.messages] == ["next", "echo: next"]
+    assert served.count("DELETE") == 1  # the dropped turn's job (already ended: 409, then fetched)
+    assert len(served.submissions()) == 2
+
+
+async def test_a_stream_never_iterated_sends_nothing(served: Served) -> None:
+    chat = served.client.jobs.conversation("echo-1")
+    stream = chat.stream("never read")
+    del stream
+    assert await chat.send("read") == "echo: read"
+    assert len(served.submissions()) == 1
+
+
 async def test_a_submission_whose_answer_was_lost_is_cancelled_on_the_server(slow: Served) -> None:
     slow.fake.faults = Faults(lost_answer_rate=1.0, max_faults=1, paths=[SUBMIT])
     chat = slow.client.with_options(max_retries=0).jobs.conversation("echo-1")

@@ -32,7 +32,7 @@ from ._waiting import OnComplete, as_completed, wait_for_job
 from ._watcher import JobWatcher, JobCallback
 from .builders import JobBuilder
 from ...types.job import Job
-from ._conversation import Conversation, ConversationUsage
+from ._conversation import Conversation, ConversationUsage, ConversationStream
 from ...resources.jobs import AsyncJobsResource
 from ...types.job_create_params import (
     LLMChatJobParams,
@@ -46,7 +46,16 @@ if TYPE_CHECKING:
     from ..batch import BatchRun, JobInput, OnProgress, BatchResult
     from ..batch._state import StrPath
 
-__all__ = ["AskOptions", "AsyncJobs", "Conversation", "ConversationUsage", "CostEstimate", "JobCallback", "JobWatcher"]
+__all__ = [
+    "AskOptions",
+    "AsyncJobs",
+    "Conversation",
+    "ConversationStream",
+    "ConversationUsage",
+    "CostEstimate",
+    "JobCallback",
+    "JobWatcher",
+]
 
 
 # The arguments of ``create`` for each job type, request options included.

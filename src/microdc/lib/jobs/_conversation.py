@@ -16,21 +16,25 @@ so the budget holds even then.
 
 from __future__ import annotations
 
+import types
+import asyncio
+import logging
 import contextlib
 from typing import (
     TYPE_CHECKING,
     Any,
     Dict,
     List,
+    Type,
     Tuple,
     Iterable,
     Optional,
-    Generator,
     AsyncGenerator,
+    cast,
 )
 from dataclasses import dataclass
 
-from typing_extensions import Unpack
+from typing_extensions import Self, Unpack
 
 from ._ask import (
     add_cost,
@@ -55,7 +59,9 @@ if TYPE_CHECKING:
     from ._cost import CostEstimate
     from ...types.job import Job
 
-__all__ = ["Conversation", "ConversationUsage"]
+__all__ = ["Conversation", "ConversationStream", "ConversationUsage"]
+
+logger = logging.getLogger("microdc")
 
 _ROLES: Dict[object, ChatRole] = {"system": "system", "user": "user", "assistant": "assistant"}
 
@@ -98,7 +104,8 @@ class Conversation:
         print(chat.cost_usd, chat.usage.total_tokens)
 
     One turn runs at a time: starting a second one while the first is running raises
-    ``RuntimeError``. ``model`` may be changed between turns; the history is kept.
+    ``RuntimeError`` (a stream left with ``break`` is not running: the next turn waits
+    for its job to be cancelled, then starts). ``model`` may be changed between turns; the history is kept.
     """
 
     def __init__(
@@ -133,6 +140,7 @@ class Conversation:
         self._cost_usd = 0.0
         self._unknown_cost_usd = 0.0
         self._busy = False
+        self._closing: Optional[asyncio.Task[None]] = None
 
     def __repr__(self) -> str:
         return (
@@ -188,7 +196,7 @@ class Conversation:
         Cancelling the call cancels the job on the server. ``options`` are the request
         options of ``jobs.create`` (``timeout``, ``extra_headers``, ...).
         """
-        with self._turn():
+        async with self._turn():
             params, estimate = await self._prepare(text)
             job = await submit_turn(self._jobs, params, options)
             try:
@@ -198,17 +206,22 @@ class Conversation:
                 raise
             return self._finish(params, finished)
 
-    async def stream(self, text: str, **options: Unpack[MutationRequestOptions]) -> AsyncGenerator[str, None]:
-        """Send ``text``; yield the reply's text as the model produces it (``job.output.delta`` events).
+    def stream(self, text: str, **options: Unpack[MutationRequestOptions]) -> ConversationStream:
+        """Send ``text``; iterate the result for the reply's text as the model produces it.
 
         The event stream is resumed across dropped connections like any stream; the
         whole reply is appended to the history once the job completes. A stream that
-        cannot resume raises ``APIConnectionError``, and a stream left early cancels
-        the job when it is closed (at once with
-        ``async with contextlib.aclosing(chat.stream(text)) as deltas:``, else when the
-        generator is collected); either way the history is unchanged.
+        cannot resume raises ``APIConnectionError``. A stream left early cancels its
+        job and leaves the history unchanged: at once with ``async with
+        chat.stream(text) as deltas:``, else as soon as the stream is dropped (after a
+        ``break``, on the next turn of the event loop), and the next turn waits for
+        that before it starts. Nothing is sent until the stream is first iterated.
         """
-        with self._turn():
+        deltas = cast("types.AsyncGeneratorType[str, None]", self._stream_turn(text, options))
+        return ConversationStream(self, deltas)
+
+    async def _stream_turn(self, text: str, options: MutationRequestOptions) -> AsyncGenerator[str, None]:
+        async with self._turn():
             params, estimate = await self._prepare(text)
             job = await submit_turn(self._jobs, params, options)
             finished: Optional[Job] = None
@@ -228,11 +241,22 @@ class Conversation:
             assert finished is not None  # the try block either set it or raised
             self._finish(params, finished)
 
+    def _abandon(self, deltas: AsyncGenerator[str, None]) -> None:
+        """A stream dropped in the middle of its turn: close it (which cancels its job) on the running loop."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # dropped outside the loop: asyncio's own finalizer closes it, if the loop runs
+            return
+        self._closing = loop.create_task(_close_quietly(deltas))
+
     # --- inside a turn ------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _turn(self) -> Generator[None, None, None]:
+    @contextlib.asynccontextmanager
+    async def _turn(self) -> AsyncGenerator[None, None]:
         """Marks the conversation busy for one turn, so two turns never interleave their histories."""
+        closing, self._closing = self._closing, None
+        if closing is not None:  # a dropped stream's turn is still being closed: let it finish first
+            await asyncio.shield(closing)
         if self._busy:
             raise RuntimeError(
                 "This conversation is already running a turn; await it (or finish its stream) before the next one."
@@ -281,3 +305,51 @@ class Conversation:
         history: List[ChatMessageParam] = [*params["messages"], ChatMessageParam(role="assistant", content=reply)]
         self._messages = history
         return reply
+
+
+class ConversationStream:
+    """The reply of one streamed turn (``chat.stream(text)``), as its text deltas arrive.
+
+    ``async for delta in chat.stream(text):`` reads it; ``async with chat.stream(text)
+    as deltas:`` also closes it on the way out, so a turn left early cancels its job
+    there and then. Dropping an unfinished stream (``break`` without ``async with``)
+    closes it on the next turn of the event loop.
+    """
+
+    __slots__ = ("__weakref__", "_conversation", "_deltas", "_started")
+
+    def __init__(self, conversation: Conversation, deltas: types.AsyncGeneratorType[str, None]) -> None:
+        self._conversation = conversation
+        self._deltas = deltas
+        self._started = False
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> str:
+        self._started = True
+        return await self._deltas.__anext__()
+
+    async def aclose(self) -> None:
+        """Stop reading: cancel the job if it has not ended (the history is unchanged)."""
+        await self._deltas.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException], tb: Optional[types.TracebackType]
+    ) -> None:
+        await self.aclose()
+
+    def __del__(self) -> None:
+        deltas = self._deltas
+        if self._started and deltas.ag_frame is not None and not deltas.ag_running:
+            self._conversation._abandon(deltas)  # pyright: ignore[reportPrivateUsage]
+
+
+async def _close_quietly(deltas: AsyncGenerator[str, None]) -> None:
+    try:
+        await deltas.aclose()
+    except Exception as exc:  # nobody awaits this task: say what happened instead of raising into the void
+        logger.warning("Could not close an abandoned conversation stream: %s", exc)
