@@ -5,10 +5,10 @@ Tasks, all in the caller's event loop, none holding more than a bounded number o
 * the **feeder** pulls one input at a time, checks it against the state file,
   estimates and admits it under the cost limit, and hands it to a submitter (it
   waits while ``concurrency`` submissions are in flight, or while the jobs being
-  followed reach ``max_following``: that is what keeps memory flat);
+  followed reach their limit: that is what keeps memory flat);
 * ``concurrency`` **submitters** call ``jobs.create`` with the input's key;
 * **followers**, one per group of up to 100 job ids, poll the list endpoint until
-  each job ends (``wait=True``);
+  each job ends (``wait=True``; :mod:`._following`);
 * the **writer** saves state rows in transactions of many rows, in a worker thread;
 * the **ticker** reports progress.
 
@@ -43,16 +43,14 @@ from anyio.streams.memory import MemoryObjectSendStream, MemoryObjectReceiveStre
 from ... import _clock
 from ._state import TERMINAL, StateRow, BatchState, BatchStateError
 from ._types import BatchItem, OnProgress, BatchProgress, BatchItemStatus
-from ..._spec import JOB_LIST_IDS_MAX_ITEMS
 from ._budget import Budget, to_units
 from ._inputs import Shard, Prepared, prepare, dumps_error, read_inputs
 from ._writer import RowWriter
+from ._following import Followed, Following
 from ..jobs._cost import PriceBook, cost_of
 from ..._exceptions import APIError, MicroDCError, APIStatusError, AuthenticationError
 
 if TYPE_CHECKING:
-    from anyio.abc import TaskGroup
-
     from ...types.job import Job
     from ...resources.jobs import AsyncJobsResource
 
@@ -64,17 +62,6 @@ PROGRESS_INTERVAL = 0.25
 """Seconds between two ``on_progress`` calls, at least (the final call excepted)."""
 ROW_WINDOW = 4096
 """Input positions whose recorded rows are read from the state file at a time."""
-IDS_PER_REQUEST = JOB_LIST_IDS_MAX_ITEMS
-"""Job ids per list request while following jobs: as many as the API takes."""
-
-
-class _Followed:
-    """A job being waited for: enough to make its item and its row."""
-
-    __slots__ = ("counted", "estimate", "index", "key", "params_hash")
-
-    def __init__(self, index: int, key: str, params_hash: str, estimate: int, *, counted: bool) -> None:
-        self.index, self.key, self.params_hash, self.estimate, self.counted = index, key, params_hash, estimate, counted
 
 
 class Engine:
@@ -105,16 +92,13 @@ class Engine:
         self._defaults = defaults
         self._shard = shard
         self.wait = wait
-        self._poll_interval = poll_interval
         self._on_progress = on_progress
         self._prices = prices
         self.total = total
-        self.max_following = max(10_000, 100 * concurrency)
         self.counts: Dict[str, int] = dict.fromkeys(
             ("completed", "failed", "cancelled", "error", "skipped_budget", "submitted"), 0
         )
         self.read = 0
-        self.following = 0
         self.settled_now = 0
         self.started = _clock.monotonic()
         self.ended: Optional[float] = None
@@ -123,23 +107,22 @@ class Engine:
         self.cancelled = False
         self.late: List[BatchItem] = []  # items made after the channel closed (remote cancel)
         self._to_submit_send, self._to_submit = anyio.create_memory_object_stream[Prepared](0)
-        self._followed: Dict[str, _Followed] = {}
-        self._chunk: Dict[str, _Followed] = {}
-        self._chunk_since = 0.0
-        self._room = anyio.Event()
+        self.following = Following(
+            jobs,
+            poll_interval=poll_interval,
+            limit=max(10_000, 100 * concurrency),
+            guard=self._guard,
+            ended=self._ended,
+            lost=self._lost,
+        )
         self._writer = RowWriter(state)
         self._estimates: Dict[int, int] = {}  # admitted inputs on their way to a submitter
         self._send_scopes: Set[anyio.CancelScope] = set()
-        self._feeder_blocked = False
         self._remote_cancel = False
         self._row_window: Dict[int, StateRow] = {}
         self._window_end = -1
         self._changed = True
         self._feed_scope = anyio.CancelScope()
-        self._followers: Optional[TaskGroup] = None
-        self._poll_scopes: Set[anyio.CancelScope] = set()
-        self._polling = 0  # follower tasks running
-        self._polling_done = anyio.Event()
         self.done = anyio.Event()
 
     # --- the run ------------------------------------------------------------------------
@@ -149,7 +132,7 @@ class Engine:
             async with anyio.create_task_group() as background:
                 background.start_soon(self._guard, self._ticker)
                 background.start_soon(self._guard, self._writer.run)
-                self._followers = background
+                self.following.start(background)
                 async with anyio.create_task_group() as submitters:
                     for _ in range(self._concurrency):
                         receive = self._to_submit.clone()
@@ -162,10 +145,7 @@ class Engine:
                         self._to_submit_send.close()
                 if not self.stopping:
                     self.total = self.read  # every input was read
-                self._flush_chunk()
-                while self._polling and not self.stopping:
-                    self._polling_done = anyio.Event()
-                    await self._polling_done.wait()
+                await self.following.drain()
                 if self._remote_cancel:
                     await self._guard(self._cancel_remote)
                 background.cancel_scope.cancel()
@@ -211,10 +191,7 @@ class Engine:
         for scope in self._send_scopes:
             scope.cancel()
         self._feed_scope.cancel()
-        for scope in self._poll_scopes:
-            scope.cancel()
-        self._room.set()
-        self._polling_done.set()
+        self.following.stop()
 
     # --- reading and admitting ------------------------------------------------------------
 
@@ -254,12 +231,14 @@ class Engine:
     async def _dispatch(self, item: Prepared, row: Optional[StateRow]) -> None:
         if row is not None and row.job_id is not None and row.status in (*TERMINAL, "submitted"):
             if self.wait:
-                await self._until_room()
+                await self.following.until_room()
                 counted = row.status != "submitted"
                 estimate = to_units(row.estimate_usd)
                 if not counted:
                     self.budget.adopt(estimate)
-                self._follow(row.job_id, _Followed(item.index, item.key, item.params_hash, estimate, counted=counted))
+                self.following.add(
+                    row.job_id, Followed(item.index, item.key, item.params_hash, estimate, counted=counted)
+                )
             else:
                 status = cast(BatchItemStatus, row.status)
                 await self._emit(BatchItem(item.index, status, None, row.job_id, None, row.cost_usd, item.key))
@@ -274,7 +253,7 @@ class Engine:
 
     async def _admit(self, item: Prepared, prior: Optional[int]) -> Optional[int]:
         """Reserve the input's worst case (waiting for room); ``None`` when it was not admitted."""
-        await self._until_room()
+        await self.following.until_room()
         budget = self.budget
         if prior is not None:  # an earlier run kept this worst case reserved: it carries over
             budget.adopt(prior)
@@ -294,21 +273,15 @@ class Engine:
                 if budget.live == 0 or not budget.could_fit(estimate):
                     await self._outcome(item, "skipped_budget", estimate=estimate)
                     return None
-                self._flush_chunk()  # the jobs that could make room should be followed now
-                self._feeder_blocked = True
+                self.following.flush()  # the jobs that could make room should be followed now
+                self.following.urgent = True
                 try:
                     await budget.changed()
                 finally:
-                    self._feeder_blocked = False
+                    self.following.urgent = False
         budget.reserve(estimate)
         self._estimates[item.index] = estimate
         return estimate
-
-    async def _until_room(self) -> None:
-        while self.following >= self.max_following and not self.stopping:
-            self._flush_chunk()
-            self._room = anyio.Event()
-            await self._room.wait()
 
     # --- submitting -----------------------------------------------------------------------
 
@@ -344,88 +317,28 @@ class Engine:
             return
         self._record(StateRow(item.index, item.params_hash, "submitted", job.id, 0.0, estimate / 1e12))
         if self.wait:
-            self._follow(job.id, _Followed(item.index, item.key, item.params_hash, estimate, counted=False))
+            self.following.add(job.id, Followed(item.index, item.key, item.params_hash, estimate, counted=False))
         else:
             self.budget.keep(estimate)
             await self._emit(BatchItem(item.index, "submitted", job, job.id, None, 0.0, item.key))
 
     # --- following ------------------------------------------------------------------------
 
-    def _follow(self, job_id: str, followed: _Followed) -> None:
-        self.following += 1
-        self._followed[job_id] = followed
-        if not self._chunk:
-            self._chunk_since = _clock.monotonic()
-        self._chunk[job_id] = followed
-        if len(self._chunk) >= IDS_PER_REQUEST or self._feeder_blocked:
-            self._flush_chunk()
-
-    def _flush_chunk(self) -> None:
-        if self._chunk and self._followers is not None and not self.stopping:
-            chunk, self._chunk = self._chunk, {}
-            self._polling += 1
-            self._followers.start_soon(self._guard, lambda: self._poll_until_done(chunk))
-
-    async def _poll_until_done(self, chunk: Dict[str, _Followed]) -> None:
-        with anyio.CancelScope() as scope:
-            self._poll_scopes.add(scope)
-            try:
-                if not self.stopping:
-                    await self._poll(chunk)
-            finally:
-                self._poll_scopes.discard(scope)
-                self._polling -= 1
-                if not self._polling:
-                    self._polling_done.set()
-
-    async def _poll(self, chunk: Dict[str, _Followed]) -> None:
-        policy = self.jobs._client.retry_policy
-        failures = 0
-        while chunk:
-            try:
-                page = await self.jobs.list(ids=list(chunk), limit=IDS_PER_REQUEST)
-            except AuthenticationError:
-                raise
-            except APIError as exc:
-                failures += 1
-                if failures > policy.max_retries:
-                    for job_id in list(chunk):
-                        await self._lost(job_id, chunk.pop(job_id), exc)
-                    return
-                await _clock.sleep(policy.backoff(failures - 1))
-                continue
-            failures = 0
-            seen: Set[str] = set()
-            for job in page.data:
-                seen.add(job.id)
-                if job.status in TERMINAL and job.id in chunk:
-                    await self._ended(chunk.pop(job.id), job)
-            for job_id in [job_id for job_id in chunk if job_id not in seen]:
-                error = MicroDCError(f"Job {job_id} is not known to the server: the job list has no such id")
-                await self._lost(job_id, chunk.pop(job_id), error)
-            if chunk:
-                await _clock.sleep(self._poll_interval)
-
-    async def _ended(self, followed: _Followed, job: Job) -> None:
+    async def _ended(self, followed: Followed, job: Job) -> None:
         cost = cost_of(job)
         if not followed.counted:
             self.budget.settle(followed.estimate, cost)
-        self._unfollow(job.id)
+        self.following.take(job.id)
         status = cast(BatchItemStatus, job.status)
         self._record(StateRow(followed.index, followed.params_hash, status, job.id, cost, followed.estimate / 1e12))
         await self._emit(BatchItem(followed.index, status, job, job.id, None, cost, followed.key))
 
-    async def _lost(self, job_id: str, followed: _Followed, error: Exception) -> None:
+    async def _lost(self, job_id: str, followed: Followed, error: Exception) -> None:
         """A job that can no longer be followed: an error item; its row stays ``submitted``."""
         if not followed.counted:
             self.budget.keep(followed.estimate)
-        self._unfollow(job_id)
+        self.following.take(job_id)
         await self._emit(BatchItem(followed.index, "error", None, job_id, error, 0.0, followed.key))
-
-    def _unfollow(self, job_id: str) -> None:
-        self._followed.pop(job_id, None)
-        self.following -= 1
-        self._room.set()
 
     # --- outcomes, rows, progress -----------------------------------------------------------
 
@@ -466,8 +379,7 @@ class Engine:
     async def _ticker(self) -> None:
         while True:
             await _clock.sleep(PROGRESS_INTERVAL)
-            if self._chunk and _clock.monotonic() - self._chunk_since >= self._poll_interval:
-                self._flush_chunk()
+            self.following.flush_if_due()
             if self._changed:
                 await self._report()
 
@@ -486,7 +398,7 @@ class Engine:
         finished = (
             counts["completed"] + counts["failed"] + counts["cancelled"] + counts["error"] + counts["skipped_budget"]
         )
-        submitted = self.following if self.wait else counts["submitted"]
+        submitted = self.following.count if self.wait else counts["submitted"]
         base = self.total if self.total is not None else self.read
         return BatchProgress(
             total=self.total,
@@ -535,11 +447,10 @@ class Engine:
         cost = cost_of(job)
         status = cast(BatchItemStatus, job.status if job.status in TERMINAL else "cancelled")
         self._record(row._replace(status=status, cost_usd=cost))
-        followed = self._followed.pop(job.id, None)
+        followed = self.following.take(job.id)
         if followed is None:  # not followed by this run: its item was made already, or by an earlier run
             return
         if not followed.counted:
             self.budget.settle(followed.estimate, cost)
-        self.following -= 1
         self.counts[status] += 1
         self.late.append(BatchItem(followed.index, status, job, job.id, None, cost, followed.key))
