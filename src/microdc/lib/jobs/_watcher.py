@@ -34,7 +34,7 @@ import anyio
 import anyio.abc
 
 from ... import _clock
-from ..._spec import TERMINAL_JOB_STATES
+from ..._spec import TERMINAL_JOB_STATES, JOB_LIST_IDS_MAX_ITEMS
 from ..._exceptions import APIError, NotFoundError
 from ...types.job_state import JobState
 
@@ -46,7 +46,7 @@ __all__ = ["IDS_PER_REQUEST", "JobCallback", "JobWatcher"]
 
 log = logging.getLogger("microdc")
 
-IDS_PER_REQUEST = 100
+IDS_PER_REQUEST = JOB_LIST_IDS_MAX_ITEMS
 _TERMINAL: List[JobState] = list(TERMINAL_JOB_STATES)
 TERMINAL_STATUSES = frozenset(_TERMINAL)
 
