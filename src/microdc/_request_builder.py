@@ -346,9 +346,10 @@ class RequestBuilder:
         target = self._urls.join(options.url, query)
         # A URL with a download token (or a key) in it gets a request whose repr hides it:
         # error trackers record the reprs of the requests that exceptions carry.
-        secret = any("token=" in part or "api_key=" in part for part in (options.url, query))
+        path = options.url
+        secret = "token=" in path or "api_key=" in path or "token=" in query or "api_key=" in query
         request_cls = SecretRequest if secret else httpx.Request
-        if multipart is None and not options.headers and target.netloc == self._urls.netloc:
+        if multipart is None and not options.headers and not self._urls.is_absolute(path):
             # The common call: the client's own headers, already in httpx's form; only
             # the few that change per attempt are set on the copy.
             headers: Union[httpx.Headers, Dict[str, str]] = httpx.Headers(

@@ -55,17 +55,19 @@ class URLJoiner:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         parsed = httpx.URL(self.base_url)
         # A base URL with a query or fragment keeps the general path.
-        self._base: Optional[Any] = (
-            parsed._uri_reference  # pyright: ignore[reportPrivateUsage]
-            if _FAST and parsed.query == b"" and parsed.fragment == "" and "?" not in self.base_url
-            else None
-        )
+        plain = _FAST and "?" not in self.base_url and "#" not in self.base_url
+        self._base: Optional[Any] = parsed._uri_reference if plain else None  # pyright: ignore[reportPrivateUsage]
         self._base_path = parsed.raw_path.decode("ascii")
         self.netloc = parsed.netloc
 
+    @staticmethod
+    def is_absolute(path: str) -> bool:
+        """Whether ``path`` is a full ``http(s)://`` URL (kept as it is) rather than one under the base."""
+        return path.startswith(("http://", "https://"))
+
     def text(self, path: str, query: str = "") -> str:
         """The URL as text (a full ``http(s)://`` URL in ``path`` is kept as it is)."""
-        url = path if path.startswith(("http://", "https://")) else self.base_url + path.lstrip("/")
+        url = path if self.is_absolute(path) else self.base_url + path.lstrip("/")
         if query:
             url += ("&" if "?" in url else "?") + query
         return url
@@ -73,7 +75,7 @@ class URLJoiner:
     def join(self, path: str, query: str = "") -> httpx.URL:
         """``httpx.URL(self.text(path, query))``, without parsing the base URL again."""
         base = self._base
-        if base is not None and not path.startswith(("http://", "https://")) and "?" not in path:
+        if base is not None and not self.is_absolute(path) and "?" not in path:
             full_path = self._base_path + path.lstrip("/")
             if (
                 len(full_path) + len(query) < _MAX_LENGTH - 256
