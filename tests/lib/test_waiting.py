@@ -148,7 +148,8 @@ async def test_wait_falls_back_to_polling_when_events_fail(client: AsyncMicroDC,
     job = await client.jobs.create(type="llm_chat", model="echo-1", messages=[{"role": "user", "content": "x"}])
     done = await client.jobs.wait(job.id, timeout=10, poll_interval=0.05)
     assert done.status == "completed"
-    assert _count(fake, "/status") >= 1
+    assert _count(fake, "/api/v1/jobs") >= 1  # polled through the list endpoint
+    assert _count(fake, "/status") == 0
     assert done.result is not None
 
 
@@ -163,13 +164,18 @@ async def test_one_clock_governs_every_wait_of_an_hour_long_polling_wait(
     done = await client.jobs.wait(job.id, timeout=2 * 3600, poll_interval=1.0)
 
     assert done.status == "completed"
-    # The failed event stream was retried once (a policy backoff); every other wait was a poll.
-    retry_wait, *poll_waits = clock.sleeps
-    assert policy.initial_delay * (1 - policy.jitter) <= retry_wait <= policy.initial_delay
+    # The failed event stream was retried as the policy says (its backoff); every other wait was a poll.
+    retries = policy.max_retries
+    retry_waits, poll_waits = clock.sleeps[:retries], clock.sleeps[retries:]
+    for n, retry_wait in enumerate(retry_waits):
+        full = policy.initial_delay * 2**n
+        assert full * (1 - policy.jitter) <= retry_wait <= full
+    assert _count(fake, "/events") == retries + 1
     _assert_policy_shaped(poll_waits, _full_poll_delays(1.0, policy), policy)
-    assert _count(fake, "/status") == len(poll_waits) + 1
+    assert _count(fake, "/api/v1/jobs") == len(poll_waits) + 1
     # Polling stopped at the first look after the job ended: the one before was too early.
-    assert retry_wait + sum(poll_waits[:-1]) < 3600.0 <= clock.now() == pytest.approx(retry_wait + sum(poll_waits))
+    waited = sum(retry_waits)
+    assert waited + sum(poll_waits[:-1]) < 3600.0 <= clock.now() == pytest.approx(waited + sum(poll_waits))
     assert 3600 / policy.max_delay <= len(poll_waits) <= 3600 / (policy.max_delay * (1 - policy.jitter)) + 5
 
 
@@ -186,8 +192,10 @@ async def test_a_polling_wait_times_out_on_the_sdk_clock_after_a_last_look_at_th
     assert clock.now() == pytest.approx(3600.0)
     assert caught.value.job is not None
     assert caught.value.job.status == "running"
-    last_status = [r for r in fake.requests if r.path.endswith("/status")][-1]
-    assert last_status.method == "GET"
+    # The last look, at the deadline, asked the list without the terminal filter: it shows the job as it is.
+    last_look = [r for r in fake.requests if r.path == "/api/v1/jobs"][-1]
+    assert last_look.params["ids"] == [job.id]
+    assert "status" not in last_look.params
     assert fake.jobs[job.id]["status"] == "running"
 
 

@@ -7,8 +7,9 @@ Tasks, all in the caller's event loop, none holding more than a bounded number o
   waits while ``concurrency`` submissions are in flight, or while the jobs being
   followed reach their limit: that is what keeps memory flat);
 * ``concurrency`` **submitters** call ``jobs.create`` with the input's key;
-* **followers**, one per group of up to 100 job ids, poll the list endpoint until
-  each job ends (``wait=True``; :mod:`._following`);
+* the **follower** takes the news of the client's job poller, which asks the list
+  endpoint about the submitted jobs, 100 ids per request, until each one ends
+  (``wait=True``; :mod:`._following`);
 * the **writer** saves state rows in transactions of many rows, in a worker thread;
 * the **ticker** reports progress.
 
@@ -236,9 +237,8 @@ class Engine:
                 estimate = to_units(row.estimate_usd)
                 if not counted:
                     self.budget.adopt(estimate)
-                self.following.add(
-                    row.job_id, Followed(item.index, item.key, item.params_hash, estimate, counted=counted)
-                )
+                followed = Followed(item.index, item.key, item.params_hash, estimate, counted=counted)
+                self.following.add(row.job_id, followed, known=False)
             else:
                 status = cast(BatchItemStatus, row.status)
                 await self._emit(BatchItem(item.index, status, None, row.job_id, None, row.cost_usd, item.key))
@@ -273,12 +273,8 @@ class Engine:
                 if budget.live == 0 or not budget.could_fit(estimate):
                     await self._outcome(item, "skipped_budget", estimate=estimate)
                     return None
-                self.following.flush()  # the jobs that could make room should be followed now
-                self.following.urgent = True
-                try:
-                    await budget.changed()
-                finally:
-                    self.following.urgent = False
+                self.following.poll_now()  # the jobs that could make room should be asked about now
+                await budget.changed()
         budget.reserve(estimate)
         self._estimates[item.index] = estimate
         return estimate
@@ -317,7 +313,8 @@ class Engine:
             return
         self._record(StateRow(item.index, item.params_hash, "submitted", job.id, 0.0, estimate / 1e12))
         if self.wait:
-            self.following.add(job.id, Followed(item.index, item.key, item.params_hash, estimate, counted=False))
+            followed = Followed(item.index, item.key, item.params_hash, estimate, counted=False)
+            self.following.add(job.id, followed, known=True)
         else:
             self.budget.keep(estimate)
             await self._emit(BatchItem(item.index, "submitted", job, job.id, None, 0.0, item.key))
@@ -379,7 +376,6 @@ class Engine:
     async def _ticker(self) -> None:
         while True:
             await _clock.sleep(PROGRESS_INTERVAL)
-            self.following.flush_if_due()
             if self._changed:
                 await self._report()
 

@@ -1,35 +1,33 @@
 """The jobs a waiting batch follows until they end (``batch(..., wait=True)``).
 
-Submitted job ids gather in groups of up to :data:`IDS_PER_REQUEST`; a group is
-handed to its own task, which polls the list endpoint with those ids until every job
-in it has ended (or can no longer be followed), and reports each through the
-engine's ``ended``/``lost`` callbacks. A group is handed over when it is full, when
-its oldest id has waited ``poll_interval``, or at once when the engine needs room.
-At most ``limit`` jobs are followed at a time: :meth:`Following.until_room` is where
-the feeder waits, which is what keeps a run's memory flat.
+Submitted job ids go to one subscription of the client's :mod:`job poller
+<microdc.lib.jobs._poller>`, which asks the list endpoint about them 100 ids per
+request every ``poll_interval`` seconds (in the same rounds as the client's other
+waits). One task takes the poller's news and reports each job through the engine's
+``ended``/``lost`` callbacks: a job that ended, an id the server does not know, or
+one whose poll failed after the client's retries (its item is an ``error``; its
+row stays ``submitted``, so a re-run with the state file follows it again). At most
+``limit`` jobs are followed at a time: :meth:`Following.until_room` is where the
+feeder waits, which is what keeps a run's memory flat.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Set, Dict, Callable, Optional, Awaitable, Coroutine
+from typing import TYPE_CHECKING, Any, Dict, Callable, Optional, Awaitable, Coroutine
 
 import anyio
 
-from ... import _clock
-from ._state import TERMINAL
-from ..._spec import JOB_LIST_IDS_MAX_ITEMS
-from ..._exceptions import APIError, MicroDCError, AuthenticationError
+from ..._exceptions import AuthenticationError
+from ..jobs._poller import Cadence, poller_for
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
 
     from ...types.job import Job
+    from ..jobs._poller import Report, Subscription
     from ...resources.jobs import AsyncJobsResource
 
-__all__ = ["IDS_PER_REQUEST", "Followed", "Following"]
-
-IDS_PER_REQUEST = JOB_LIST_IDS_MAX_ITEMS
-"""Job ids per list request while following jobs: as many as the API takes."""
+__all__ = ["Followed", "Following"]
 
 Work = Callable[[], Awaitable[None]]
 
@@ -44,7 +42,7 @@ class Followed:
 
 
 class Following:
-    """Follows submitted jobs, in groups polled by their own tasks, until each one ends."""
+    """Follows submitted jobs through the client's job poller until each one ends."""
 
     def __init__(
         self,
@@ -56,117 +54,101 @@ class Following:
         ended: Callable[[Followed, Job], Awaitable[None]],
         lost: Callable[[str, Followed, Exception], Awaitable[None]],
     ) -> None:
-        self.count = 0
-        """Jobs followed now."""
         self.limit = limit
-        self.urgent = False
-        """While set, each job is polled for at once (the engine waits for room in the budget)."""
         self._jobs = jobs
         self._poll_interval = poll_interval
         self._guard = guard
         self._ended = ended
         self._lost = lost
         self._followed: Dict[str, Followed] = {}
-        self._group: Dict[str, Followed] = {}
-        self._group_since = 0.0
-        self._tasks: Optional[TaskGroup] = None
-        self._scopes: Set[anyio.CancelScope] = set()
-        self._polling = 0  # group tasks running
-        self._polling_done = anyio.Event()
+        self._sub: Optional[Subscription] = None
+        self._scope = anyio.CancelScope()
         self._room = anyio.Event()
+        self._idle = anyio.Event()
+        self._reporting = False  # the follower is handing the poller's news to the engine
         self._stopping = False
 
-    def start(self, tasks: TaskGroup) -> None:
-        """Run the group tasks in ``tasks``."""
-        self._tasks = tasks
+    @property
+    def count(self) -> int:
+        """Jobs followed now."""
+        return len(self._followed)
 
-    def add(self, job_id: str, followed: Followed) -> None:
-        self.count += 1
+    def start(self, tasks: TaskGroup) -> None:
+        """Follow the jobs from a task of ``tasks``."""
+        self._sub = poller_for(self._jobs).subscribe(self._jobs, Cadence(self._poll_interval, backoff=False))
+        tasks.start_soon(self._guard, self._follow)
+
+    def add(self, job_id: str, followed: Followed, *, known: bool) -> None:
+        """Follow ``job_id`` (``known``: the server just answered with it, so its existence is not checked)."""
+        assert self._sub is not None
         self._followed[job_id] = followed
-        if not self._group:
-            self._group_since = _clock.monotonic()
-        self._group[job_id] = followed
-        if len(self._group) >= IDS_PER_REQUEST or self.urgent:
-            self.flush()
+        if not self._stopping:
+            # Just submitted: not worth asking about before a poll interval has passed.
+            self._sub.add(job_id, known=known, after=self._poll_interval)
 
     def take(self, job_id: str) -> Optional[Followed]:
         """Stop following ``job_id`` (ended, or cancelled by the engine); what was known of it."""
         followed = self._followed.pop(job_id, None)
         if followed is not None:
-            self.count -= 1
+            if self._sub is not None:
+                self._sub.discard(job_id)
             self._room.set()
         return followed
 
-    def flush(self) -> None:
-        """Hand the gathering group to a task now."""
-        if self._group and self._tasks is not None and not self._stopping:
-            group, self._group = self._group, {}
-            self._polling += 1
-            self._tasks.start_soon(self._guard, lambda: self._poll_until_done(group))
-
-    def flush_if_due(self) -> None:
-        """Hand the gathering group over if its oldest job has waited a poll interval."""
-        if self._group and _clock.monotonic() - self._group_since >= self._poll_interval:
-            self.flush()
+    def poll_now(self) -> None:
+        """Ask about every followed job at once (the engine waits for room in the budget)."""
+        if self._sub is not None:
+            self._sub.poll_now()
 
     async def until_room(self) -> None:
         """Wait while ``limit`` jobs are followed (returns at once once stopped)."""
         while self.count >= self.limit and not self._stopping:
-            self.flush()
             self._room = anyio.Event()
             await self._room.wait()
 
     async def drain(self) -> None:
-        """Hand over the last group and wait until every job followed has ended (or :meth:`stop`)."""
-        self.flush()
-        while self._polling and not self._stopping:
-            self._polling_done = anyio.Event()
-            await self._polling_done.wait()
+        """Wait until every job followed has ended and its item is out (or :meth:`stop`)."""
+        while (self._followed or self._reporting) and not self._stopping:
+            self._idle = anyio.Event()
+            await self._idle.wait()
 
     def stop(self) -> None:
-        """Stop polling and release whoever waits for room or for the groups."""
+        """Stop polling and release whoever waits for room or for the jobs."""
         self._stopping = True
-        for scope in self._scopes:
-            scope.cancel()
+        self._scope.cancel()
         self._room.set()
-        self._polling_done.set()
+        self._idle.set()
 
-    async def _poll_until_done(self, group: Dict[str, Followed]) -> None:
-        with anyio.CancelScope() as scope:
-            self._scopes.add(scope)
-            try:
-                if not self._stopping:
-                    await self._poll(group)
-            finally:
-                self._scopes.discard(scope)
-                self._polling -= 1
-                if not self._polling:
-                    self._polling_done.set()
+    async def _follow(self) -> None:
+        sub = self._sub
+        assert sub is not None
+        try:
+            with self._scope:
+                while True:
+                    report = await sub.next()
+                    self._reporting = True
+                    try:
+                        await self._report(report)
+                    finally:
+                        self._reporting = False
+                    self._idle.set()
+        finally:
+            sub.close()
 
-    async def _poll(self, group: Dict[str, Followed]) -> None:
-        policy = self._jobs._client.retry_policy  # pyright: ignore[reportPrivateUsage]
-        failures = 0
-        while group:
-            try:
-                page = await self._jobs.list(ids=list(group), limit=IDS_PER_REQUEST)
-            except AuthenticationError:
-                raise
-            except APIError as exc:
-                failures += 1
-                if failures > policy.max_retries:
-                    for job_id in list(group):
-                        await self._lost(job_id, group.pop(job_id), exc)
-                    return
-                await _clock.sleep(policy.backoff(failures - 1))
-                continue
-            failures = 0
-            seen: Set[str] = set()
-            for job in page.data:
-                seen.add(job.id)
-                if job.status in TERMINAL and job.id in group:
-                    await self._ended(group.pop(job.id), job)
-            for job_id in [job_id for job_id in group if job_id not in seen]:
-                error = MicroDCError(f"Job {job_id} is not known to the server: the job list has no such id")
-                await self._lost(job_id, group.pop(job_id), error)
-            if group:
-                await _clock.sleep(self._poll_interval)
+    async def _report(self, report: Report) -> None:
+        for job in report.jobs:
+            followed = self._followed.get(job.id)
+            if followed is not None:
+                await self._ended(followed, job)
+        for job_id, missing in report.unknown.items():
+            await self._lose(job_id, missing)
+        if isinstance(report.error, AuthenticationError):
+            raise report.error  # every other poll would fail the same way: stop the run
+        if report.error is not None:
+            for job_id in report.failed:
+                await self._lose(job_id, report.error)
+
+    async def _lose(self, job_id: str, error: Exception) -> None:
+        followed = self._followed.get(job_id)
+        if followed is not None:
+            await self._lost(job_id, followed, error)

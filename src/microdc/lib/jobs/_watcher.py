@@ -8,15 +8,19 @@
         ...
         await watcher.join()                # every watched job delivered
 
-One background task polls every id still watched, through the list endpoint: up
-to 100 ids per request, filtered to terminal states, so a round over 1,000 jobs is
-10 requests. An id is first asked about without the status filter, which confirms
-the server knows it; one the answer leaves out is retrieved once, and if that is a
-404 nothing is called for it and ``join()`` raises that ``NotFoundError``.
+The watcher subscribes its ids to the client's one :mod:`job poller <._poller>`,
+which asks the list endpoint about up to 100 ids per request, filtered to terminal
+states once the server has shown an id, so a round over 1,000 jobs is 10 requests
+(shared with the client's waits, ``as_completed`` and batches). An id the server
+does not know gets nothing called, and ``join()`` raises that ``NotFoundError``.
+One background task waits for the poller's news; the watcher's ids are polled every
+``poll_interval`` seconds.
 
 Callbacks run in their own tasks, so a slow one does not hold up polling; one that
-raises is logged on the ``microdc`` logger and the watcher goes on. A failed poll
-(the API unreachable after its retries) is logged and tried again next round.
+raises is logged on the ``microdc`` logger and the watcher goes on. A service runs
+for days, so a poll that fails after the client's retries does not stop it: the
+failure is logged and the ids are asked about again next round, the rounds backing
+off (as the retry policy does, up to its ``max_delay``) while polls keep failing.
 Waits between rounds go through the SDK clock (``microdc.lib.retry.disable_retry_delays``
 makes them instant). Leaving the ``async with`` block stops polling and cancels
 callbacks still running.
@@ -24,7 +28,6 @@ callbacks still running.
 
 from __future__ import annotations
 
-import math
 import inspect
 import logging
 from types import TracebackType
@@ -33,22 +36,16 @@ from typing import TYPE_CHECKING, Dict, List, Type, Union, Callable, Optional, A
 import anyio
 import anyio.abc
 
-from ... import _clock
-from ..._spec import TERMINAL_JOB_STATES, JOB_LIST_IDS_MAX_ITEMS
-from ..._exceptions import APIError, NotFoundError
-from ...types.job_state import JobState
+from ._poller import Cadence, Subscription, poller_for
+from ..._exceptions import NotFoundError
 
 if TYPE_CHECKING:
     from . import AsyncJobs
     from ...types.job import Job
 
-__all__ = ["IDS_PER_REQUEST", "JobCallback", "JobWatcher"]
+__all__ = ["JobCallback", "JobWatcher"]
 
 log = logging.getLogger("microdc")
-
-IDS_PER_REQUEST = JOB_LIST_IDS_MAX_ITEMS
-_TERMINAL: List[JobState] = list(TERMINAL_JOB_STATES)
-TERMINAL_STATUSES = frozenset(_TERMINAL)
 
 JobCallback = Callable[["Job"], Union[Awaitable[None], None]]
 """Called once with the terminal Job; may be a plain function or a coroutine function."""
@@ -58,27 +55,23 @@ class JobWatcher:
     """Calls back once per watched job when it ends; made by ``client.jobs.watcher()`` (see the module docs)."""
 
     def __init__(self, jobs: AsyncJobs, *, poll_interval: float = 1.0) -> None:
-        if isinstance(poll_interval, bool) or not isinstance(poll_interval, (int, float)):
-            raise TypeError(f"poll_interval must be a number of seconds, got {type(poll_interval).__name__}.")
-        if not math.isfinite(poll_interval) or poll_interval <= 0:
-            raise ValueError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}.")
+        # Polled every poll_interval while polls succeed (jobs arrive all the time: no backoff).
+        self._cadence = Cadence(poll_interval, backoff=False)
         self._jobs = jobs
-        self._poll_interval = float(poll_interval)
         # Watched ids, in the order they were first watched, with their callbacks.
         self._pending: Dict[str, List[JobCallback]] = {}
-        self._confirmed: set[str] = set()  # ids the server has shown us
         self._missing: Dict[str, NotFoundError] = {}
         self._running_callbacks = 0
         self._changed = anyio.Event()
         self._tasks: Optional[anyio.abc.TaskGroup] = None
+        self._sub: Optional[Subscription] = None
         self._state = "new"  # -> "open" -> "closed"
-        self._rounds = 0
 
     # --- the public surface -------------------------------------------------------------
 
     @property
     def poll_interval(self) -> float:
-        return self._poll_interval
+        return self._cadence.poll_interval
 
     @property
     def watching(self) -> int:
@@ -87,8 +80,8 @@ class JobWatcher:
 
     @property
     def rounds(self) -> int:
-        """Polling rounds run so far (each asks about every watched id once)."""
-        return self._rounds
+        """Polling rounds that asked about this watcher's ids so far."""
+        return self._sub.rounds if self._sub is not None else 0
 
     def watch(self, job_id: str, callback: JobCallback) -> None:
         """Call ``callback(job)`` once, with the terminal Job, when ``job_id`` ends.
@@ -103,7 +96,8 @@ class JobWatcher:
         if self._state == "closed":
             raise RuntimeError("This watcher is closed: watch jobs inside its `async with` block.")
         self._pending.setdefault(job_id, []).append(callback)
-        self._notify()
+        if self._sub is not None:
+            self._sub.add(job_id)
 
     async def join(self) -> None:
         """Wait until every watched job has been delivered and its callbacks have returned.
@@ -124,10 +118,12 @@ class JobWatcher:
     async def __aenter__(self) -> JobWatcher:
         if self._state != "new":
             raise RuntimeError("A JobWatcher runs once: make a new one with client.jobs.watcher().")
+        self._sub = poller_for(self._jobs).subscribe(self._jobs, self._cadence)
+        self._sub.add_all(self._pending)
         self._tasks = anyio.create_task_group()
         await self._tasks.__aenter__()
         self._state = "open"
-        self._tasks.start_soon(self._poll_forever, name="microdc JobWatcher")
+        self._tasks.start_soon(self._poll_forever, self._sub, name="microdc JobWatcher")
         return self
 
     async def __aexit__(
@@ -141,12 +137,16 @@ class JobWatcher:
         assert tasks is not None
         tasks.cancel_scope.cancel()
         self._notify()
-        if exc is not None and not isinstance(exc, anyio.get_cancelled_exc_class()):
-            # The block's own error: stop the tasks as on a normal exit, and let the
-            # error go on as it is (not wrapped in an exception group).
-            await tasks.__aexit__(None, None, None)
-            return None
-        return await tasks.__aexit__(exc_type, exc, traceback)
+        try:
+            if exc is not None and not isinstance(exc, anyio.get_cancelled_exc_class()):
+                # The block's own error: stop the tasks as on a normal exit, and let the
+                # error go on as it is (not wrapped in an exception group).
+                await tasks.__aexit__(None, None, None)
+                return None
+            return await tasks.__aexit__(exc_type, exc, traceback)
+        finally:
+            if self._sub is not None:
+                self._sub.close()
 
     # --- polling ------------------------------------------------------------------------
 
@@ -154,58 +154,30 @@ class JobWatcher:
         self._changed.set()
         self._changed = anyio.Event()
 
-    async def _poll_forever(self) -> None:
+    async def _poll_forever(self, sub: Subscription) -> None:
         while True:
-            while not self._pending:
-                changed = self._changed
-                await changed.wait()
-            try:
-                await self._poll_round()
-            except APIError as exc:
-                log.warning("JobWatcher: polling failed (%s); trying again in %g s", exc, self._poll_interval)
-            if self._pending:
-                await _clock.sleep(self._poll_interval)
+            report = await sub.next()
+            for job in report.jobs:
+                self._deliver(job)
+            for job_id, missing in report.unknown.items():
+                self._forget(job_id, missing)
+            if report.error is not None:
+                log.warning(
+                    "JobWatcher: polling failed for %d job(s) (%s); they are asked about again next round",
+                    len(report.failed),
+                    report.error,
+                )
 
-    async def _poll_round(self) -> None:
-        """Ask about every watched id once, ``IDS_PER_REQUEST`` at a time; deliver the ended jobs."""
-        self._rounds += 1
-        # Ids the server has not shown us yet go first, so they share as few requests as possible.
-        ids = sorted(self._pending, key=lambda job_id: job_id in self._confirmed)
-        for start in range(0, len(ids), IDS_PER_REQUEST):
-            chunk = ids[start : start + IDS_PER_REQUEST]
-            unconfirmed = [job_id for job_id in chunk if job_id not in self._confirmed]
-            if unconfirmed:
-                # No status filter: the answer shows every job the server knows, ended or not.
-                page = await self._jobs.list(ids=chunk, limit=IDS_PER_REQUEST)
-            else:
-                page = await self._jobs.list(ids=chunk, status=_TERMINAL, limit=IDS_PER_REQUEST)
-            seen = {job.id: job for job in page.data}
-            self._confirmed.update(seen)
-            for job_id in unconfirmed:
-                if job_id not in seen:
-                    await self._check_exists(job_id, seen)
-            for job in seen.values():
-                if job.status in TERMINAL_STATUSES:
-                    self._deliver(job)
-
-    async def _check_exists(self, job_id: str, seen: Dict[str, Job]) -> None:
-        """An id the list left out: retrieve it once; a 404 means the server does not know it."""
-        try:
-            job = await self._jobs.retrieve(job_id)
-        except NotFoundError as exc:
-            if self._pending.pop(job_id, None) is not None:
-                self._missing[job_id] = exc
-                log.warning("JobWatcher: the server does not know job %s; nothing will be called for it", job_id)
-                self._notify()
-            return
-        self._confirmed.add(job_id)
-        seen[job_id] = job
+    def _forget(self, job_id: str, missing: NotFoundError) -> None:
+        if self._pending.pop(job_id, None) is not None:
+            self._missing[job_id] = missing
+            log.warning("JobWatcher: the server does not know job %s; nothing will be called for it", job_id)
+            self._notify()
 
     def _deliver(self, job: Job) -> None:
         callbacks = self._pending.pop(job.id, None)
         if not callbacks:
             return
-        self._confirmed.discard(job.id)
         assert self._tasks is not None
         for callback in callbacks:
             self._running_callbacks += 1
