@@ -1,4 +1,4 @@
-"""``path_param`` and ``params_validator``: argument errors raised before anything is sent."""
+"""``path_param`` and ``params_validator`` (``_param_check``): argument errors raised before anything is sent."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pydantic import Field
 from typing_extensions import Literal, Required, Annotated, TypedDict
 
 from microdc import NOT_GIVEN, omit
-from microdc._utils import path_param, strip_not_given, params_validator
+from microdc._utils import path_param, strip_not_given
+from microdc._param_check import params_validator
 
 
 def test_path_param_quotes_the_value() -> None:

@@ -119,7 +119,7 @@ class _ResourceWriter:
             return ""
         multipart = op.body is not None and op.body.kind == "multipart"
         validated = form_params_class(self.api, op) if multipart else params_class(self.api, op)
-        self.imports.runtime("_utils", "params_validator")
+        self.imports.runtime("_param_check", "params_validator")
         self.imports.add(f"..types.{snake(params_class(self.api, op))}", validated)
         self.validators.append(f"{_validator(op)} = params_validator({validated})")
         return f'        {target} = {_validator(op)}("{op.resource}.{op.method}", {_values(names)})\n'

@@ -3,7 +3,9 @@
 Hand-written code (``lib/``, ``testing/``) imports these instead of copying values
 out of openapi.yml. A schema opts in with ``x-microdc-constant: NAME``:
 
-* an enum → ``NAME`` (its values, in order); ``x-microdc-subsets`` adds named subsets;
+* an enum → ``NAME`` (its values, in order); ``x-microdc-subsets`` adds named subsets,
+  each with a ``Literal`` type of its values too (``TERMINAL_JOB_STATES`` →
+  ``TerminalJobState``), for hand-written types built on them;
 * a number → ``NAME_RANGE`` (``minimum``, ``maximum``), or ``NAME_MIN`` / ``NAME_MAX``;
 * a string → ``NAME_MIN_LENGTH`` / ``NAME_MAX_LENGTH``; an array → ``NAME_MIN_ITEMS`` /
   ``NAME_MAX_ITEMS``; an object → ``NAME_MAX_KEYS``;
@@ -57,7 +59,7 @@ def _constants(name: str, schema: Mapping[str, Any], where: str) -> List[Tuple[s
             unknown = [m for m in members if m not in values]
             if unknown:
                 raise SpecError(f"{where}: x-microdc-subsets {subset}: {unknown} are not values of the enum")
-            found.append((subset, tuple(members), _enum_annotation(tuple(members))))
+            found.append((subset, tuple(members), f"Tuple[{_alias_name(subset)}, ...]"))
         return found
     kind = schema.get("type")
     if kind in ("integer", "number"):
@@ -82,7 +84,27 @@ def _constants(name: str, schema: Mapping[str, Any], where: str) -> List[Tuple[s
 
 
 def _enum_annotation(values: Tuple[object, ...]) -> str:
-    return f"Tuple[Literal[{', '.join(py_literal(v) for v in values)}], ...]"
+    return f"Tuple[{_literal_type(values)}, ...]"
+
+
+def _literal_type(values: Tuple[object, ...]) -> str:
+    return f"Literal[{', '.join(py_literal(v) for v in values)}]"
+
+
+def _alias_name(subset: str) -> str:
+    """The ``Literal`` type of a subset: ``TERMINAL_JOB_STATES`` → ``TerminalJobState``."""
+    singular = subset[:-1] if subset.endswith("S") else subset
+    return "".join(word.capitalize() for word in singular.split("_"))
+
+
+def _aliases(doc: Mapping[str, Any]) -> Dict[str, Tuple[str, Tuple[object, ...]]]:
+    """The subsets' ``Literal`` types: ``{alias: (subset, values)}``."""
+    found: Dict[str, Tuple[str, Tuple[object, ...]]] = {}
+    for _, schema in _schemas(doc, ""):
+        subsets = cast(Mapping[str, List[object]], schema.get("x-microdc-subsets") or {})
+        for subset, members in subsets.items():
+            found[_alias_name(subset)] = (subset, tuple(members))
+    return found
 
 
 def render_spec(doc: Mapping[str, Any]) -> Dict[str, str]:
@@ -95,13 +117,21 @@ def render_spec(doc: Mapping[str, Any]) -> Dict[str, str]:
                 raise SpecError(f"{where}: {const} is {value!r} here but {seen[0]!r} at {seen[2]}")
             if seen is None:
                 constants[const] = (value, annotation, where)
+    aliases = _aliases(doc)
     blocks = [
         f'{HEADER}\n"""The enums and limits of openapi.yml, for hand-written code (``lib/``, ``testing/``).\n\n'
         "Each constant comes from a schema marked ``x-microdc-constant`` (see\n"
         '``scripts/codegen/render_spec.py``); its docstring says where."""\n\n'
-        "from typing import Tuple\n\nfrom typing_extensions import Final, Literal",
-        "__all__ = [" + ", ".join(f'"{name}"' for name in sorted(constants)) + "]",
+        "from typing import Tuple\n\nfrom typing_extensions import Final, Literal, TypeAlias",
+        "__all__ = [" + ", ".join(f'"{name}"' for name in sorted([*constants, *aliases])) + "]",
     ]
+    if aliases:
+        blocks.append(
+            "\n".join(
+                f"{name}: TypeAlias = {_literal_type(values)}\n{docstring(f'The values of ``{subset}``, as a type.', 0)}"
+                for name, (subset, values) in sorted(aliases.items())
+            )
+        )
     lines: List[str] = []
     for const in sorted(constants):
         value, annotation, where = constants[const]
@@ -109,8 +139,12 @@ def render_spec(doc: Mapping[str, Any]) -> Dict[str, str]:
         lines.append(f"{const}: {final} = {_literal(value)}\n{docstring(f'openapi.yml: `{where}`', 0)}")
     blocks.append("\n".join(lines))
     source = "\n\n\n".join(block.strip("\n") for block in blocks) + "\n"
-    if "Literal[" not in "".join(lines):
-        source = source.replace("from typing_extensions import Final, Literal", "from typing_extensions import Final")
+    if not aliases:
+        source = source.replace("Final, Literal, TypeAlias", "Final, Literal")
+        if "Literal[" not in "".join(lines):
+            source = source.replace(
+                "from typing_extensions import Final, Literal", "from typing_extensions import Final"
+            )
     return {SPEC_MODULE: source}
 
 

@@ -174,7 +174,7 @@ def typed_dict(name: str, props: List[Prop], description: str, ann: Annotator, b
     for prop in props:
         annotation = ann.param(prop.type)
         if prop.constraints:
-            # The spec's limits, checked by the argument validators (``_utils.params_validator``).
+            # The spec's limits, checked by the argument validators (``_param_check.params_validator``).
             ann.imports.add("typing_extensions", "Annotated")
             ann.imports.add("pydantic", "Field")
             limits = ", ".join(f"{name}={py_literal(value)}" for name, value in prop.constraints)

@@ -6,7 +6,7 @@ Each constant comes from a schema marked ``x-microdc-constant`` (see
 
 from typing import Tuple
 
-from typing_extensions import Final, Literal
+from typing_extensions import Final, Literal, TypeAlias
 
 __all__ = [
     "CHAT_ROLES",
@@ -33,7 +33,12 @@ __all__ = [
     "TERMINAL_JOB_STATES",
     "TIMEOUT_SECONDS_DEFAULT",
     "TIMEOUT_SECONDS_RANGE",
+    "TerminalJobState",
 ]
+
+
+TerminalJobState: TypeAlias = Literal["completed", "failed", "cancelled"]
+"""The values of ``TERMINAL_JOB_STATES``, as a type."""
 
 
 CHAT_ROLES: Final[Tuple[Literal["system", "user", "assistant"], ...]] = ("system", "user", "assistant")
@@ -110,11 +115,7 @@ TEMPERATURE_DEFAULT: Final[float] = 0.7
 TEMPERATURE_RANGE: Final[Tuple[float, float]] = (0, 2)
 """openapi.yml: `components.schemas.LLMCompleteJobParams.properties.temperature`"""
 
-TERMINAL_JOB_STATES: Final[Tuple[Literal["completed", "failed", "cancelled"], ...]] = (
-    "completed",
-    "failed",
-    "cancelled",
-)
+TERMINAL_JOB_STATES: Final[Tuple[TerminalJobState, ...]] = ("completed", "failed", "cancelled")
 """openapi.yml: `components.schemas.JobState`"""
 
 TIMEOUT_SECONDS_DEFAULT: Final[int] = 300

@@ -7,8 +7,9 @@ copy of an enum or a limit: ``lib/``, ``testing/`` and the runtime import them.
 
 from __future__ import annotations
 
+import re
 import ast
-from typing import Any, Set, Dict, List, Tuple, Iterator, FrozenSet
+from typing import Any, Set, Dict, List, Tuple, Callable, Iterable, Iterator, Optional, FrozenSet
 from pathlib import Path
 
 import yaml
@@ -16,7 +17,7 @@ import pytest
 
 import microdc._spec as spec_constants
 from microdc import LLMChat, LLMEmbed, LLMComplete
-from microdc._utils import params_validator
+from microdc._param_check import params_validator
 from microdc.testing._errors import FakeAPIError
 from microdc.testing._validation import check_body
 from microdc.types.job_create_params import JobCreateParams
@@ -106,24 +107,103 @@ def _hand_written_modules() -> Iterator[Path]:
             yield path
 
 
-def _string_collections(tree: ast.AST) -> Iterator[Tuple[int, FrozenSet[str]]]:
-    """Tuples, lists and sets of string literals, and ``Literal[...]`` subscripts."""
+Finding = Tuple[int, str]
+"""A hand-written copy: its line, and what it copies."""
+
+
+def _spec_value_sets() -> Dict[FrozenSet[str], str]:
+    """Every enum of the spec and every named subset of one (2 values or more), with its constant's name."""
+    sets = {frozenset(values): name for name, values in _enums().items()}
+    for name, values in SCHEMAS["JobState"]["x-microdc-subsets"].items():
+        sets[frozenset(values)] = name
+    return {values: name for values, name in sets.items() if len(values) >= 2}
+
+
+def _copied(strings: Set[str], smallest: int = 2) -> List[str]:
+    """The enums (of at least ``smallest`` values) that ``strings`` holds every value of."""
+    return [name for values, name in _spec_value_sets().items() if len(values) >= smallest and values <= strings]
+
+
+def _strings(nodes: Iterable[ast.AST]) -> Set[str]:
+    return {node.value for node in nodes if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+
+
+def _collections(tree: ast.AST) -> Iterator[Finding]:
+    """Tuples, lists, sets, dict keys or values and ``Literal[...]`` holding every value of a spec enum
+    (``dict.fromkeys(("completed", "failed", "cancelled", "error"), 0)``, ``{"system": ..., "user": ...}``)."""
     for node in ast.walk(tree):
         if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
-            elements = list(node.elts)
+            groups = [node.elts]
+        elif isinstance(node, ast.Dict):
+            groups = [[key for key in node.keys if key is not None], node.values]
         elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "Literal":
-            elements = list(node.slice.elts) if isinstance(node.slice, ast.Tuple) else [node.slice]
+            groups = [node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]]
         else:
             continue
-        values = [e.value for e in elements if isinstance(e, ast.Constant) and isinstance(e.value, str)]
-        if len(values) >= 2 and len(values) == len(elements):
-            yield node.lineno, frozenset(values)
+        for group in groups:
+            for name in _copied(_strings(group)):
+                yield node.lineno, name
 
 
-def _spec_value_sets() -> Set[FrozenSet[str]]:
-    sets = {frozenset(values) for values in _enums().values()}
-    sets |= {frozenset(values) for values in SCHEMAS["JobState"]["x-microdc-subsets"].values()}
-    return {values for values in sets if len(values) >= 2}
+def _own_nodes(statement: ast.stmt) -> Iterator[ast.AST]:
+    """The nodes of one statement, without the statements nested in its bodies."""
+    for name, value in ast.iter_fields(statement):
+        if name in ("body", "orelse", "finalbody", "handlers"):
+            continue
+        items: List[object] = value if isinstance(value, list) else [value]  # pyright: ignore[reportUnknownVariableType]
+        for item in items:
+            if isinstance(item, ast.AST):
+                yield from ast.walk(item)
+
+
+def _expressions(tree: ast.AST) -> Iterator[Finding]:
+    """Arithmetic, ``and``/``or`` or a comparison naming every value of an enum of 3 or more
+    (``counts["completed"] + counts["failed"] + counts["cancelled"]``)."""
+    inner: Set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.BinOp, ast.BoolOp, ast.Compare)) and id(node) not in inner:
+            parts = list(ast.walk(node))
+            inner |= {id(part) for part in parts}
+            for name in _copied(_strings(parts), smallest=3):
+                yield node.lineno, name
+
+
+_QUOTED_LIST = re.compile(r"'[^']*'(?:\s*,\s*'[^']*')+")
+
+
+def _sql_lists(tree: ast.AST) -> Iterator[Finding]:
+    """A quoted list inside a string holding every value of an enum (SQL's ``IN ('completed', ...)``)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            for quoted in _QUOTED_LIST.findall(node.value):
+                for name in _copied(set(re.findall(r"'([^']*)'", quoted))):
+                    yield node.lineno, name
+
+
+def _spec_ranges() -> Dict[Tuple[float, float], str]:
+    ranges: Dict[Tuple[float, float], str] = {}
+    for name in spec_constants.__all__:
+        if name.endswith("_RANGE"):
+            low, high = getattr(spec_constants, name)
+            ranges[(low, high)] = name
+    return ranges
+
+
+def _range_checks(tree: ast.AST) -> Iterator[Finding]:
+    """A comparison with both ends of a spec range (``0 <= temperature <= 2``)."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.stmt):
+            continue
+        compared: Set[float] = set()
+        for part in _own_nodes(node):
+            if isinstance(part, ast.Compare):
+                operands = [part.left, *part.comparators]
+                for operand in operands:
+                    if isinstance(operand, ast.Constant) and isinstance(operand.value, (int, float)):
+                        compared.add(operand.value)
+        for (low, high), name in _spec_ranges().items():
+            if low in compared and high in compared:
+                yield node.lineno, name
 
 
 def _distinctive_limits() -> Set[int]:
@@ -138,26 +218,97 @@ def _distinctive_limits() -> Set[int]:
     return limits
 
 
-def test_no_hand_written_module_copies_a_spec_enum_or_limit() -> None:
-    enums, limits = _spec_value_sets(), _distinctive_limits()
-    assert {86400, 2048, 3600, 255} <= limits
+def _limits(tree: ast.AST) -> Iterator[Finding]:
+    """A distinctive limit of the spec written as a number (``86400``, ``2048``)."""
+    limits = _distinctive_limits()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and type(node.value) is int and node.value in limits:
+            yield node.lineno, str(node.value)
+
+
+FINDERS: Dict[str, Callable[[ast.AST], Iterator[Finding]]] = {
+    "collection": _collections,
+    "expression": _expressions,
+    "sql": _sql_lists,
+    "range": _range_checks,
+    "limit": _limits,
+}
+
+
+@pytest.mark.parametrize("kind", FINDERS)
+def test_no_hand_written_module_copies_a_spec_enum_or_limit(kind: str) -> None:
+    assert {86400, 2048, 3600, 255} <= _distinctive_limits()
     copies: List[str] = []
     for path in _hand_written_modules():
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        where = path.relative_to(ROOT)
-        copies += [f"{where}:{line} {sorted(values)}" for line, values in _string_collections(tree) if values in enums]
-        copies += [
-            f"{where}:{node.lineno} {node.value}"
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and type(node.value) is int and node.value in limits
-        ]
+        copies += [f"{path.relative_to(ROOT)}:{line} {what}" for line, what in FINDERS[kind](tree)]
     assert copies == [], "import these from microdc._spec instead:\n" + "\n".join(copies)
 
 
-def test_the_scan_finds_a_copy() -> None:
-    tree = ast.parse('PRIORITIES = ("low", "normal", "high")\nLimit = Literal["high", "low", "normal"]\n')
-    found = {line for line, values in _string_collections(tree) if values in _spec_value_sets()}
-    assert found == {1, 2}
+_COPIES: Dict[str, str] = {
+    "collection": (
+        'PRIORITIES = ("low", "normal", "high")\n'
+        'Limit = Literal["high", "low", "normal"]\n'
+        'ROLES = {"system": 1, "user": 2, "assistant": 3}\n'
+        'COUNTS = dict.fromkeys(("completed", "failed", "cancelled", "error", "skipped_budget"), 0)\n'
+        'FIELDS = {"llm_complete": (), "llm_chat": (), "llm_embed": (), "document": ()}\n'
+    ),
+    "expression": 'done = counts["completed"] + counts["failed"] + counts["cancelled"] + counts["error"]\n',
+    "sql": "SQL = \"SELECT total(CASE WHEN status IN ('completed', 'failed', 'cancelled') THEN cost END)\"\n",
+    "range": "if not 0 <= temperature <= 2:\n    pass\nif timeout < 1 or timeout > 86400:\n    pass\n",
+    "limit": "TEXTS_MAX = 2048\n",
+}
+
+
+@pytest.mark.parametrize("kind", FINDERS)
+def test_the_scan_finds_each_kind_of_copy(kind: str) -> None:
+    source = _COPIES[kind]
+    found = {line for line, _ in FINDERS[kind](ast.parse(source))}
+    assert found == set(range(1, source.count("\n") + 1)) - _continuation_lines(source)
+
+
+def _continuation_lines(source: str) -> Set[int]:
+    """Lines that only continue a statement (a body line): the scan reports the statement's first line."""
+    return {n for n, line in enumerate(source.splitlines(), start=1) if line.startswith(" ")}
+
+
+_CONVERSIONS = frozenset({"frozenset", "list", "set", "tuple"})
+
+
+def _aliased(value: ast.expr) -> Optional[str]:
+    """The name ``value`` gives again, as it is or converted: ``X``, ``frozenset(X)``, ``list(X)``."""
+    if isinstance(value, ast.Name):
+        return value.id
+    converted = isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in _CONVERSIONS
+    if converted and isinstance(value, ast.Call) and len(value.args) == 1 and not value.keywords:
+        return _aliased(value.args[0])
+    return None
+
+
+def test_a_spec_constant_is_renamed_in_one_module_only() -> None:
+    """``TERMINAL = TERMINAL_JOB_STATES`` here and ``IDS = JOB_LIST_IDS_MAX_ITEMS`` in four other modules
+    is how copies start: each spec constant gets a module-level name of its own in one module at most."""
+    renamed: Dict[str, Set[str]] = {}
+    for path in _hand_written_modules():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        from_spec = {
+            alias.asname or alias.name
+            for node in tree.body
+            if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("_spec")
+            for alias in node.names
+        }
+        for node in tree.body:
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                name = _aliased(node.value)
+                if name in from_spec:
+                    renamed.setdefault(name, set()).add(str(path.relative_to(ROOT)))
+    twice = {name: sorted(modules) for name, modules in renamed.items() if len(modules) > 1}
+    assert twice == {}, "name these in one module and import them from there"
+
+
+def test_the_rename_check_sees_conversions() -> None:
+    statements = ast.parse("A = frozenset(X)\nB = list(X)\nC = (*X, 'error')\n").body
+    assert [_aliased(node.value) for node in statements if isinstance(node, ast.Assign)] == ["X", "X", None]
 
 
 # --- one set of rules for the SDK, the builders and the fake ----------------------------
@@ -183,7 +334,7 @@ def test_sdk_builder_and_fake_refuse_the_same_values(field: str, value: object) 
     with pytest.raises(ValueError, match=f"LLMComplete.{field}"):
         builder.validate()
     with pytest.raises(FakeAPIError) as refused:
-        check_body(JobCreateParams, params, tag="llm_complete")
+        check_body(JobCreateParams, params)
     assert (refused.value.status, refused.value.param) == (422, field)
 
 
@@ -200,7 +351,7 @@ def test_values_at_the_limits_pass_everywhere(builder: Any) -> None:
     builder.validate()
     params = builder.to_params()
     assert params_validator(JobCreateParams)("jobs.create", params) == params
-    assert check_body(JobCreateParams, params, tag=params["type"]) == params
+    assert check_body(JobCreateParams, params) == params
 
 
 # --- the generator keeps the copies it finds in agreement --------------------------------

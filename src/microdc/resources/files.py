@@ -9,7 +9,7 @@ from functools import cached_property
 from typing_extensions import Unpack
 
 from .._types import NOT_GIVEN, NotGiven, FileTypes, RequestOptions, MutationRequestOptions
-from .._utils import path_param, params_validator
+from .._utils import path_param
 from .._resource import AsyncAPIResource
 from .._response import (
     AsyncBinaryAPIResponse,
@@ -20,6 +20,7 @@ from .._response import (
 )
 from ..pagination import AsyncPaginator, AsyncCursorPage
 from ..types.file import File
+from .._param_check import params_validator
 from ..types.file_deleted import FileDeleted
 from ..types.file_purpose import FilePurpose
 from ..types.download_token import DownloadToken

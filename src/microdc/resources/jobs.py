@@ -9,7 +9,7 @@ from functools import cached_property
 from typing_extensions import Unpack, Literal
 
 from .._types import NOT_GIVEN, NotGiven, RequestOptions, MutationRequestOptions
-from .._utils import path_param, params_validator
+from .._utils import path_param
 from .._resource import AsyncAPIResource
 from .._response import (
     async_to_raw_page_wrapper,
@@ -20,6 +20,7 @@ from .._response import (
 from ..types.job import Job
 from .._streaming import AsyncStream
 from ..pagination import AsyncPaginator, AsyncCursorPage
+from .._param_check import params_validator
 from ..types.job_type import JobType
 from ..types.job_event import JobEvent
 from ..types.job_state import JobState

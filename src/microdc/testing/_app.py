@@ -32,6 +32,7 @@ from starlette.applications import Starlette
 from starlette.middleware.gzip import GZipMiddleware
 
 from ._sse import EventRoutes
+from .._spec import IDEMPOTENCY_KEY_MAX_LENGTH
 from ._clock import fake_sleep
 from ._files import FileRoutes
 from ._state import RecordedRequest
@@ -40,7 +41,7 @@ from ._faults import NO_FAULT
 from ._context import Context, json_response
 from ._transport import DROP_EXTENSION
 from ._job_routes import JobRoutes
-from ._idempotency import MAX_KEY_LENGTH, Reused, InFlight, StoredAnswer, fingerprint
+from ._idempotency import Reused, InFlight, StoredAnswer, fingerprint
 from ._models_catalog import MODELS, model_list
 
 __all__ = ["DROP_EXTENSION", "GZIP_MINIMUM_BYTES", "FakeApp"]
@@ -242,12 +243,12 @@ class FakeApp:
 
         key = headers.get("idempotency-key") if method in ("POST", "DELETE") else None
         if key is not None:
-            if not key or len(key) > MAX_KEY_LENGTH:
+            if not key or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
                 await exchange.error(
                     FakeAPIError(
                         400,
                         "invalid_idempotency_key",
-                        f"An Idempotency-Key is 1 to {MAX_KEY_LENGTH} characters; got {len(key)}.",
+                        f"An Idempotency-Key is 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters; got {len(key)}.",
                         param="Idempotency-Key",
                     )
                 )

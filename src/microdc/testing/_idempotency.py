@@ -15,12 +15,9 @@ import contextlib
 from typing import Dict, List, Tuple, Union, Optional
 from dataclasses import dataclass
 
-from .._spec import IDEMPOTENCY_KEY_MAX_LENGTH
-
 __all__ = ["IdempotencyStore", "InFlight", "Reserved", "Reused", "StoredAnswer", "fingerprint"]
 
 KEY_TTL_SECONDS = 24 * 60 * 60
-MAX_KEY_LENGTH = IDEMPOTENCY_KEY_MAX_LENGTH
 
 
 @dataclass(frozen=True)

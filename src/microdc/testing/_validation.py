@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import typing
 import collections.abc
-from typing import Any, Dict, List, Tuple, Mapping, Callable, Optional, cast
+from typing import Any, Dict, List, Tuple, Mapping, Callable
 from functools import cache
 
 from .._spec import (
@@ -48,20 +48,25 @@ _JOB_DEFAULTS: Mapping[str, object] = {
     "normalize": EMBED_NORMALIZE_DEFAULT,
     "instruction": None,
 }
-_JOB_FIELDS: Mapping[str, Tuple[str, ...]] = {
-    "llm_complete": ("priority", "timeout_seconds", "metadata", "temperature", "max_tokens"),
-    "llm_chat": ("priority", "timeout_seconds", "metadata", "temperature", "max_tokens"),
-    "llm_embed": ("priority", "timeout_seconds", "metadata", "normalize"),
-    "document": ("priority", "timeout_seconds", "metadata", "instruction"),
-}
 
 
-def check_body(typ: Any, body: object, *, tag: Optional[str] = None) -> Dict[str, Any]:
-    """A JSON body checked against the request type ``typ`` (``tag``: its discriminator value)."""
+@cache
+def _optional_fields(job_type: str) -> Tuple[str, ...]:
+    """The fields with a default that a job of ``job_type`` has, read off its generated params type."""
+    (variants, *_) = typing.get_args(JobCreateParams)  # Annotated[Union[...], discriminator]
+    for variant in typing.get_args(variants):
+        hints = typing.get_type_hints(variant)
+        if typing.get_args(hints["type"]) == (job_type,):
+            return tuple(name for name in hints if name in _JOB_DEFAULTS)
+    raise KeyError(job_type)
+
+
+def check_body(typ: Any, body: object) -> Dict[str, Any]:
+    """A JSON body checked against the request type ``typ``."""
     if not isinstance(body, dict):
         raise FakeAPIError(400, "invalid_json", f"The body must be a JSON object, not {_json_kind(body)}.")
     fields: Dict[str, Any] = body  # pyright: ignore[reportUnknownVariableType]
-    problem = first_problem(typ, fields, tag=tag)
+    problem = first_problem(typ, fields)
     if problem is None:
         return fields
     if problem.kind == "missing" or (problem.kind == "tag" and problem.value is None):
@@ -134,17 +139,12 @@ def _json_kind(value: object) -> str:
     return "an array" if isinstance(value, list) else type(value).__name__
 
 
-def _job_type(body: object) -> Optional[str]:
-    tag = cast(Dict[str, Any], body).get("type") if isinstance(body, dict) else None
-    return tag if isinstance(tag, str) else None
-
-
 def validate_submission(body: object, file_exists: Callable[[str], bool]) -> Dict[str, Any]:
     """The submission with defaults filled in; ``file_exists(token)`` checks file tokens."""
-    fields = check_body(JobCreateParams, body, tag=_job_type(body))
+    fields = check_body(JobCreateParams, body)
     job_type: str = fields["type"]
     params: Dict[str, Any] = dict(fields)
-    for name in _JOB_FIELDS[job_type]:
+    for name in _optional_fields(job_type):
         if name not in params:
             default = _JOB_DEFAULTS[name]
             params[name] = dict(default) if isinstance(default, dict) else default  # pyright: ignore[reportUnknownArgumentType]

@@ -1,10 +1,11 @@
 """The cost limit of a batch: admit an input only if its worst case fits.
 
-Amounts are kept as whole picodollars (``int``), so the sum of reservations and
-releases never drifts the way float additions and subtractions do: an estimate is
-rounded up, a limit down, and what is admitted never adds up past the limit.
+Amounts are kept as whole picodollars (``int``, :mod:`microdc.lib._money`), so the sum
+of reservations and releases never drifts the way float additions and subtractions
+do: an estimate is rounded up, a limit down, and what is admitted never adds up past
+the limit; what the batch reports (``spent_usd``) is the exact sum.
 
-* ``spent``: what finished jobs cost (their ``usage.cost_usd``, rounded up);
+* ``spent``: what finished jobs cost (their ``usage.cost_usd``);
 * ``reserved``: the worst cases of jobs that may still cost something — being
   submitted, running, submitted without waiting (``wait=False``), or lost on the way
   (a submission whose answer never came may have made a job);
@@ -14,31 +15,23 @@ rounded up, a limit down, and what is admitted never adds up past the limit.
 
 from __future__ import annotations
 
-import math
 from typing import Optional
 
 import anyio
 
-__all__ = ["UNITS_PER_USD", "Budget", "to_units"]
+from .._money import to_usd, to_picodollars
 
-UNITS_PER_USD = 10**12
-
-
-def to_units(usd: float, *, up: bool = True) -> int:
-    """``usd`` in picodollars, rounded up (costs, estimates) or down (limits)."""
-    scaled = usd * UNITS_PER_USD
-    return math.ceil(scaled) if up else math.floor(scaled)
+__all__ = ["Budget"]
 
 
 class Budget:
-    """Spend and reservations against an optional limit (``None``: no limit, only bookkeeping)."""
+    """Spend and reservations (picodollars) against an optional limit (``None``: no limit, only bookkeeping)."""
 
-    def __init__(self, limit_usd: Optional[float], *, spent_usd: float = 0.0, reserved_usd: float = 0.0) -> None:
+    def __init__(self, limit_usd: Optional[float], *, spent: int = 0, reserved: int = 0) -> None:
         self.limit_usd = limit_usd
-        self._limit = None if limit_usd is None else to_units(limit_usd, up=False)
-        self.spent_usd = spent_usd
-        self._spent = to_units(spent_usd)
-        self._reserved = to_units(reserved_usd)
+        self._limit = None if limit_usd is None else to_picodollars(limit_usd, "down")
+        self._spent = spent
+        self._reserved = reserved
         self.live = 0
         self._live_units = 0  # the estimates of the live reservations
         self._changed = anyio.Event()
@@ -46,6 +39,11 @@ class Budget:
     @property
     def limited(self) -> bool:
         return self._limit is not None
+
+    @property
+    def spent_usd(self) -> float:
+        """What finished jobs cost, exactly (the nearest float to the sum of their costs)."""
+        return to_usd(self._spent)
 
     def fits(self, estimate: int) -> bool:
         """Whether spend + reservations + ``estimate`` stay within the limit."""
@@ -69,8 +67,7 @@ class Budget:
     def settle(self, estimate: int, cost_usd: float) -> None:
         """A job ended: its actual cost replaces its estimate."""
         self._reserved -= estimate
-        self._spent += to_units(cost_usd)
-        self.spent_usd += cost_usd
+        self._spent += to_picodollars(cost_usd)
         self._drop(estimate)
 
     def release(self, estimate: int) -> None:
@@ -82,18 +79,9 @@ class Budget:
         """A job this run will not follow (``wait=False``, or lost): its estimate stays reserved."""
         self._drop(estimate)
 
-    def count_spent(self, cost_usd: float) -> None:
-        """A job an earlier run reserved nothing for ended (its cost is new spend)."""
-        self._spent += to_units(cost_usd)
-        self.spent_usd += cost_usd
-        self._notify()
-
     def _drop(self, estimate: int) -> None:
         self._live_units -= estimate
         self.live -= 1
-        self._notify()
-
-    def _notify(self) -> None:
         self._changed.set()
         self._changed = anyio.Event()
 

@@ -42,14 +42,16 @@ import anyio.to_thread
 from anyio.streams.memory import MemoryObjectSendStream, MemoryObjectReceiveStream
 
 from ... import _clock
-from ._state import TERMINAL, StateRow, BatchState, BatchStateError
-from ._types import BatchItem, OnProgress, BatchProgress, BatchItemStatus
-from ._budget import Budget, to_units
+from ._state import StateRow, BatchState, BatchStateError
+from ._types import FINAL_STATUSES, BATCH_ITEM_STATUSES, BatchItem, OnProgress, BatchProgress, BatchItemStatus
+from .._money import to_usd, to_picodollars
+from ._budget import Budget
 from ._inputs import Shard, Prepared, prepare, dumps_error, read_inputs
 from ._writer import RowWriter
 from ._following import Followed, Following
 from ..jobs._cost import PriceBook, cost_of
 from ..._exceptions import APIError, MicroDCError, APIStatusError, AuthenticationError
+from ..jobs._poller import is_terminal
 
 if TYPE_CHECKING:
     from ...types.job import Job
@@ -86,7 +88,7 @@ class Engine:
         self.jobs = jobs
         self.state = state
         self.batch_id = state.batch_id
-        self.budget = Budget(cost_limit, spent_usd=state.prior_spent, reserved_usd=state.prior_reserved)
+        self.budget = Budget(cost_limit, spent=state.prior_spent, reserved=state.prior_reserved)
         self._inputs = inputs
         self._send = send
         self._concurrency = concurrency
@@ -96,9 +98,7 @@ class Engine:
         self._on_progress = on_progress
         self._prices = prices
         self.total = total
-        self.counts: Dict[str, int] = dict.fromkeys(
-            ("completed", "failed", "cancelled", "error", "skipped_budget", "submitted"), 0
-        )
+        self.counts: Dict[str, int] = dict.fromkeys(BATCH_ITEM_STATUSES, 0)
         self.read = 0
         self.settled_now = 0
         self.started = _clock.monotonic()
@@ -230,11 +230,11 @@ class Engine:
         return self._row_window.pop(index, None)
 
     async def _dispatch(self, item: Prepared, row: Optional[StateRow]) -> None:
-        if row is not None and row.job_id is not None and row.status in (*TERMINAL, "submitted"):
+        if row is not None and row.job_id is not None and (row.status == "submitted" or is_terminal(row.status)):
             if self.wait:
                 await self.following.until_room()
                 counted = row.status != "submitted"
-                estimate = to_units(row.estimate_usd)
+                estimate = to_picodollars(row.estimate_usd)
                 if not counted:
                     self.budget.adopt(estimate)
                 followed = Followed(item.index, item.key, item.params_hash, estimate, counted=counted)
@@ -247,7 +247,7 @@ class Engine:
             error = item.error or ValueError(f"input {item.index} is not a job")
             await self._outcome(item, "error", error=error)
             return
-        prior = to_units(row.estimate_usd) if row is not None and row.maybe_created else None
+        prior = to_picodollars(row.estimate_usd) if row is not None and row.maybe_created else None
         if await self._admit(item, prior) is not None:
             await self._to_submit_send.send(item)
 
@@ -263,7 +263,8 @@ class Engine:
         if self._prices is not None and budget.limited:
             assert item.params is not None
             try:
-                estimate = to_units((await self._prices.estimate(item.params)).worst_case_usd)
+                worst = (await self._prices.estimate(item.params)).worst_case_usd
+                estimate = to_picodollars(worst, "up")
             except AuthenticationError:
                 raise
             except (MicroDCError, ValueError) as exc:
@@ -311,7 +312,7 @@ class Engine:
             self.budget.release(estimate)
             await self._outcome(item, "error", error=exc)
             return
-        self._record(StateRow(item.index, item.params_hash, "submitted", job.id, 0.0, estimate / 1e12))
+        self._record(StateRow(item.index, item.params_hash, "submitted", job.id, 0.0, to_usd(estimate)))
         if self.wait:
             followed = Followed(item.index, item.key, item.params_hash, estimate, counted=False)
             self.following.add(job.id, followed, known=True)
@@ -327,7 +328,7 @@ class Engine:
             self.budget.settle(followed.estimate, cost)
         self.following.take(job.id)
         status = cast(BatchItemStatus, job.status)
-        self._record(StateRow(followed.index, followed.params_hash, status, job.id, cost, followed.estimate / 1e12))
+        self._record(StateRow(followed.index, followed.params_hash, status, job.id, cost, to_usd(followed.estimate)))
         await self._emit(BatchItem(followed.index, status, job, job.id, None, cost, followed.key))
 
     async def _lost(self, job_id: str, followed: Followed, error: Exception) -> None:
@@ -349,7 +350,7 @@ class Engine:
         maybe_created: bool = False,
     ) -> None:
         text = dumps_error(error) if error is not None else None
-        self._record(StateRow(item.index, item.params_hash, status, None, 0.0, estimate / 1e12, maybe_created, text))
+        self._record(StateRow(item.index, item.params_hash, status, None, 0.0, to_usd(estimate), maybe_created, text))
         await self._emit(BatchItem(item.index, status, None, None, error, 0.0, item.key or None))
 
     async def _emit(self, item: BatchItem) -> None:
@@ -391,9 +392,7 @@ class Engine:
         counts = self.counts
         end = self.ended if self.ended is not None else _clock.monotonic()
         elapsed = max(0.0, end - self.started)
-        finished = (
-            counts["completed"] + counts["failed"] + counts["cancelled"] + counts["error"] + counts["skipped_budget"]
-        )
+        finished = sum(counts[status] for status in FINAL_STATUSES)
         submitted = self.following.count if self.wait else counts["submitted"]
         base = self.total if self.total is not None else self.read
         return BatchProgress(
@@ -441,7 +440,7 @@ class Engine:
                 log.info("batch %s: could not cancel %s: %s", self.batch_id, row.job_id, exc)
                 return
         cost = cost_of(job)
-        status = cast(BatchItemStatus, job.status if job.status in TERMINAL else "cancelled")
+        status = cast(BatchItemStatus, job.status if is_terminal(job.status) else "cancelled")
         self._record(row._replace(status=status, cost_usd=cost))
         followed = self.following.take(job.id)
         if followed is None:  # not followed by this run: its item was made already, or by an earlier run

@@ -40,6 +40,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..._spec import TERMINAL_JOB_STATES
+from .._money import PICODOLLARS_PER_USD
 from ..._exceptions import MicroDCError
 
 __all__ = [
@@ -59,9 +60,23 @@ SCHEMA_VERSION = 1
 APPLICATION_ID = 0x6D646362  # "mdcb"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-TERMINAL: Tuple[str, ...] = TERMINAL_JOB_STATES
 
 StrPath = Union[str, "os.PathLike[str]"]
+
+
+def _picodollars(column: str) -> str:
+    """SQL for a REAL column of US dollars as whole picodollars (exact for the amounts of one job)."""
+    return f"CAST(round({column} * {PICODOLLARS_PER_USD}) AS INTEGER)"
+
+
+# The highest position, the rows, what the finished jobs cost and the worst cases still
+# reserved; amounts summed as whole picodollars, so exactly. (Parameters: the terminal states.)
+_SUMMARY = (
+    "SELECT max(idx), count(*),"
+    f" sum(CASE WHEN status IN ({', '.join('?' for _ in TERMINAL_JOB_STATES)}) THEN {_picodollars('cost_usd')} END),"
+    f" sum(CASE WHEN status = 'submitted' OR maybe_created THEN {_picodollars('estimate_usd')} END)"
+    " FROM items"
+)
 
 _SCHEMA = f"""
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -134,7 +149,8 @@ class BatchState:
     Open with :meth:`open`; the lock is held until :meth:`close`. ``resumed`` tells
     whether the file already held this batch; then ``last_index`` is the highest
     input position it records, ``prior_spent`` what its finished jobs cost and
-    ``prior_reserved`` the worst cases of the jobs it lists as still running.
+    ``prior_reserved`` the worst cases of the jobs it lists as still running (both
+    in picodollars, summed exactly).
     """
 
     def __init__(self, conn: sqlite3.Connection, path: Path, batch_id: str, *, temporary: bool) -> None:
@@ -146,8 +162,8 @@ class BatchState:
         self.resumed = False
         self.last_index = -1
         self.recorded = 0
-        self.prior_spent = 0.0
-        self.prior_reserved = 0.0
+        self.prior_spent = 0
+        self.prior_reserved = 0
         self._closed = False
 
     # --- opening --------------------------------------------------------------------------
@@ -239,12 +255,7 @@ class BatchState:
             raise BatchStateError(file, f"its schema version is {version}; this microdc reads version {SCHEMA_VERSION}")
         try:
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-            summary = conn.execute(
-                "SELECT max(idx), count(*),"
-                " total(CASE WHEN status IN ('completed', 'failed', 'cancelled') THEN cost_usd END),"
-                " total(CASE WHEN status = 'submitted' OR maybe_created THEN estimate_usd END)"
-                " FROM items"
-            ).fetchone()
+            summary = conn.execute(_SUMMARY, TERMINAL_JOB_STATES).fetchone()
         except sqlite3.DatabaseError as exc:
             raise BatchStateError(file, f"its tables are not those of a batch state ({exc})") from None
         recorded_id = meta.get("batch_id")
@@ -262,8 +273,8 @@ class BatchState:
         last, count, spent, reserved = summary
         state.last_index = -1 if last is None else int(last)
         state.recorded = int(count)
-        state.prior_spent = float(spent)
-        state.prior_reserved = float(reserved)
+        state.prior_spent = int(spent or 0)
+        state.prior_reserved = int(reserved or 0)
         return state
 
     # --- reading and writing (blocking: call from a worker thread) --------------------------

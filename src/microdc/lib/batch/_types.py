@@ -22,6 +22,7 @@ from dataclasses import field, dataclass
 
 from typing_extensions import Literal, TypeAlias
 
+from ..._spec import TERMINAL_JOB_STATES, TerminalJobState
 from ..jobs.builders import JobBuilder
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BATCH_ITEM_STATUSES",
+    "FINAL_STATUSES",
     "BatchItem",
     "BatchItemStatus",
     "BatchProgress",
@@ -38,15 +40,11 @@ __all__ = [
     "OnProgress",
 ]
 
-BatchItemStatus: TypeAlias = Literal["completed", "failed", "cancelled", "error", "skipped_budget", "submitted"]
-BATCH_ITEM_STATUSES: Tuple[BatchItemStatus, ...] = (
-    "completed",
-    "failed",
-    "cancelled",
-    "error",
-    "skipped_budget",
-    "submitted",
-)
+BatchItemStatus: TypeAlias = Union[TerminalJobState, Literal["error", "skipped_budget", "submitted"]]
+"""A job's terminal state, or what became of an input without one."""
+FINAL_STATUSES: Tuple[BatchItemStatus, ...] = (*TERMINAL_JOB_STATES, "error", "skipped_budget")
+"""The outcomes an item keeps (``submitted`` is only final with ``wait=False``)."""
+BATCH_ITEM_STATUSES: Tuple[BatchItemStatus, ...] = (*FINAL_STATUSES, "submitted")
 JobInput: TypeAlias = Union[Mapping[str, Any], JobBuilder]
 """A job to submit: the keyword arguments of ``jobs.create`` as a dict, or a builder."""
 
@@ -91,16 +89,10 @@ class BatchProgress:
 
     @property
     def counts(self) -> Dict[str, int]:
-        """The counts by status, as a dict."""
-        return {
-            "pending": self.pending,
-            "submitted": self.submitted,
-            "completed": self.completed,
-            "failed": self.failed,
-            "cancelled": self.cancelled,
-            "error": self.error,
-            "skipped_budget": self.skipped_budget,
-        }
+        """The counts by status, as a dict (``pending``, ``submitted`` and each final outcome)."""
+        counts: Dict[str, int] = {"pending": self.pending, "submitted": self.submitted}
+        counts.update((status, getattr(self, status)) for status in FINAL_STATUSES)
+        return counts
 
     @property
     def eta(self) -> Optional[float]:

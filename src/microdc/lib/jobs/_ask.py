@@ -21,12 +21,15 @@ import uuid
 from typing import TYPE_CHECKING, Any, Dict, Callable, Optional, Awaitable, cast
 
 import anyio
-from typing_extensions import Unpack
+from typing_extensions import Unpack, Literal
 
 from ._cost import price_book
+from .._money import to_usd, to_picodollars
 from ..._types import MutationRequestOptions
 from ..._exceptions import APIError, ConflictError, APIStatusError, JobFailedError, BudgetExceededError
+from ..._param_check import check_fields
 from ...types.job_priority import JobPriority
+from ...types.job_create_params import LLMChatJobParams, LLMCompleteJobParams
 
 if TYPE_CHECKING:
     from . import AsyncJobs
@@ -37,7 +40,6 @@ if TYPE_CHECKING:
 __all__ = [
     "CANCEL_GRACE_SECONDS",
     "AskOptions",
-    "add_cost",
     "ask",
     "cancel_abandoned",
     "check_budget",
@@ -52,10 +54,6 @@ __all__ = [
 
 CANCEL_GRACE_SECONDS = 10.0
 """How long the cancel request of an abandoned job may take before it is given up."""
-
-# Costs are compared to a budget after rounding away float noise far below a cent
-# (the API reports costs to 1e-10 USD), so a spend exactly at the limit is allowed.
-_COST_DIGITS = 10
 
 
 class AskOptions(MutationRequestOptions, total=False):
@@ -85,29 +83,29 @@ def check_limit(max_cost_usd: Optional[float]) -> Optional[float]:
     return float(max_cost_usd)
 
 
-def check_budget(estimate: CostEstimate, *, spent_usd: float, limit_usd: Optional[float]) -> None:
-    """Raise ``BudgetExceededError`` if ``spent_usd`` plus the estimate's worst case could pass ``limit_usd``."""
+def check_budget(estimate: CostEstimate, *, spent: int, limit_usd: Optional[float]) -> None:
+    """Raise ``BudgetExceededError`` if ``spent`` (picodollars) plus the estimate's worst case could pass ``limit_usd``.
+
+    Compared in whole picodollars, so a spend of exactly the budget is allowed.
+    """
     if limit_usd is None:
         return
     worst = estimate.worst_case_usd
-    if round(spent_usd + worst - limit_usd, _COST_DIGITS) <= 0:
+    if spent + to_picodollars(worst, "up") <= to_picodollars(limit_usd, "down"):
         return
-    if spent_usd > 0:
-        spent = f"${spent_usd:.6f} already spent plus this job's worst case ${worst:.6f}"
+    spent_usd = to_usd(spent)
+    if spent > 0:
+        already = f"${spent_usd:.6f} already spent plus this job's worst case ${worst:.6f}"
     else:
-        spent = f"this job's worst case ${worst:.6f}"
+        already = f"this job's worst case ${worst:.6f}"
     raise BudgetExceededError(
-        f"Not sent: {spent} ({estimate.input_tokens_max} input and {estimate.output_tokens_max} output tokens "
+        f"Not sent: {already} ({estimate.input_tokens_max} input and {estimate.output_tokens_max} output tokens "
         f"at most, on {estimate.model}) could pass the budget of ${limit_usd:.6f}. "
         "Raise max_cost_usd, set a smaller max_tokens, or shorten the input.",
         spent_usd=spent_usd,
         limit_usd=limit_usd,
         estimate=estimate,
     )
-
-
-def add_cost(total: float, cost: float) -> float:
-    return round(total + cost, _COST_DIGITS)
 
 
 async def require_model(jobs: AsyncJobs, model: object, job_type: str) -> Model:
@@ -199,19 +197,24 @@ def failure_message(job: Job, consequence: str = "") -> str:
     return f"Job {job.id} on {job.model} {reason}{consequence}."
 
 
+_PARAMS_TYPES = {"llm_complete": LLMCompleteJobParams, "llm_chat": LLMChatJobParams}
+
+
 def job_params(
-    job_type: str, model: str, *, temperature: float, max_tokens: Optional[int], **fields: Any
+    job_type: Literal["llm_complete", "llm_chat"],
+    model: str,
+    *,
+    method: str,
+    temperature: float,
+    max_tokens: Optional[int],
+    **fields: Any,
 ) -> Dict[str, Any]:
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
-        raise TypeError(f"temperature must be a number, got {type(temperature).__name__}.")
-    if not 0 <= temperature <= 2:
-        raise ValueError(f"temperature must be between 0 and 2, got {temperature!r}.")
-    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
-        raise ValueError(f"max_tokens must be a whole number >= 1, or None for the model's limit; got {max_tokens!r}.")
-    params: Dict[str, Any] = {"type": job_type, "model": model, **fields, "temperature": temperature}
+    """The ``jobs.create`` parameters of a turn; ``temperature`` and ``max_tokens`` checked by the spec's rules."""
+    sampling: Dict[str, object] = {"temperature": temperature}
     if max_tokens is not None:
-        params["max_tokens"] = max_tokens
-    return params
+        sampling["max_tokens"] = max_tokens
+    check_fields(_PARAMS_TYPES[job_type], method, sampling)
+    return {"type": job_type, "model": model, **fields, **sampling}
 
 
 async def ask(
@@ -227,10 +230,12 @@ async def ask(
     """The body of ``jobs.ask``: one ``llm_complete`` job, waited for; its text."""
     check_prompt(prompt)
     limit = check_limit(max_cost_usd)
-    params = job_params("llm_complete", model, temperature=temperature, max_tokens=max_tokens, prompt=prompt)
+    params = job_params(
+        "llm_complete", model, method="jobs.ask", temperature=temperature, max_tokens=max_tokens, prompt=prompt
+    )
     await require_model(jobs, model, "llm_complete")
     if limit is not None:
-        check_budget(await jobs.estimate_cost(params), spent_usd=0.0, limit_usd=limit)
+        check_budget(await jobs.estimate_cost(params), spent=0, limit_usd=limit)
     job = await run_job(jobs, params, options)
     result = job.result
     if job.status != "completed" or result is None or result.type != "llm_complete":

@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from typing_extensions import Self, Unpack
 
 from ._ask import (
-    add_cost,
     job_params,
     check_limit,
     submit_turn,
@@ -47,9 +46,11 @@ from ._ask import (
     failure_message,
     cancel_abandoned,
 )
+from .._money import to_usd, to_picodollars
 from ..._types import MutationRequestOptions
 from ..._exceptions import JobFailedError
-from ...types.chat_role import ChatRole
+from ..._param_check import check_fields
+from ...types.job_create_params import LLMChatJobParams
 from ...types.chat_message_param import ChatMessageParam
 from ...types.job_terminal_event import JobTerminalEvent
 from ...types.job_output_delta_event import JobOutputDeltaEvent
@@ -63,8 +64,6 @@ __all__ = ["Conversation", "ConversationStream", "ConversationUsage"]
 
 logger = logging.getLogger("microdc")
 
-_ROLES: Dict[object, ChatRole] = {"system": "system", "user": "user", "assistant": "assistant"}
-
 
 @dataclass(frozen=True)
 class ConversationUsage:
@@ -75,21 +74,12 @@ class ConversationUsage:
     total_tokens: int = 0
 
 
-def _copy_messages(messages: Iterable[object]) -> List[ChatMessageParam]:
-    copied: List[ChatMessageParam] = []
-    for index, message in enumerate(messages):
-        if not isinstance(message, dict):
-            raise TypeError(f"messages[{index}] must be a dict with 'role' and 'content', got {message!r}.")
-        fields: Dict[str, object] = message  # pyright: ignore[reportUnknownVariableType]
-        role, content = _ROLES.get(fields.get("role")), fields.get("content")
-        if role is None:
-            raise ValueError(
-                f"messages[{index}]['role'] must be one of {', '.join(_ROLES.values())}; got {fields.get('role')!r}."
-            )
-        if not isinstance(content, str):
-            raise TypeError(f"messages[{index}]['content'] must be a string, got {content!r}.")
-        copied.append(ChatMessageParam(role=role, content=content))
-    return copied
+def _copy_messages(messages: Iterable[ChatMessageParam]) -> List[ChatMessageParam]:
+    """A copy of an earlier history, checked by the spec's rules for ``messages``."""
+    given = list(messages)
+    if given:
+        check_fields(LLMChatJobParams, "jobs.conversation", {"messages": given})
+    return [ChatMessageParam(role=message["role"], content=message["content"]) for message in given]
 
 
 class Conversation:
@@ -128,7 +118,7 @@ class Conversation:
             if history and history[0]["role"] == "system":
                 raise ValueError("Pass the system message either as system= or as messages[0], not both.")
             history.insert(0, {"role": "system", "content": system})
-        job_params("llm_chat", model, temperature=temperature, max_tokens=max_tokens)  # checks both
+        job_params("llm_chat", model, method="jobs.conversation", temperature=temperature, max_tokens=max_tokens)
         self.model = model
         """The model the next turn runs on."""
         self.temperature = temperature
@@ -137,15 +127,15 @@ class Conversation:
         self._limit = check_limit(max_cost_usd)
         self._messages = history
         self._usage = ConversationUsage()
-        self._cost_usd = 0.0
-        self._unknown_cost_usd = 0.0
+        self._cost = 0  # picodollars: what the server reported
+        self._unknown_cost = 0  # picodollars: worst cases of turns whose cost is unknown
         self._busy = False
         self._closing: Optional[asyncio.Task[None]] = None
 
     def __repr__(self) -> str:
         return (
             f"Conversation(model={self.model!r}, messages={len(self._messages)}, "
-            f"cost_usd={self._cost_usd:g}, max_cost_usd={self._limit!r})"
+            f"cost_usd={self.cost_usd:g}, max_cost_usd={self._limit!r})"
         )
 
     # --- state --------------------------------------------------------------------------
@@ -169,8 +159,8 @@ class Conversation:
 
     @property
     def cost_usd(self) -> float:
-        """What this conversation's jobs cost, in US dollars, as the server reported it."""
-        return self._cost_usd
+        """What this conversation's jobs cost, in US dollars, as the server reported it (summed exactly)."""
+        return to_usd(self._cost)
 
     @property
     def max_cost_usd(self) -> Optional[float]:
@@ -180,7 +170,7 @@ class Conversation:
     @property
     def spent_usd(self) -> float:
         """What counts against the budget: ``cost_usd`` plus the worst case of turns whose cost is unknown."""
-        return add_cost(self._cost_usd, self._unknown_cost_usd)
+        return to_usd(self._cost + self._unknown_cost)
 
     def clear(self) -> None:
         """Forget the history but keep the system message (usage and cost are kept too)."""
@@ -272,13 +262,18 @@ class Conversation:
         check_prompt(text, "message")
         messages: List[ChatMessageParam] = [*self.messages, ChatMessageParam(role="user", content=text)]
         params = job_params(
-            "llm_chat", self.model, temperature=self.temperature, max_tokens=self.max_tokens, messages=messages
+            "llm_chat",
+            self.model,
+            method="Conversation.send",
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            messages=messages,
         )
         await require_model(self._jobs, self.model, "llm_chat")
         if self._limit is None:
             return params, None
         estimate = await self._jobs.estimate_cost(params)
-        check_budget(estimate, spent_usd=self.spent_usd, limit_usd=self._limit)
+        check_budget(estimate, spent=self._cost + self._unknown_cost, limit_usd=self._limit)
         return params, estimate
 
     def _charge(self, job: Optional[Job], estimate: Optional[CostEstimate]) -> None:
@@ -286,14 +281,14 @@ class Conversation:
         usage = job.usage if job is not None else None
         if usage is None:
             if estimate is not None:
-                self._unknown_cost_usd = add_cost(self._unknown_cost_usd, estimate.worst_case_usd)
+                self._unknown_cost += to_picodollars(estimate.worst_case_usd, "up")
             return
         self._usage = ConversationUsage(
             input_tokens=self._usage.input_tokens + usage.input_tokens,
             output_tokens=self._usage.output_tokens + usage.output_tokens,
             total_tokens=self._usage.total_tokens + usage.total_tokens,
         )
-        self._cost_usd = add_cost(self._cost_usd, usage.cost_usd)
+        self._cost += to_picodollars(usage.cost_usd)
 
     def _finish(self, params: Dict[str, Any], job: Job) -> str:
         """Charge the turn's job; append the exchange if it completed, else raise ``JobFailedError``."""

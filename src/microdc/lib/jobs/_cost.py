@@ -9,8 +9,9 @@ The bound is a true upper bound, never a guess (PRODUCT.md §1 "Model", §2.4):
 * output tokens ≤ ``max_tokens`` when the job sets it, capped by the model's
   ``max_output_tokens``; an embedding job produces none;
 * the price is the model's ``pricing`` (``models.retrieve``, fetched once per model
-  and client), and the dollar amount is rounded *up* to the API's precision of
-  1e-10 USD, so a worst case is never below what the server charges.
+  and client); the dollar amount is computed in decimal, exactly, and rounded *up* to
+  the API's precision of 1e-10 USD, so a worst case is never below what the server
+  charges.
 
 A job whose output cannot be bounded — a completion or chat without ``max_tokens``
 on a model with no ``max_output_tokens`` — raises ``ValueError`` saying what to set.
@@ -18,13 +19,14 @@ on a model with no ``max_output_tokens`` — raises ``ValueError`` saying what t
 
 from __future__ import annotations
 
-import math
 import weakref
 from typing import TYPE_CHECKING, Any, Dict, List, Union, Mapping, Optional, cast
+from decimal import ROUND_CEILING, Decimal
 from dataclasses import dataclass
 
 import anyio
 
+from .._money import exact
 from ..._exceptions import MicroDCError
 
 if TYPE_CHECKING:
@@ -33,11 +35,12 @@ if TYPE_CHECKING:
     from ..._base_client import BaseClient
     from ...resources.files import AsyncFilesResource
     from ...resources.models import AsyncModelsResource
+    from ...types.model_pricing import ModelPricing
 
-__all__ = ["CostEstimate", "PriceBook", "cost_of", "input_bytes", "price_book", "worst_case_tokens"]
+__all__ = ["CostEstimate", "PriceBook", "cost_of", "input_bytes", "price_book", "worst_case_tokens", "worst_case_usd"]
 
 # Costs are reported to 1e-10 USD; worst cases are rounded up to that grid.
-_PRECISION = 10_000_000_000
+_GRID = Decimal("1e-10")
 
 
 @dataclass(frozen=True)
@@ -98,10 +101,12 @@ def worst_case_tokens(params: Mapping[str, Any], model: Model, file_bytes: Mappi
     return input_max, min(limits)
 
 
-def _round_up(usd: float) -> float:
-    # Round to a millionth of the grid first, so float noise (4e-7 * 1e10 == 4000.0000000000005)
-    # does not add a whole step; then up, so any server rounding stays at or below the bound.
-    return math.ceil(round(usd * _PRECISION, 6)) / _PRECISION
+def worst_case_usd(input_tokens: int, output_tokens: int, pricing: ModelPricing) -> float:
+    """What ``input_tokens`` in and ``output_tokens`` out cost at ``pricing``, rounded up to the API's 1e-10 USD."""
+    per_million = input_tokens * exact(pricing.input_per_million_tokens) + output_tokens * exact(
+        pricing.output_per_million_tokens
+    )
+    return float((per_million / 1_000_000).quantize(_GRID, rounding=ROUND_CEILING))
 
 
 class PriceBook:
@@ -162,10 +167,11 @@ class PriceBook:
         tokens = cast(List[str], params.get("file_tokens") or []) if params.get("type") == "document" else []
         sizes = await self._sizes(tokens) if tokens else self._file_bytes
         input_max, output_max = worst_case_tokens(params, model, sizes)
-        pricing = model.pricing
-        usd = (input_max * pricing.input_per_million_tokens + output_max * pricing.output_per_million_tokens) / 1e6
         return CostEstimate(
-            model=model_id, input_tokens_max=input_max, output_tokens_max=output_max, worst_case_usd=_round_up(usd)
+            model=model_id,
+            input_tokens_max=input_max,
+            output_tokens_max=output_max,
+            worst_case_usd=worst_case_usd(input_max, output_max, model.pricing),
         )
 
 

@@ -76,7 +76,7 @@ class JobBuilder:
         name = type(self).__name__
         if not isinstance(self.model, str) or not self.model:
             raise ValueError(f"{name}.model must be a model id such as 'echo-1', got {self.model!r}")
-        problem = first_problem(JobCreateParams, self.to_params(), tag=self.type)
+        problem = first_problem(JobCreateParams, self.to_params())
         if problem is None:
             return
         field, adder = self._INPUT
