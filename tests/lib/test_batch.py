@@ -3,8 +3,10 @@ shards, resume, the cost limit and bad inputs. (The state file's own rules: test
 
 from __future__ import annotations
 
+import json
 import asyncio
 import sqlite3
+import dataclasses
 from typing import Any, Dict, List, Tuple, Iterator, AsyncIterator
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import pytest
 
 from microdc import LLMChat, LLMComplete, AsyncMicroDC, MicroDCError, NotFoundError, AuthenticationError
 from microdc.testing import IN_PROCESS_BASE_URL, Faults, FakeMicroDC
-from microdc.lib.batch import BatchItem, BatchProgress, submit_many
+from microdc.lib.batch import BatchArgs, BatchItem, BatchOptions, BatchProgress, submit_many
 from microdc.lib.retry import disable_retry_delays
 from microdc.testing._state import RecordedRequest
 
@@ -480,13 +482,48 @@ async def test_a_refused_api_key_raises_and_stops(fake: FakeMicroDC, tmp_path: P
     assert rows(state) == {}
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "match"),
-    [({"concurrency": 0}, "concurrency"), ({"cost_limit_usd": -1.0}, "cost_limit_usd"), ({"poll_interval": 0}, "poll")],
-)
-async def test_bad_arguments_raise_value_error(client: AsyncMicroDC, kwargs: Dict[str, Any], match: str) -> None:
+BAD_OPTIONS: List[Tuple[Dict[str, Any], str]] = [
+    ({"concurrency": 0}, "concurrency"),
+    ({"cost_limit_usd": -1.0}, "cost_limit_usd"),
+    ({"cost_limit_usd": float("inf")}, "cost_limit_usd"),
+    ({"poll_interval": 0}, "poll"),
+    ({"batch_id": "no spaces"}, "batch_id"),
+    ({"defaults": {"idempotency_key": "k"}}, "idempotency_key"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "match"), BAD_OPTIONS)
+async def test_bad_arguments_raise_value_error(
+    client: AsyncMicroDC, fake: FakeMicroDC, kwargs: Dict[str, Any], match: str
+) -> None:
     with pytest.raises(ValueError, match=match):
         await client.jobs.submit_many([complete(0)], **kwargs)
+    with pytest.raises(ValueError, match=match):
+        client.jobs.batch([complete(0)], **kwargs)  # checked when the run is made, before anything runs
+    assert fake.requests == []
+
+
+def test_batch_options_are_one_frozen_value_with_a_copy_of_the_defaults() -> None:
+    defaults = {"type": "llm_complete", "model": "echo-1"}
+    options = BatchOptions(concurrency=4, defaults=defaults, shard=[1, 3])  # type: ignore[arg-type]
+    defaults["model"] = "changed later"
+    assert options.defaults == {"type": "llm_complete", "model": "echo-1"}
+    assert options.shard == (1, 3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.concurrency = 8  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        options.defaults["model"] = "x"  # type: ignore[index]
+
+
+async def test_batch_and_submit_many_take_the_same_options(client: AsyncMicroDC, fake: FakeMicroDC) -> None:
+    options: BatchArgs = {"concurrency": 2, "batch_id": "same", "poll_interval": POLL, "defaults": {"max_tokens": 8}}
+    inputs = [{k: v for k, v in complete(i).items() if k != "max_tokens"} for i in range(3)]
+    summary = await client.jobs.batch(inputs, **options).wait()
+    result = await client.jobs.submit_many(inputs, **options)
+    assert summary.batch_id == result.batch_id == "same"
+    assert [item.status for item in result] == ["completed"] * 3
+    assert len(created(fake)) == 3  # the second run's keys are the first's: replayed, none made twice
+    assert {json.loads(r.body)["max_tokens"] for r in submissions(fake)} == {8}
 
 
 def test_batch_item_is_plain_data() -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import functools
 from typing import Any, List, AsyncIterator
+from pathlib import Path
 
 import anyio
 import pytest
 
+import microdc
 from microdc import NotFoundError, JobFailedError, APIConnectionError
 from microdc.testing import Faults, FakeMicroDC, ManualClock
 
@@ -360,6 +363,19 @@ async def test_the_turn_after_a_break_waits_for_the_dropped_stream_then_runs(ser
     assert [m["content"] for m in chat.messages] == ["next", "echo: next"]
     assert served.count("DELETE") == 1  # the dropped turn's job (already ended: 409, then fetched)
     assert len(served.submissions()) == 2
+
+
+def test_no_hand_written_class_defines_del() -> None:
+    """A dropped stream is closed by the event loop's async-generator finalizer, as the client's are:
+    nothing in the SDK schedules work from ``__del__``."""
+    root = Path(microdc.__file__).parent
+    defined = [
+        f"{path.relative_to(root)}:{node.lineno}"
+        for path in root.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef) and node.name == "__del__"
+    ]
+    assert defined == []
 
 
 async def test_a_stream_never_iterated_sends_nothing(served: Served) -> None:

@@ -37,10 +37,12 @@ How it works (:mod:`._engine` has the details):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Union, Mapping, Iterable, Optional, AsyncIterable
+from typing import TYPE_CHECKING, Any, Dict, Union, Iterable, AsyncIterable
+
+from typing_extensions import Unpack
 
 from ._run import BatchRun
-from ._state import StrPath, BatchStateError
+from ._state import BatchStateError
 from ._types import (
     JobInput,
     BatchItem,
@@ -50,14 +52,16 @@ from ._types import (
     BatchProgress,
     BatchItemStatus,
 )
-from ._inputs import Shard
+from ._options import BatchArgs, BatchOptions
 
 if TYPE_CHECKING:
     from ...resources.jobs import AsyncJobsResource
 
 __all__ = [
+    "BatchArgs",
     "BatchItem",
     "BatchItemStatus",
+    "BatchOptions",
     "BatchProgress",
     "BatchResult",
     "BatchRun",
@@ -66,55 +70,20 @@ __all__ = [
     "JobInput",
     "OnProgress",
     "batch",
+    "collect",
     "submit_many",
 ]
 
-DEFAULT_POLL_INTERVAL = 1.0
-
 
 def batch(
-    jobs_resource: AsyncJobsResource,
-    jobs: Union[Iterable[Any], AsyncIterable[Any]],
-    *,
-    concurrency: int = 32,
-    cost_limit_usd: Optional[float] = None,
-    state_file: Optional[StrPath] = None,
-    batch_id: Optional[str] = None,
-    defaults: Optional[Mapping[str, Any]] = None,
-    shard: Optional[Shard] = None,
-    wait: bool = True,
-    poll_interval: float = DEFAULT_POLL_INTERVAL,
-    on_progress: Optional[OnProgress] = None,
+    jobs_resource: AsyncJobsResource, jobs: Union[Iterable[Any], AsyncIterable[Any]], **options: Unpack[BatchArgs]
 ) -> BatchRun:
     """The body of ``client.jobs.batch`` (see the module docs)."""
-    return BatchRun(
-        jobs_resource,
-        jobs,
-        concurrency=concurrency,
-        cost_limit_usd=cost_limit_usd,
-        state_file=state_file,
-        batch_id=batch_id,
-        defaults=defaults,
-        shard=shard,
-        wait=wait,
-        poll_interval=poll_interval,
-        on_progress=on_progress,
-    )
+    return BatchRun(jobs_resource, jobs, BatchOptions(**options))
 
 
 async def submit_many(
-    jobs_resource: AsyncJobsResource,
-    jobs: Union[Iterable[Any], AsyncIterable[Any]],
-    *,
-    concurrency: int = 32,
-    cost_limit_usd: Optional[float] = None,
-    state_file: Optional[StrPath] = None,
-    on_progress: Optional[OnProgress] = None,
-    wait: bool = True,
-    batch_id: Optional[str] = None,
-    defaults: Optional[Mapping[str, Any]] = None,
-    shard: Optional[Shard] = None,
-    poll_interval: float = DEFAULT_POLL_INTERVAL,
+    jobs_resource: AsyncJobsResource, jobs: Union[Iterable[Any], AsyncIterable[Any]], **options: Unpack[BatchArgs]
 ) -> BatchResult:
     """``batch`` collected into a :class:`BatchResult`, in input order (for small runs: it keeps every item).
 
@@ -122,19 +91,11 @@ async def submit_many(
     untouched), ``AuthenticationError`` for a refused key, or the exception of an
     input iterator that failed (the state is saved first).
     """
-    run = batch(
-        jobs_resource,
-        jobs,
-        concurrency=concurrency,
-        cost_limit_usd=cost_limit_usd,
-        state_file=state_file,
-        batch_id=batch_id,
-        defaults=defaults,
-        shard=shard,
-        wait=wait,
-        poll_interval=poll_interval,
-        on_progress=on_progress,
-    )
+    return await collect(batch(jobs_resource, jobs, **options))
+
+
+async def collect(run: BatchRun) -> BatchResult:
+    """Run ``run`` to its end and return every item, in input order."""
     by_index: Dict[int, BatchItem] = {}
     async with run:
         async for item in run:
@@ -149,6 +110,6 @@ async def submit_many(
     )
 
 
-for _public in (BatchItem, BatchProgress, BatchResult, BatchSummary, BatchRun, BatchStateError):
+for _public in (BatchItem, BatchOptions, BatchProgress, BatchResult, BatchSummary, BatchRun, BatchStateError):
     _public.__module__ = __name__
 del _public

@@ -21,14 +21,13 @@ from __future__ import annotations
 import inspect
 import logging
 import contextlib
+import collections
 from typing import (
     TYPE_CHECKING,
-    Any,
     Set,
     Dict,
-    List,
+    Deque,
     Union,
-    Mapping,
     Callable,
     Iterable,
     Optional,
@@ -43,11 +42,12 @@ from anyio.streams.memory import MemoryObjectSendStream, MemoryObjectReceiveStre
 
 from ... import _clock
 from ._state import StateRow, BatchState, BatchStateError
-from ._types import FINAL_STATUSES, BATCH_ITEM_STATUSES, BatchItem, OnProgress, BatchProgress, BatchItemStatus
+from ._types import FINAL_STATUSES, BATCH_ITEM_STATUSES, BatchItem, BatchProgress, BatchItemStatus
 from .._money import to_usd, to_picodollars
 from ._budget import Budget
-from ._inputs import Shard, Prepared, prepare, dumps_error, read_inputs
+from ._inputs import Prepared, prepare, dumps_error, read_inputs
 from ._writer import RowWriter
+from ._options import BatchOptions
 from ._following import Followed, Following
 from ..jobs._cost import PriceBook, cost_of
 from ..._exceptions import APIError, MicroDCError, APIStatusError, AuthenticationError
@@ -68,34 +68,27 @@ ROW_WINDOW = 4096
 
 
 class Engine:
+    """One run of a batch (see the module docs); :class:`~microdc.lib.batch.BatchRun` drives it."""
+
     def __init__(
         self,
         jobs: AsyncJobsResource,
         inputs: Union[Iterable[object], AsyncIterable[object]],
         state: BatchState,
         send: MemoryObjectSendStream[BatchItem],
+        options: BatchOptions,
         *,
-        concurrency: int,
-        cost_limit: Optional[float],
-        defaults: Optional[Mapping[str, Any]],
-        shard: Optional[Shard],
-        wait: bool,
-        poll_interval: float,
-        on_progress: Optional[OnProgress],
         total: Optional[int],
         prices: Optional[PriceBook],
     ) -> None:
         self.jobs = jobs
         self.state = state
         self.batch_id = state.batch_id
-        self.budget = Budget(cost_limit, spent=state.prior_spent, reserved=state.prior_reserved)
+        self.options = options
+        self.budget = Budget(options.cost_limit_usd, spent=state.prior_spent, reserved=state.prior_reserved)
         self._inputs = inputs
         self._send = send
-        self._concurrency = concurrency
-        self._defaults = defaults
-        self._shard = shard
-        self.wait = wait
-        self._on_progress = on_progress
+        self.wait = options.wait
         self._prices = prices
         self.total = total
         self.counts: Dict[str, int] = dict.fromkeys(BATCH_ITEM_STATUSES, 0)
@@ -106,12 +99,12 @@ class Engine:
         self.fatal: Optional[BaseException] = None
         self.stopping = False
         self.cancelled = False
-        self.late: List[BatchItem] = []  # items made after the channel closed (remote cancel)
+        self._late: Deque[BatchItem] = collections.deque()  # items made after the channel closed (remote cancel)
         self._to_submit_send, self._to_submit = anyio.create_memory_object_stream[Prepared](0)
         self.following = Following(
             jobs,
-            poll_interval=poll_interval,
-            limit=max(10_000, 100 * concurrency),
+            poll_interval=options.poll_interval,
+            limit=max(10_000, 100 * options.concurrency),
             guard=self._guard,
             ended=self._ended,
             lost=self._lost,
@@ -135,7 +128,7 @@ class Engine:
                 background.start_soon(self._guard, self._writer.run)
                 self.following.start(background)
                 async with anyio.create_task_group() as submitters:
-                    for _ in range(self._concurrency):
+                    for _ in range(self.options.concurrency):
                         receive = self._to_submit.clone()
                         submitters.start_soon(self._guard, lambda receive=receive: self._submitter(receive))
                     self._to_submit.close()
@@ -182,6 +175,17 @@ class Engine:
             self._writer.discard()  # the inputs are not the file's: leave it as it was
         self.stop()
 
+    async def cancel(self, *, remote: bool) -> None:
+        """``run.cancel()``: stop the run (``remote``: cancel its unfinished jobs on the server) and wait for it."""
+        if not self.done.is_set():
+            self.cancelled = True
+            self.stop(remote=remote)
+        await self.done.wait()
+
+    def take_late(self) -> Optional[BatchItem]:
+        """The next item made after the channel closed (remote cancel), if any."""
+        return self._late.popleft() if self._late else None
+
     def stop(self, *, remote: bool = False) -> None:
         """Stop reading inputs and following jobs; submissions in flight finish and are saved.
 
@@ -198,12 +202,12 @@ class Engine:
 
     async def _feed(self) -> None:
         last_index = -1
-        async with contextlib.aclosing(read_inputs(self._inputs, self._shard)) as inputs:
+        async with contextlib.aclosing(read_inputs(self._inputs, self.options.shard)) as inputs:
             async for index, raw in inputs:
                 last_index = index
                 self.read += 1
                 self._changed = True
-                item = prepare(index, raw, self._defaults, self.batch_id)
+                item = prepare(index, raw, self.options.defaults, self.batch_id)
                 row = await self._recorded(index)
                 if row is not None and row.params_hash != item.params_hash:
                     raise BatchStateError(
@@ -358,7 +362,7 @@ class Engine:
         self.settled_now += 1
         self._changed = True
         if self.stopping:
-            self.late.append(item)  # never block a stopping run on a reader
+            self._late.append(item)  # never block a stopping run on a reader
             return
         with anyio.CancelScope() as scope:
             self._send_scopes.add(scope)
@@ -369,7 +373,7 @@ class Engine:
             finally:
                 self._send_scopes.discard(scope)
         if scope.cancelled_caught:
-            self.late.append(item)
+            self._late.append(item)
 
     def _record(self, row: StateRow) -> None:
         self._writer.record(row)
@@ -382,9 +386,10 @@ class Engine:
 
     async def _report(self, *, done: bool = False) -> None:
         self._changed = False
-        if self._on_progress is None:
+        on_progress = self.options.on_progress
+        if on_progress is None:
             return
-        result = self._on_progress(self.progress(done=done))
+        result = on_progress(self.progress(done=done))
         if inspect.isawaitable(result):
             await result
 
@@ -418,7 +423,7 @@ class Engine:
         """Cancel every job the state lists as unfinished; followed ones become ``cancelled`` items."""
         await self._writer.save()
         after = -1
-        limiter = anyio.CapacityLimiter(self._concurrency)
+        limiter = anyio.CapacityLimiter(self.options.concurrency)
         while True:
             rows = await anyio.to_thread.run_sync(self.state.unfinished, after, 1000)
             if not rows:
@@ -448,4 +453,4 @@ class Engine:
         if not followed.counted:
             self.budget.settle(followed.estimate, cost)
         self.counts[status] += 1
-        self.late.append(BatchItem(followed.index, status, job, job.id, None, cost, followed.key))
+        self._late.append(BatchItem(followed.index, status, job, job.id, None, cost, followed.key))

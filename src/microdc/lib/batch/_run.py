@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Dict, List, Type, Union, Mapping, Iterable, Optional, AsyncIterable, cast
+from typing import TYPE_CHECKING, Any, Type, Union, Mapping, Iterable, Optional, AsyncIterable, cast
 
 import anyio
 import anyio.to_thread
 from typing_extensions import Self
 
-from ._state import StrPath, BatchState, validate_batch_id
-from ._types import BatchItem, OnProgress, BatchSummary, BatchProgress
+from ._state import BatchState
+from ._types import BatchItem, BatchSummary, BatchProgress
 from ._engine import Engine
-from ._inputs import Shard, expected_total
+from ._inputs import expected_total
+from ._options import BatchOptions
 from ..jobs._cost import price_book
 
 if TYPE_CHECKING:
@@ -25,27 +26,6 @@ __all__ = ["BatchRun"]
 
 ITEM_BUFFER = 256
 """Finished items waiting for the reader, at most (then the run waits for it)."""
-
-
-def _check_options(
-    concurrency: int, cost_limit_usd: Optional[float], poll_interval: float, shard: Optional[Shard]
-) -> Optional[Shard]:
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:  # pyright: ignore[reportUnnecessaryIsInstance]
-        raise ValueError(f"concurrency must be an integer of at least 1, got {concurrency!r}")
-    if cost_limit_usd is not None and not cost_limit_usd >= 0:
-        raise ValueError(f"cost_limit_usd must be a number >= 0, got {cost_limit_usd!r}")
-    if not poll_interval > 0:
-        raise ValueError(f"poll_interval must be positive, got {poll_interval!r}")
-    if shard is None:
-        return None
-    try:
-        index, count = shard
-    except (TypeError, ValueError):
-        raise ValueError(f"shard must be a pair (i, n) with 0 <= i < n, got {shard!r}") from None
-    ints = all(isinstance(v, int) and not isinstance(v, bool) for v in (index, count))
-    if not ints or not 0 <= index < count:
-        raise ValueError(f"shard must be a pair (i, n) of integers with 0 <= i < n, got {shard!r}")
-    return (index, count)
 
 
 class BatchRun:
@@ -69,43 +49,19 @@ class BatchRun:
         self,
         jobs: AsyncJobsResource,
         inputs: Union[Iterable[Any], AsyncIterable[Any]],
-        *,
-        concurrency: int = 32,
-        cost_limit_usd: Optional[float] = None,
-        state_file: Optional[StrPath] = None,
-        batch_id: Optional[str] = None,
-        defaults: Optional[Mapping[str, Any]] = None,
-        shard: Optional[Shard] = None,
-        wait: bool = True,
-        poll_interval: float = 1.0,
-        on_progress: Optional[OnProgress] = None,
+        options: BatchOptions,
     ) -> None:
-        self._shard = _check_options(concurrency, cost_limit_usd, poll_interval, shard)
-        if batch_id is not None:
-            validate_batch_id(batch_id)
         if isinstance(inputs, (str, bytes, Mapping)):
             raise TypeError(
                 "jobs must be an iterable of jobs (dicts or builders), not a single "
                 + type(cast(object, inputs)).__name__
             )
-        if defaults is not None and "idempotency_key" in defaults:
-            raise ValueError("defaults cannot set idempotency_key: a batch sets each job's key itself")
         self._jobs = jobs
         self._inputs = inputs
-        self._options: Dict[str, Any] = dict(
-            concurrency=concurrency,
-            cost_limit=cost_limit_usd,
-            defaults=dict(defaults) if defaults is not None else None,
-            wait=wait,
-            poll_interval=poll_interval,
-            on_progress=on_progress,
-        )
-        self._state_file = state_file
-        self._batch_id = batch_id
+        self._options = options
         self._engine: Optional[Engine] = None
         self._group: Optional[TaskGroup] = None
         self._receive: Optional[MemoryObjectReceiveStream[BatchItem]] = None
-        self._late: List[BatchItem] = []
         self._entered = False
         self._raised = False
 
@@ -115,26 +71,19 @@ class BatchRun:
         if self._entered:
             raise RuntimeError("a BatchRun runs once; call client.jobs.batch(...) again for another run")
         self._entered = True
-        state = await anyio.to_thread.run_sync(BatchState.open, self._state_file, self._batch_id)
-        if self._shard is not None and self._shard[1] > 1 and not state.resumed and self._batch_id is None:
+        options = self._options
+        state = await anyio.to_thread.run_sync(BatchState.open, options.state_file, options.batch_id)
+        shard = options.shard
+        if shard is not None and shard[1] > 1 and not state.resumed and options.batch_id is None:
             await anyio.to_thread.run_sync(state.close)
             raise ValueError(
                 "a shard needs batch_id=: every shard must use the batch id (and so the keys) a single run would use"
             )
         # A length hint may read a file (the CLI's counts its lines): not in the event loop.
-        total = await anyio.to_thread.run_sync(expected_total, self._inputs, self._shard)
+        total = await anyio.to_thread.run_sync(expected_total, self._inputs, shard)
         send, self._receive = anyio.create_memory_object_stream[BatchItem](ITEM_BUFFER)
-        cost_limit = self._options["cost_limit"]
-        self._engine = Engine(
-            self._jobs,
-            self._inputs,
-            state,
-            send,
-            shard=self._shard,
-            total=total,
-            prices=price_book(self._jobs._client) if cost_limit is not None else None,
-            **self._options,
-        )
+        prices = price_book(self._jobs._client) if options.cost_limit_usd is not None else None
+        self._engine = Engine(self._jobs, self._inputs, state, send, options, total=total, prices=prices)
         self._group = anyio.create_task_group()
         await self._group.__aenter__()
         self._group.start_soon(self._engine.run)
@@ -180,8 +129,9 @@ class BatchRun:
         except (anyio.EndOfStream, anyio.ClosedResourceError):
             pass
         await engine.done.wait()
-        if engine.late:
-            return engine.late.pop(0)
+        late = engine.take_late()
+        if late is not None:
+            return late
         if engine.fatal is not None and not self._raised:
             self._raised = True
             raise engine.fatal
@@ -236,7 +186,4 @@ class BatchRun:
         engine = self._engine
         if engine is None:
             raise RuntimeError("only a started batch can be cancelled (inside `async with`)")
-        if not engine.done.is_set():
-            engine.cancelled = True
-            engine.stop(remote=remote)
-        await engine.done.wait()
+        await engine.cancel(remote=remote)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import (
     TYPE_CHECKING,
     Any,
-    Tuple,
     Union,
     Mapping,
     Callable,
@@ -43,8 +42,7 @@ from ...types.job_create_params import (
 from ...types.chat_message_param import ChatMessageParam
 
 if TYPE_CHECKING:
-    from ..batch import BatchRun, JobInput, OnProgress, BatchResult
-    from ..batch._state import StrPath
+    from ..batch import BatchRun, JobInput, BatchArgs, BatchResult
 
 __all__ = [
     "AskOptions",
@@ -150,61 +148,26 @@ class AsyncJobs(AsyncJobsResource):
         """
         return as_completed(self, job_ids, poll_interval=poll_interval, timeout=timeout, on_complete=on_complete)
 
-    def batch(
-        self,
-        jobs: Union[Iterable[JobInput], AsyncIterable[JobInput]],
-        *,
-        concurrency: int = 32,
-        cost_limit_usd: Optional[float] = None,
-        state_file: Optional[StrPath] = None,
-        batch_id: Optional[str] = None,
-        defaults: Optional[Mapping[str, Any]] = None,
-        shard: Optional[Tuple[int, int]] = None,
-        wait: bool = True,
-        poll_interval: float = 1.0,
-        on_progress: Optional[OnProgress] = None,
-    ) -> BatchRun:
+    def batch(self, jobs: Union[Iterable[JobInput], AsyncIterable[JobInput]], **options: Unpack[BatchArgs]) -> BatchRun:
         """Run a batch of any size: ``async with client.jobs.batch(inputs) as run: async for item in run: ...``.
 
         ``jobs`` is any iterable or async iterable of ``create`` arguments (dicts) or
-        builders, read lazily; ``defaults`` is merged under each. At most
-        ``concurrency`` submissions in flight; ``cost_limit_usd`` admits an input only
-        if its worst case fits (else ``skipped_budget``); ``state_file`` (SQLite)
-        makes a re-run resume without submitting anything twice; ``shard=(i, n)``
-        takes the inputs whose index is ``i`` mod ``n``; ``wait=False`` stops at
-        submission. Items come in completion order; ``await run.wait()`` returns a
-        ``BatchSummary``; ``await run.cancel(remote=True)`` also cancels the batch's
-        unfinished jobs on the server. See :mod:`microdc.lib.batch`.
+        builders, read lazily. The options (:class:`~microdc.lib.batch.BatchArgs`):
+        ``concurrency=32`` submissions in flight at most; ``cost_limit_usd`` admits an
+        input only if its worst case fits (else ``skipped_budget``); ``state_file``
+        (SQLite) makes a re-run resume without submitting anything twice;
+        ``batch_id``; ``defaults`` merged under each input; ``shard=(i, n)`` takes the
+        inputs whose index is ``i`` mod ``n``; ``wait=False`` stops at submission;
+        ``poll_interval=1.0``; ``on_progress``. Items come in completion order; ``await
+        run.wait()`` returns a ``BatchSummary``; ``await run.cancel(remote=True)`` also
+        cancels the batch's unfinished jobs on the server. See :mod:`microdc.lib.batch`.
         """
         from ..batch import batch
 
-        return batch(
-            self,
-            jobs,
-            concurrency=concurrency,
-            cost_limit_usd=cost_limit_usd,
-            state_file=state_file,
-            batch_id=batch_id,
-            defaults=defaults,
-            shard=shard,
-            wait=wait,
-            poll_interval=poll_interval,
-            on_progress=on_progress,
-        )
+        return batch(self, jobs, **options)
 
     async def submit_many(
-        self,
-        jobs: Union[Iterable[JobInput], AsyncIterable[JobInput]],
-        *,
-        concurrency: int = 32,
-        cost_limit_usd: Optional[float] = None,
-        state_file: Optional[StrPath] = None,
-        on_progress: Optional[OnProgress] = None,
-        wait: bool = True,
-        batch_id: Optional[str] = None,
-        defaults: Optional[Mapping[str, Any]] = None,
-        shard: Optional[Tuple[int, int]] = None,
-        poll_interval: float = 1.0,
+        self, jobs: Union[Iterable[JobInput], AsyncIterable[JobInput]], **options: Unpack[BatchArgs]
     ) -> BatchResult:
         """``batch`` collected into a ``BatchResult``, each input's outcome in input order (for small runs).
 
@@ -212,19 +175,7 @@ class AsyncJobs(AsyncJobsResource):
         """
         from ..batch import submit_many
 
-        return await submit_many(
-            self,
-            jobs,
-            concurrency=concurrency,
-            cost_limit_usd=cost_limit_usd,
-            state_file=state_file,
-            on_progress=on_progress,
-            wait=wait,
-            batch_id=batch_id,
-            defaults=defaults,
-            shard=shard,
-            poll_interval=poll_interval,
-        )
+        return await submit_many(self, jobs, **options)
 
     # --- conversations, one-call helpers and the watcher (PRODUCT.md §2.4) ----------------
 

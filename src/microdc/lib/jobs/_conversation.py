@@ -17,8 +17,7 @@ so the budget holds even then.
 from __future__ import annotations
 
 import types
-import asyncio
-import logging
+import weakref
 import contextlib
 from typing import (
     TYPE_CHECKING,
@@ -30,10 +29,10 @@ from typing import (
     Iterable,
     Optional,
     AsyncGenerator,
-    cast,
 )
 from dataclasses import dataclass
 
+import anyio
 from typing_extensions import Self, Unpack
 
 from ._ask import (
@@ -61,8 +60,6 @@ if TYPE_CHECKING:
     from ...types.job import Job
 
 __all__ = ["Conversation", "ConversationStream", "ConversationUsage"]
-
-logger = logging.getLogger("microdc")
 
 
 @dataclass(frozen=True)
@@ -129,8 +126,9 @@ class Conversation:
         self._usage = ConversationUsage()
         self._cost = 0  # picodollars: what the server reported
         self._unknown_cost = 0  # picodollars: worst cases of turns whose cost is unknown
-        self._busy = False
-        self._closing: Optional[asyncio.Task[None]] = None
+        # The turn running now: the stream it runs for (a weak reference, None for ``send``), and
+        # an event set when it has ended.
+        self._running: Optional[Tuple[Optional[weakref.ReferenceType[ConversationStream]], anyio.Event]] = None
 
     def __repr__(self) -> str:
         return (
@@ -207,11 +205,14 @@ class Conversation:
         ``break``, on the next turn of the event loop), and the next turn waits for
         that before it starts. Nothing is sent until the stream is first iterated.
         """
-        deltas = cast("types.AsyncGeneratorType[str, None]", self._stream_turn(text, options))
-        return ConversationStream(self, deltas)
+        stream = ConversationStream()
+        stream.start(self._stream_turn(text, options, weakref.ref(stream)))
+        return stream
 
-    async def _stream_turn(self, text: str, options: MutationRequestOptions) -> AsyncGenerator[str, None]:
-        async with self._turn():
+    async def _stream_turn(
+        self, text: str, options: MutationRequestOptions, stream: weakref.ReferenceType[ConversationStream]
+    ) -> AsyncGenerator[str, None]:
+        async with self._turn(stream):
             params, estimate = await self._prepare(text)
             job = await submit_turn(self._jobs, params, options)
             finished: Optional[Job] = None
@@ -231,31 +232,33 @@ class Conversation:
             assert finished is not None  # the try block either set it or raised
             self._finish(params, finished)
 
-    def _abandon(self, deltas: AsyncGenerator[str, None]) -> None:
-        """A stream dropped in the middle of its turn: close it (which cancels its job) on the running loop."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # dropped outside the loop: asyncio's own finalizer closes it, if the loop runs
-            return
-        self._closing = loop.create_task(_close_quietly(deltas))
-
     # --- inside a turn ------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def _turn(self) -> AsyncGenerator[None, None]:
-        """Marks the conversation busy for one turn, so two turns never interleave their histories."""
-        closing, self._closing = self._closing, None
-        if closing is not None:  # a dropped stream's turn is still being closed: let it finish first
-            await asyncio.shield(closing)
-        if self._busy:
-            raise RuntimeError(
-                "This conversation is already running a turn; await it (or finish its stream) before the next one."
-            )
-        self._busy = True
+    async def _turn(
+        self, stream: Optional[weakref.ReferenceType[ConversationStream]] = None
+    ) -> AsyncGenerator[None, None]:
+        """Marks the conversation busy for one turn, so two turns never interleave their histories.
+
+        A stream dropped in the middle of its turn (after a ``break``) is no longer
+        running: the event loop closes its generator (asyncio's async-generator
+        finalizer, as for any dropped stream of the client), which cancels its job and
+        ends the turn; the next turn waits for that instead of refusing to start.
+        """
+        while self._running is not None:
+            owner, ended = self._running
+            if owner is None or owner() is not None:
+                raise RuntimeError(
+                    "This conversation is already running a turn; await it (or finish its stream) before the next one."
+                )
+            await ended.wait()
+        ended = anyio.Event()
+        self._running = (stream, ended)
         try:
             yield
         finally:
-            self._busy = False
+            self._running = None
+            ended.set()
 
     async def _prepare(self, text: str) -> Tuple[Dict[str, Any], Optional[CostEstimate]]:
         """The turn's job parameters and, with a budget, its cost estimate (checked against the budget)."""
@@ -307,27 +310,31 @@ class ConversationStream:
 
     ``async for delta in chat.stream(text):`` reads it; ``async with chat.stream(text)
     as deltas:`` also closes it on the way out, so a turn left early cancels its job
-    there and then. Dropping an unfinished stream (``break`` without ``async with``)
-    closes it on the next turn of the event loop.
+    there and then. An unfinished stream that is dropped (``break`` without ``async
+    with``) is closed by the event loop, as any dropped async generator is, which
+    cancels its job; the conversation's next turn waits for that.
     """
 
-    __slots__ = ("__weakref__", "_conversation", "_deltas", "_started")
+    __slots__ = ("__weakref__", "_deltas")
 
-    def __init__(self, conversation: Conversation, deltas: types.AsyncGeneratorType[str, None]) -> None:
-        self._conversation = conversation
+    def __init__(self) -> None:
+        self._deltas: Optional[AsyncGenerator[str, None]] = None
+
+    def start(self, deltas: AsyncGenerator[str, None]) -> None:
+        """The turn's generator (made after the stream, which it refers to weakly)."""
         self._deltas = deltas
-        self._started = False
 
     def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> str:
-        self._started = True
+        assert self._deltas is not None
         return await self._deltas.__anext__()
 
     async def aclose(self) -> None:
         """Stop reading: cancel the job if it has not ended (the history is unchanged)."""
-        await self._deltas.aclose()
+        if self._deltas is not None:
+            await self._deltas.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -336,15 +343,3 @@ class ConversationStream:
         self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException], tb: Optional[types.TracebackType]
     ) -> None:
         await self.aclose()
-
-    def __del__(self) -> None:
-        deltas = self._deltas
-        if self._started and deltas.ag_frame is not None and not deltas.ag_running:
-            self._conversation._abandon(deltas)  # pyright: ignore[reportPrivateUsage]
-
-
-async def _close_quietly(deltas: AsyncGenerator[str, None]) -> None:
-    try:
-        await deltas.aclose()
-    except Exception as exc:  # nobody awaits this task: say what happened instead of raising into the void
-        logger.warning("Could not close an abandoned conversation stream: %s", exc)
