@@ -1,9 +1,11 @@
-"""Scale: ``client.jobs.batch`` over 10,000 and 1,000,000 inputs (PRODUCT.md section 3).
+"""Scale: ``client.jobs.batch`` over 10,000 and 1,000,000 inputs (PRODUCT.md section 3), and its CPU
+per input beside a plain ``jobs.create`` loop.
 
 ::
 
     uv run python -m benchmarks.batch_scale                       # 10,000 and 1,000,000, then a resume run
     uv run python -m benchmarks.batch_scale --sizes 10000 100000 --resume 100000
+    uv run python -m benchmarks.batch_scale --versus-create 10000 # batch vs create, both transports
 
 Each run is ``jobs.batch(inputs, wait=False, state_file=..., concurrency=64)`` over a
 generator of ``llm_complete`` inputs, sent with ``DefaultAioHttpClient``, in a fresh client process (so its peak RSS is
@@ -23,6 +25,14 @@ Measured in the client process:
 The resume run cancels a batch once half of its inputs are submitted
 (``run.cancel()``), runs it again with the same state file, and checks the server
 saw exactly N distinct keys and made exactly N jobs.
+
+``--versus-create N`` measures, for each transport (the default client and
+``DefaultAioHttpClient``), in one fresh client process and through the same client:
+N plain ``jobs.create`` calls from 64 tasks sharing the inputs, and ``jobs.batch``
+over the same N inputs (``wait=False``, a state file, ``concurrency=64``), each
+repeated and interleaved (create, batch, create, batch, ...) after a warm-up of both;
+it reports the process CPU per input of each and their ratio (target: batch <= 1.5 x
+create). ``--profile`` adds a cProfile of one batch run, grouped by module.
 """
 
 from __future__ import annotations
@@ -38,7 +48,7 @@ import resource
 import tempfile
 import contextlib
 import subprocess
-from typing import Any, Dict, List, Iterator, Optional
+from typing import Any, Dict, List, Iterator, Optional, AsyncIterator
 from pathlib import Path
 
 PROMPT_MODEL = "echo-1"
@@ -204,6 +214,129 @@ async def client_run(base_url: str, count: int, state: str, cancel_at: Optional[
     }
 
 
+# --- batch against a plain create loop (one client process per transport) ----------------------
+
+
+@contextlib.asynccontextmanager
+async def _client(base_url: str, transport: str) -> AsyncIterator[Any]:
+    from microdc import AsyncMicroDC, DefaultAioHttpClient
+
+    if transport == "aiohttp":
+        async with (
+            DefaultAioHttpClient() as http,
+            AsyncMicroDC(api_key="bench", base_url=base_url, http_client=http) as client,
+        ):
+            yield client
+    else:
+        async with AsyncMicroDC(api_key="bench", base_url=base_url) as client:
+            yield client
+
+
+_DEFAULTS: Dict[str, Any] = {"type": "llm_complete", "model": PROMPT_MODEL, "max_tokens": 16}
+
+
+async def _create_loop(client: Any, count: int) -> None:
+    """``count`` plain ``jobs.create`` calls, from ``CONCURRENCY`` tasks sharing the inputs."""
+    shared = inputs(count)
+
+    async def worker() -> None:
+        for params in shared:
+            await client.jobs.create(**_DEFAULTS, **params)
+
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+
+
+async def _batch(client: Any, count: int, state: str, batch_id: str) -> None:
+    run = client.jobs.batch(
+        inputs(count), defaults=_DEFAULTS, wait=False, state_file=state, batch_id=batch_id, concurrency=CONCURRENCY
+    )
+    summary = await run.wait()
+    assert summary.counts["submitted"] == count, summary
+
+
+async def compare_run(base_url: str, count: int, tmp: str, transport: str, reps: int, profile: bool) -> Dict[str, Any]:
+    cpu: Dict[str, List[float]] = {"create": [], "batch": []}
+    async with _client(base_url, transport) as client:
+        await _create_loop(client, min(count, 2000))  # warm-up: imports, pools, caches
+        await _batch(client, min(count, 2000), f"{tmp}/warm-{transport}.sqlite3", f"warm-{transport}")
+        for rep in range(reps):
+            start = time.process_time()
+            await _create_loop(client, count)
+            cpu["create"].append(time.process_time() - start)
+            start = time.process_time()
+            await _batch(client, count, f"{tmp}/{transport}-{rep}.sqlite3", f"cmp-{transport}-{rep}")
+            cpu["batch"].append(time.process_time() - start)
+        profiled = None
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile(time.process_time)
+            profiler.enable()
+            await _batch(client, count, f"{tmp}/{transport}-profile.sqlite3", f"profile-{transport}")
+            profiler.disable()
+            profiled = _by_module(profiler)
+    create_us = sorted(cpu["create"])[len(cpu["create"]) // 2] / count * 1e6
+    batch_us = sorted(cpu["batch"])[len(cpu["batch"]) // 2] / count * 1e6
+    return {
+        "transport": transport,
+        "inputs": count,
+        "create_us": [c / count * 1e6 for c in cpu["create"]],
+        "batch_us": [c / count * 1e6 for c in cpu["batch"]],
+        "ratio": batch_us / create_us,
+        "ratios": [b / c for b, c in zip(cpu["batch"], cpu["create"], strict=True)],
+        "profile": profiled,
+    }
+
+
+def _by_module(profiler: Any) -> List[str]:
+    """The profiled run's self time per module (the SDK's own modules by name), most first."""
+    import pstats
+    from collections import defaultdict
+
+    stats: Any = getattr(pstats.Stats(profiler), "stats")  # noqa: B009 (not in the type stubs)
+    per_module: Dict[str, float] = defaultdict(float)
+    for (filename, _line, _name), entry in stats.items():
+        path = str(filename).replace("\\", "/")
+        if "/src/microdc/" in path:
+            module = "microdc/" + path.split("/src/microdc/", 1)[1]
+        elif "/site-packages/" in path:
+            module = path.split("/site-packages/", 1)[1].split("/", 1)[0]
+        else:
+            module = "python" if path.startswith(os.path.dirname(os.__file__)) else path
+        per_module[module] += entry[2]
+    total = sum(per_module.values()) or 1.0
+    ranked = sorted(per_module.items(), key=lambda item: -item[1])[:25]
+    return [f"{seconds * 1e3:8.1f} ms {seconds / total:6.1%}  {module}" for module, seconds in ranked]
+
+
+def versus_create(count: int, reps: int, timeout: float, profile: bool) -> None:
+    rows: List[Dict[str, Any]] = []
+    load = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="batch-vs-create-") as tmp:
+        for transport in ("httpx", "aiohttp"):
+            process, port = _server()
+            try:
+                args = ["--compare", str(count), "--transport", transport, "--port", str(port), "--state", tmp]
+                rows.append(_child([*args, "--reps", str(reps), *(["--profile"] if profile else [])], timeout))
+            finally:
+                _stop(process)
+    print(f"load average at the start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; now: {os.getloadavg()[0]:.2f}")
+    print("| client | inputs | jobs.create CPU / call | jobs.batch CPU / input | batch ÷ create (each repetition) |")
+    print("|---|---|---|---|---|")
+    failed = False
+    for row in rows:
+        creates = "/".join(f"{v:.0f}" for v in row["create_us"])
+        batches = "/".join(f"{v:.0f}" for v in row["batch_us"])
+        ratios = ", ".join(f"{v:.2f}" for v in row["ratios"])
+        name = "default (httpx)" if row["transport"] == "httpx" else "DefaultAioHttpClient"
+        print(f"| {name} | {row['inputs']:,} | {creates} µs | {batches} µs | {row['ratio']:.2f}x ({ratios}) |")
+        failed = failed or row["ratio"] > 1.5
+        for line in row["profile"] or ():
+            print(f"    {line}")
+    print("target: batch <= 1.5 x create on both clients: " + ("MISS" if failed else "met"))
+    sys.exit(1 if failed else 0)
+
+
 # --- the harness ---------------------------------------------------------------------------
 
 
@@ -340,9 +473,22 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--state", help=argparse.SUPPRESS)
     parser.add_argument("--cancel-at", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--versus-create", type=int, metavar="N", help="batch vs plain jobs.create over N inputs")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions of each, with --versus-create")
+    parser.add_argument("--profile", action="store_true", help="with --versus-create: profile one batch run")
+    parser.add_argument("--compare", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--transport", default="httpx", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
         asyncio.run(serve())
+        return
+    if args.versus_create is not None:
+        versus_create(args.versus_create, args.reps, args.timeout, args.profile)
+        return
+    if args.compare is not None:
+        base_url = f"http://127.0.0.1:{args.port}"
+        result = asyncio.run(compare_run(base_url, args.compare, args.state, args.transport, args.reps, args.profile))
+        print(json.dumps(result))
         return
     if args.client is not None:
         result = asyncio.run(client_run(f"http://127.0.0.1:{args.port}", args.client, args.state, args.cancel_at))

@@ -34,7 +34,7 @@ class Budget:
         self._reserved = reserved
         self.live = 0
         self._live_units = 0  # the estimates of the live reservations
-        self._changed = anyio.Event()
+        self._changed: Optional[anyio.Event] = None  # made only while someone waits for room
 
     @property
     def limited(self) -> bool:
@@ -82,9 +82,12 @@ class Budget:
     def _drop(self, estimate: int) -> None:
         self._live_units -= estimate
         self.live -= 1
-        self._changed.set()
-        self._changed = anyio.Event()
+        changed, self._changed = self._changed, None
+        if changed is not None:
+            changed.set()
 
     async def changed(self) -> None:
         """Return after the next reservation settles or is released."""
+        if self._changed is None:
+            self._changed = anyio.Event()
         await self._changed.wait()

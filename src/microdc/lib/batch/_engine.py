@@ -38,7 +38,6 @@ from typing import (
 
 import anyio
 import anyio.to_thread
-from anyio.streams.memory import MemoryObjectSendStream, MemoryObjectReceiveStream
 
 from ... import _clock
 from ._state import StateRow, BatchState, BatchStateError
@@ -47,6 +46,7 @@ from .._money import to_usd, to_picodollars
 from ._budget import Budget
 from ._inputs import Prepared, prepare, dumps_error, read_inputs
 from ._writer import RowWriter
+from ._channel import Channel
 from ._options import BatchOptions
 from ._following import Followed, Following
 from ..jobs._cost import PriceBook, cost_of
@@ -75,7 +75,7 @@ class Engine:
         jobs: AsyncJobsResource,
         inputs: Union[Iterable[object], AsyncIterable[object]],
         state: BatchState,
-        send: MemoryObjectSendStream[BatchItem],
+        send: Channel[BatchItem],
         options: BatchOptions,
         *,
         total: Optional[int],
@@ -100,7 +100,7 @@ class Engine:
         self.stopping = False
         self.cancelled = False
         self._late: Deque[BatchItem] = collections.deque()  # items made after the channel closed (remote cancel)
-        self._to_submit_send, self._to_submit = anyio.create_memory_object_stream[Prepared](0)
+        self._to_submit = Channel[Prepared](0)  # an input waits for a free submitter
         self.following = Following(
             jobs,
             poll_interval=options.poll_interval,
@@ -129,14 +129,12 @@ class Engine:
                 self.following.start(background)
                 async with anyio.create_task_group() as submitters:
                     for _ in range(self.options.concurrency):
-                        receive = self._to_submit.clone()
-                        submitters.start_soon(self._guard, lambda receive=receive: self._submitter(receive))
-                    self._to_submit.close()
+                        submitters.start_soon(self._guard, self._submitter)
                     try:
                         with self._feed_scope:
                             await self._guard(self._feed)
                     finally:
-                        self._to_submit_send.close()
+                        self._to_submit.close()
                 if not self.stopping:
                     self.total = self.read  # every input was read
                 await self.following.drain()
@@ -253,7 +251,7 @@ class Engine:
             return
         prior = to_picodollars(row.estimate_usd) if row is not None and row.maybe_created else None
         if await self._admit(item, prior) is not None:
-            await self._to_submit_send.send(item)
+            await self._to_submit.send(item)
 
     async def _admit(self, item: Prepared, prior: Optional[int]) -> Optional[int]:
         """Reserve the input's worst case (waiting for room); ``None`` when it was not admitted."""
@@ -286,11 +284,14 @@ class Engine:
 
     # --- submitting -----------------------------------------------------------------------
 
-    async def _submitter(self, receive: MemoryObjectReceiveStream[Prepared]) -> None:
+    async def _submitter(self) -> None:
         create = cast(Callable[..., Awaitable["Job"]], self.jobs.create)
-        async with receive:
-            async for item in receive:
-                await self._submit(create, item)
+        while True:
+            try:
+                item = await self._to_submit.receive()
+            except anyio.EndOfStream:
+                return
+            await self._submit(create, item)
 
     async def _submit(self, create: Callable[..., Awaitable[Job]], item: Prepared) -> None:
         estimate = self._estimates.pop(item.index, 0)
@@ -364,6 +365,13 @@ class Engine:
         if self.stopping:
             self._late.append(item)  # never block a stopping run on a reader
             return
+        try:
+            self._send.send_nowait(item)  # room in the buffer: no need to wait
+            return
+        except anyio.WouldBlock:
+            pass
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            return  # nobody reads the items any more (the run was left early)
         with anyio.CancelScope() as scope:
             self._send_scopes.add(scope)
             try:

@@ -79,12 +79,14 @@ def prepare(index: int, job: object, defaults: Optional[Mapping[str, Any]], batc
     if params is not None and defaults:
         merged: Dict[str, Any] = {**defaults, **params}
         params = merged
-    digest = _fingerprint(original)
+    digest = None
     if params is not None:
         try:
             digest = hash_params(params)
         except (TypeError, ValueError) as exc:  # e.g. a value json cannot write, even with repr()
             error = error or ValueError(f"input {index} cannot be hashed: {exc}")
+    if digest is None:
+        digest = _fingerprint(original)
     key = f"{batch_id}-{index}-{digest}"
     if error is not None:
         return Prepared(index, None, digest, key, error)

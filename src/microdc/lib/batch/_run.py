@@ -13,12 +13,12 @@ from ._state import BatchState
 from ._types import BatchItem, BatchSummary, BatchProgress
 from ._engine import Engine
 from ._inputs import expected_total
+from ._channel import Channel
 from ._options import BatchOptions
 from ..jobs._cost import price_book
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
-    from anyio.streams.memory import MemoryObjectReceiveStream
 
     from ...resources.jobs import AsyncJobsResource
 
@@ -61,7 +61,7 @@ class BatchRun:
         self._options = options
         self._engine: Optional[Engine] = None
         self._group: Optional[TaskGroup] = None
-        self._receive: Optional[MemoryObjectReceiveStream[BatchItem]] = None
+        self._items: Optional[Channel[BatchItem]] = None
         self._entered = False
         self._raised = False
 
@@ -81,9 +81,9 @@ class BatchRun:
             )
         # A length hint may read a file (the CLI's counts its lines): not in the event loop.
         total = await anyio.to_thread.run_sync(expected_total, self._inputs, shard)
-        send, self._receive = anyio.create_memory_object_stream[BatchItem](ITEM_BUFFER)
+        self._items = Channel[BatchItem](ITEM_BUFFER)
         prices = price_book(self._jobs._client) if options.cost_limit_usd is not None else None
-        self._engine = Engine(self._jobs, self._inputs, state, send, options, total=total, prices=prices)
+        self._engine = Engine(self._jobs, self._inputs, state, self._items, options, total=total, prices=prices)
         self._group = anyio.create_task_group()
         await self._group.__aenter__()
         self._group.start_soon(self._engine.run)
@@ -98,10 +98,10 @@ class BatchRun:
         engine, group = self._engine, self._group
         assert engine is not None
         assert group is not None
-        assert self._receive is not None
+        assert self._items is not None
         if not engine.done.is_set():
             engine.stop()  # left early: stop submitting, save the state
-        self._receive.close()
+        self._items.close_receiving()
         if isinstance(exc, anyio.get_cancelled_exc_class()):
             await group.__aexit__(exc_type, exc, traceback)  # cancelled: the engine is too (it saves first)
         else:
@@ -119,13 +119,13 @@ class BatchRun:
         return self
 
     async def __anext__(self) -> BatchItem:
-        engine, receive = self._engine, self._receive
-        if engine is None or receive is None:
+        engine, items = self._engine, self._items
+        if engine is None or items is None:
             raise RuntimeError(
                 "iterate a batch inside `async with client.jobs.batch(...) as run:` (or call `await run.wait()`)"
             )
         try:
-            return await receive.receive()
+            return await items.receive()
         except (anyio.EndOfStream, anyio.ClosedResourceError):
             pass
         await engine.done.wait()
