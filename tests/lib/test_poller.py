@@ -279,6 +279,27 @@ async def test_a_cancelled_subscriber_hands_the_rounds_over(served: Served) -> N
     assert poller.watching == 0  # the cancelled subscription left nothing behind
 
 
+async def test_the_rounds_go_on_for_a_waiter_left_alone_when_the_others_got_their_jobs(served: Served) -> None:
+    soon, later = await served.submit(1, seconds=1) + await served.submit(1, seconds=3)
+    poller = poller_for(served.client.jobs)
+    for _ in range(MAX_EVENT_STREAMS):  # the waits are polled
+        assert poller.open_stream()
+
+    async def first() -> List[str]:
+        return [job.id async for job in served.client.jobs.as_completed([soon], poll_interval=1.0)]
+
+    with anyio.fail_after(30):  # real seconds: a waiter nobody runs the rounds for would wait forever
+        collected, waited_soon, waited_later = await asyncio.gather(
+            first(),
+            served.client.jobs.wait(soon, poll_interval=1.0),
+            served.client.jobs.wait(later, poll_interval=1.0),
+        )
+
+    # The round that ended `soon` gave news to the first two, not to the third, which went on alone.
+    assert collected == [soon]
+    assert (waited_soon.status, waited_later.status) == ("completed", "completed")
+
+
 # --- what a poll that finally fails costs, for each subscriber --------------------------------------
 
 

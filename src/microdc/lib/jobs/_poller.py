@@ -231,10 +231,18 @@ class Subscription:
                 await poller._drive(self)
                 continue
             self._wake = anyio.Event()
+            poller._waiting[self] = None
+            woken = False
             try:
                 await self._wake.wait()
+                woken = True
             finally:
                 self._wake = None
+                del poller._waiting[self]
+                if poller._successor is self:  # woken to run the rounds...
+                    poller._successor = None
+                    if not woken or self._report.news:
+                        poller._hand_over()  # ...but it is cancelled, or has news: someone else must
         report, self._report = self._report, Report()
         report.jobs.sort(key=lambda job: (job.completed_at is None, str(job.completed_at or "")))
         return report
@@ -285,6 +293,8 @@ class JobPoller:
         self._subs: Dict[Subscription, None] = {}
         self._watched: Dict[str, _Watched] = {}
         self._driver: Optional[Subscription] = None
+        self._waiting: Dict[Subscription, None] = {}  # blocked in next(), waiting for news
+        self._successor: Optional[Subscription] = None  # woken to run the rounds, not running yet
         self._nap: Optional[anyio.CancelScope] = None
         self._nap_until = math.inf
         self.streams = 0
@@ -356,10 +366,20 @@ class JobPoller:
                 await self._round(me.jobs, now)
         finally:
             self._driver = None
-            for sub in self._subs:
-                if sub._wake is not None:
-                    sub._tell()
-                    break
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        """While nobody runs the rounds, wake one subscriber that waits without news, to run them.
+
+        (One with news is leaving, not driving.)
+        """
+        if self._driver is not None or self._successor is not None:
+            return
+        for sub in self._waiting:
+            if not sub._report.news:
+                self._successor = sub
+                sub._tell()
+                return
 
     async def _sleep_until(self, wake: float, now: float) -> None:
         with anyio.CancelScope() as nap:
@@ -395,7 +415,7 @@ class JobPoller:
             for sub, progressed in due.items():
                 sub._polled(now, progressed, sub in failed)
         finally:
-            for sub in self._subs:
+            for sub in self._waiting:
                 if sub._report.news:
                     sub._tell()
 
