@@ -219,8 +219,8 @@ async def test_inputs_are_pulled_as_the_run_goes(client: AsyncMicroDC, transport
         seen = 0
         async for _item in run:
             seen += 1
-            # Never far ahead of what was submitted: the submitters in flight, one waiting.
-            assert pulled <= transport.answered + 4 + 2
+            # Never far ahead of what was submitted: the submitters in flight, as many queued, one read.
+            assert pulled <= transport.answered + 4 + 4 + 1
             if seen == 50:
                 break
     assert pulled < 100
@@ -299,6 +299,40 @@ async def test_cancel_without_remote_leaves_jobs_running_and_a_rerun_resumes(
     assert [item.status for item in result] == ["completed"] * 100
     assert len(fake.jobs) == 100
     assert len(submissions(fake)) - before == 100 - len(recorded)  # nothing recorded was sent again
+
+
+class GatedTransport(httpx.AsyncBaseTransport):
+    """Holds every submission until ``gate`` is set."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.gate = asyncio.Event()
+        self.waiting = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == SUBMIT:
+            self.waiting += 1
+            await self.gate.wait()
+        return await self.inner.handle_async_request(request)
+
+
+async def test_cancel_sends_only_the_submissions_already_in_flight(fake: FakeMicroDC) -> None:
+    gated = GatedTransport(fake.transport())
+    async with fake.client(http_client=httpx.AsyncClient(transport=gated)) as client:
+        run = client.jobs.batch([complete(i) for i in range(100)], concurrency=3, wait=False)
+        async with run:
+            for _ in range(10_000):
+                if gated.waiting == 3:
+                    break
+                await asyncio.sleep(0)
+            cancelling = asyncio.ensure_future(run.cancel())
+            await asyncio.sleep(0)
+            gated.gate.set()
+            await cancelling
+            items = [item async for item in run]
+    # The three in flight finished; the inputs queued behind them were not sent.
+    assert [item.status for item in items] == ["submitted"] * 3
+    assert len(submissions(fake)) == 3
 
 
 async def test_leaving_the_block_early_stops_the_run(client: AsyncMicroDC, fake: FakeMicroDC) -> None:

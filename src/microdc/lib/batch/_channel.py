@@ -78,6 +78,14 @@ class Channel(Generic[_T]):
                         self._senders.remove(room)
                     raise
 
+    def drain(self) -> List[_T]:
+        """Take back every buffered item (the sender changed its mind about them)."""
+        items = list(self._buffer)
+        self._buffer.clear()
+        while self._senders:
+            self._wake_sender()
+        return items
+
     def close(self) -> None:
         """No more items: receivers get ``anyio.EndOfStream`` once the buffer is empty."""
         self._sending_closed = True

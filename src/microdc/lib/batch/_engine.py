@@ -3,9 +3,10 @@
 Tasks, all in the caller's event loop, none holding more than a bounded number of inputs:
 
 * the **feeder** pulls one input at a time, checks it against the state file,
-  estimates and admits it under the cost limit, and hands it to a submitter (it
-  waits while ``concurrency`` submissions are in flight, or while the jobs being
-  followed reach their limit: that is what keeps memory flat);
+  estimates and admits it under the cost limit, and queues it for the submitters
+  (:mod:`._channel`; it waits while ``concurrency`` inputs are queued and as many
+  submissions are in flight, or while the jobs being followed reach their limit:
+  that is what keeps memory flat);
 * ``concurrency`` **submitters** call ``jobs.create`` with the input's key;
 * the **follower** takes the news of the client's job poller, which asks the list
   endpoint about the submitted jobs, 100 ids per request, until each one ends
@@ -100,7 +101,10 @@ class Engine:
         self.stopping = False
         self.cancelled = False
         self._late: Deque[BatchItem] = collections.deque()  # items made after the channel closed (remote cancel)
-        self._to_submit = Channel[Prepared](0)  # an input waits for a free submitter
+        # Up to `concurrency` inputs wait, prepared, for a free submitter: one that finishes takes
+        # the next at once, so each submission's garbage is freed as the next one is made (handed
+        # over in bursts instead, the young-generation collections come ten times as often).
+        self._to_submit = Channel[Prepared](options.concurrency)
         self.following = Following(
             jobs,
             poll_interval=options.poll_interval,
@@ -113,6 +117,7 @@ class Engine:
         self._estimates: Dict[int, int] = {}  # admitted inputs on their way to a submitter
         self._send_scopes: Set[anyio.CancelScope] = set()
         self._remote_cancel = False
+        self._drop_queued = False
         self._row_window: Dict[int, StateRow] = {}
         self._window_end = -1
         self._changed = True
@@ -171,7 +176,8 @@ class Engine:
             self.fatal = exc
         if isinstance(exc, BatchStateError):
             self._writer.discard()  # the inputs are not the file's: leave it as it was
-        self.stop()
+        # The inputs already read are sent, unless each would fail the same way or could not be saved.
+        self.stop(send_queued=not isinstance(exc, (AuthenticationError, BatchStateError)))
 
     async def cancel(self, *, remote: bool) -> None:
         """``run.cancel()``: stop the run (``remote``: cancel its unfinished jobs on the server) and wait for it."""
@@ -184,13 +190,18 @@ class Engine:
         """The next item made after the channel closed (remote cancel), if any."""
         return self._late.popleft() if self._late else None
 
-    def stop(self, *, remote: bool = False) -> None:
+    def stop(self, *, remote: bool = False, send_queued: bool = False) -> None:
         """Stop reading inputs and following jobs; submissions in flight finish and are saved.
 
         ``remote``: then cancel on the server every job the batch lists as unfinished.
+        ``send_queued``: submit the inputs read and queued for the submitters too (by
+        default they are not sent, and a re-run with the state file reads them again).
         """
         self._remote_cancel = self._remote_cancel or remote
         self.stopping = True
+        self._drop_queued = self._drop_queued or not send_queued
+        for item in () if send_queued else self._to_submit.drain():
+            self.budget.release(self._estimates.pop(item.index, 0))
         for scope in self._send_scopes:
             scope.cancel()
         self._feed_scope.cancel()
@@ -202,6 +213,8 @@ class Engine:
         last_index = -1
         async with contextlib.aclosing(read_inputs(self._inputs, self.options.shard)) as inputs:
             async for index, raw in inputs:
+                if self.stopping:  # (sending to the submitters does not yield, so say it here)
+                    return
                 last_index = index
                 self.read += 1
                 self._changed = True
@@ -291,6 +304,9 @@ class Engine:
                 item = await self._to_submit.receive()
             except anyio.EndOfStream:
                 return
+            if self._drop_queued:  # queued before the run stopped: not sent
+                self.budget.release(self._estimates.pop(item.index, 0))
+                continue
             await self._submit(create, item)
 
     async def _submit(self, create: Callable[..., Awaitable[Job]], item: Prepared) -> None:
