@@ -48,7 +48,7 @@ import resource
 import tempfile
 import contextlib
 import subprocess
-from typing import Any, Dict, List, Iterator, Optional, AsyncIterator
+from typing import Any, Dict, List, Iterator, Optional, AsyncGenerator
 from pathlib import Path
 
 PROMPT_MODEL = "echo-1"
@@ -218,7 +218,7 @@ async def client_run(base_url: str, count: int, state: str, cancel_at: Optional[
 
 
 @contextlib.asynccontextmanager
-async def _client(base_url: str, transport: str) -> AsyncIterator[Any]:
+async def _client(base_url: str, transport: str) -> AsyncGenerator[Any, None]:
     from microdc import AsyncMicroDC, DefaultAioHttpClient
 
     if transport == "aiohttp":
@@ -319,7 +319,7 @@ def versus_create(count: int, reps: int, timeout: float, profile: bool) -> None:
                 args = ["--compare", str(count), "--transport", transport, "--port", str(port), "--state", tmp]
                 rows.append(_child([*args, "--reps", str(reps), *(["--profile"] if profile else [])], timeout))
             finally:
-                _stop(process)
+                stop_process(process)
     print(f"load average at the start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; now: {os.getloadavg()[0]:.2f}")
     print("| client | inputs | jobs.create CPU / call | jobs.batch CPU / input | batch ÷ create (each repetition) |")
     print("|---|---|---|---|---|")
@@ -371,7 +371,8 @@ def _server() -> tuple[subprocess.Popen[str], int]:
     return process, int(line[1])
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
+def stop_process(process: subprocess.Popen[str]) -> None:
+    """Stop a process this harness started (by PID: SIGTERM, then SIGKILL after 30 s)."""
     if process.poll() is None:
         os.kill(process.pid, signal.SIGTERM)
         try:
@@ -403,7 +404,7 @@ def harness(sizes: List[int], resume: Optional[int], timeout: float) -> None:
                 stats = _stats(port)
                 result["server_rss_mib"] = _server_rss_mib(process.pid)
             finally:
-                _stop(process)
+                stop_process(process)
             result.update(kind="full run", server=stats)
             rows.append(result)
             print(json.dumps(result), file=sys.stderr, flush=True)
@@ -420,7 +421,7 @@ def harness(sizes: List[int], resume: Optional[int], timeout: float) -> None:
                 stats = _stats(port)
                 second["server_rss_mib"] = _server_rss_mib(process.pid)
             finally:
-                _stop(process)
+                stop_process(process)
             second.update(kind="resumed", server=stats, first=first, after_cancel=after_cancel)
             rows.append(second)
             print(json.dumps(second), file=sys.stderr, flush=True)
@@ -463,7 +464,9 @@ def table(rows: List[Dict[str, Any]]) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.batch_scale", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.batch_scale", description=(__doc__ or "").splitlines()[0]
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000])
     parser.add_argument("--resume", type=int, default=None, help="inputs of the resume run (default: the largest size)")
     parser.add_argument("--no-resume", action="store_true")

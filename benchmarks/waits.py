@@ -24,11 +24,12 @@ import os
 import sys
 import json
 import time
-import signal
 import asyncio
 import argparse
 import subprocess
 from typing import Any, Dict, List, Callable, Optional, Awaitable
+
+from .batch_scale import stop_process
 
 PROBE_EVERY = 0.5
 """Seconds between two ``models.list()`` calls made while the jobs are waited for."""
@@ -40,18 +41,6 @@ def _start_fake(job_seconds: float) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert process.stdout is not None
     return process, process.stdout.readline().strip()
-
-
-def _stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
-    if process.stdout is not None:
-        process.stdout.close()
 
 
 async def _follow_stream(client: Any, job_id: str) -> None:
@@ -113,7 +102,7 @@ async def run(base_url: str, mode: str, count: int) -> Dict[str, Any]:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.waits", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.waits", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--waits", type=int, default=1000)
     parser.add_argument("--job-seconds", type=float, default=5.0)
     parser.add_argument("--modes", nargs="+", default=["waits", "streams"], choices=["waits", "streams"])
@@ -125,7 +114,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         try:
             rows.append(asyncio.run(run(base_url, mode, args.waits)))
         finally:
-            _stop(process)
+            stop_process(process)
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     print(f"load average at the start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; now: {os.getloadavg()[0]:.2f}")
     print(

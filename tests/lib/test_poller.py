@@ -8,7 +8,7 @@ import math
 import asyncio
 import logging
 import itertools
-from typing import Any, Dict, List, Tuple, Callable, Optional, AsyncIterator
+from typing import Any, Dict, List, Tuple, Optional, AsyncIterator
 from dataclasses import field, dataclass
 
 import anyio
@@ -23,6 +23,7 @@ from microdc.lib.batch import BatchItem
 from microdc.lib.hooks import Hooks, ErrorInfo, RetryInfo, RequestInfo
 from microdc.lib.jobs._poller import IDS_PER_REQUEST, MAX_EVENT_STREAMS, poller_for
 
+from ._served import until
 from .._transports import transport, http_client_for
 
 __all__ = ["transport"]  # the fixture, imported for pytest
@@ -199,15 +200,6 @@ class SteppedTime:
         await anyio.lowlevel.checkpoint()
 
 
-async def _until(condition: Callable[[], bool]) -> None:
-    """Let the loop run (loopback I/O included) until ``condition()`` holds."""
-    for _ in range(200_000):
-        if condition():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("the condition never held")
-
-
 async def test_as_completed_a_watcher_a_polled_wait_and_a_batch_share_the_same_rounds(transport: str) -> None:
     clock = ManualClock()
     fake = FakeMicroDC(job_duration=4.0, seed=22, clock=clock)
@@ -241,10 +233,10 @@ async def test_as_completed_a_watcher_a_polled_wait_and_a_batch_share_the_same_r
 
                     tasks.start_soon(collect)
                     tasks.start_soon(wait)
-                    await _until(lambda: poller.watching == 4 and poller.idle)  # the batch's job is followed
+                    await until(lambda: poller.watching == 4 and poller.idle)  # the batch's job is followed
                     for _ in range(10):
                         clock.advance(1.0)
-                        await _until(lambda: poller.idle)
+                        await until(lambda: poller.idle)
                     items.extend([item async for item in run])
                 await watcher.join()
     assert collected == [first]
@@ -267,7 +259,7 @@ async def test_a_cancelled_subscriber_hands_the_rounds_over(served: Served) -> N
             return
 
     task = asyncio.ensure_future(first_job())
-    await _until(lambda: bool(served.calls.first_attempts(LIST)))  # it runs the first round now
+    await until(lambda: bool(served.calls.first_attempts(LIST)))  # it runs the first round now
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
