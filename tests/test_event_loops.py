@@ -9,14 +9,14 @@ from __future__ import annotations
 import gc
 import asyncio
 import threading
-from typing import Any, Dict, List, Optional
+from typing import Any, Set, Dict, List, Optional
 
 import httpx
 import pytest
 
 from microdc import AsyncMicroDC
 
-from ._loopback import serve_in_thread
+from ._loopback import OpenConnections, serve_in_thread
 
 
 def _client(origin: str) -> AsyncMicroDC:
@@ -124,3 +124,36 @@ def test_callers_http_client_on_another_loop_raises_before_sending() -> None:
         gc.collect()
     assert http.is_closed
     assert len(sent) == 1
+
+
+def test_threads_with_their_own_loops_share_a_client_with_one_pool_per_loop() -> None:
+    # Each thread runs its own loop and 50 concurrent calls, at the same time as the other.
+    counter = OpenConnections()
+    seen: Dict[str, Set[int]] = {}
+    start = threading.Barrier(2, timeout=30)
+
+    async def calls(client: AsyncMicroDC, name: str) -> None:
+        start.wait()  # both loops make their first call together
+
+        async def one() -> None:
+            assert await _call(client) == {"path": "/x"}
+            seen[name].add(id(client._pool.get()))
+
+        seen[name] = set()
+        await asyncio.gather(*(one() for _ in range(50)))
+
+    with serve_in_thread(counter) as origin:
+        client = _client(origin)
+        threads = [threading.Thread(target=asyncio.run, args=(calls(client, name),)) for name in ("a", "b")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not any(thread.is_alive() for thread in threads)
+        # Each loop closed its pool when it ended: the server sees every connection closed.
+        assert counter.wait_until_none_open(timeout=30), f"{counter.open} connections still open"
+        asyncio.run(client.close())
+        gc.collect()
+    assert counter.total > 0
+    assert [len(ids) for ids in seen.values()] == [1, 1]  # one pool per loop, the same for all 50 calls
+    assert seen["a"] != seen["b"]
