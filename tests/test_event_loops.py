@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from microdc import AsyncMicroDC
+from microdc._loop_bound import LoopGuard
 
 from ._loopback import OpenConnections, serve_in_thread
 
@@ -157,3 +158,57 @@ def test_threads_with_their_own_loops_share_a_client_with_one_pool_per_loop() ->
     assert counter.total > 0
     assert [len(ids) for ids in seen.values()] == [1, 1]  # one pool per loop, the same for all 50 calls
     assert seen["a"] != seen["b"]
+
+
+# ---------------------------------------------------------------- LoopGuard
+
+
+def _guarded(ran: List[str]) -> LoopGuard:
+    async def duty() -> None:
+        ran.append("closed")
+
+    return LoopGuard(duty)
+
+
+def test_loop_guard_runs_its_duty_on_its_loop_when_dropped() -> None:
+    ran: List[str] = []
+
+    async def main() -> None:
+        guard = _guarded(ran)
+        del guard  # asyncio finalizes the guard's generator on this loop
+        for _ in range(100):
+            if ran:
+                break
+            await asyncio.sleep(0)
+
+    asyncio.run(main())
+    assert ran == ["closed"]
+
+
+def test_loop_guard_runs_its_duty_when_its_loop_shuts_down() -> None:
+    ran: List[str] = []
+    kept: List[LoopGuard] = []
+
+    async def main() -> None:
+        kept.append(_guarded(ran))
+
+    asyncio.run(main())
+    assert ran == ["closed"]
+    gc.collect()
+    assert ran == ["closed"]  # once only
+
+
+def test_released_loop_guard_never_runs_its_duty() -> None:
+    ran: List[str] = []
+
+    async def main() -> None:
+        kept = _guarded(ran)
+        kept.release()
+        dropped = _guarded(ran)
+        dropped.release()
+        del dropped
+        await asyncio.sleep(0)
+
+    asyncio.run(main())
+    gc.collect()
+    assert ran == []
