@@ -37,6 +37,7 @@ import httpx
 import aiohttp
 
 from ._tls import VerifyTypes, ssl_context
+from ._constants import DEFAULT_TIMEOUT, DEFAULT_CONNECTION_LIMITS
 from ._loop_bound import LoopGuard
 
 __all__ = ["AioHttpClient"]
@@ -115,8 +116,8 @@ class AioHttpClient(httpx.AsyncClient):
     def __init__(
         self,
         *,
-        timeout: Union[httpx.Timeout, float, None] = None,
-        limits: Optional[httpx.Limits] = None,
+        timeout: Union[httpx.Timeout, float, None] = DEFAULT_TIMEOUT,
+        limits: Optional[httpx.Limits] = DEFAULT_CONNECTION_LIMITS,
         follow_redirects: bool = True,
         max_redirects: int = 20,
         headers: Optional[Mapping[str, str]] = None,

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Union, Mapping, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Iterable, Optional
 
 import httpx
 from httpx import USE_CLIENT_DEFAULT
@@ -165,25 +165,15 @@ class DefaultAsyncHttpxClient(httpx.AsyncClient):
         return self._gate
 
 
-def DefaultAioHttpClient(
-    *,
-    timeout: Union[httpx.Timeout, float, None] = DEFAULT_TIMEOUT,
-    limits: httpx.Limits = DEFAULT_CONNECTION_LIMITS,
-    follow_redirects: bool = True,
-    max_redirects: int = 20,
-    headers: Optional[Mapping[str, str]] = None,
-    base_url: str = "",
-    proxy: Union[str, httpx.URL, httpx.Proxy, None] = None,
-    verify: VerifyTypes = True,
-    trust_env: bool = True,
-    http2: bool = False,
-) -> httpx.AsyncClient:
+def DefaultAioHttpClient(*, http2: bool = False, **options: Any) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` that sends through aiohttp (``pip install 'microdc[aiohttp]'``).
 
     ``async with DefaultAioHttpClient() as http, AsyncMicroDC(http_client=http) as client:``
     the same API, aiohttp's faster connection handling underneath. The caller closes
-    it (the client leaves a given ``http_client`` open). The options mean what they
-    mean for ``httpx.AsyncClient``:
+    it (the client leaves a given ``http_client`` open). It takes ``timeout``,
+    ``limits`` (the SDK's defaults unless given), ``follow_redirects``,
+    ``max_redirects``, ``headers``, ``base_url``, ``proxy``, ``verify`` and
+    ``trust_env``, meaning what they mean for ``httpx.AsyncClient``:
 
     * ``proxy=`` (a URL or an ``httpx.Proxy``; HTTP and HTTPS proxies); without it and
       with ``trust_env``, ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY`` and ``NO_PROXY``
@@ -203,14 +193,4 @@ def DefaultAioHttpClient(
         from ._aiohttp import AioHttpClient
     except ImportError as exc:
         raise RuntimeError("DefaultAioHttpClient needs aiohttp: pip install 'microdc[aiohttp]'") from exc
-    return AioHttpClient(
-        timeout=timeout,
-        limits=limits,
-        follow_redirects=follow_redirects,
-        max_redirects=max_redirects,
-        headers=headers,
-        base_url=base_url,
-        proxy=proxy,
-        verify=verify,
-        trust_env=trust_env,
-    )
+    return AioHttpClient(**options)
