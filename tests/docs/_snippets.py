@@ -24,6 +24,7 @@ import re
 import ast
 import asyncio
 import inspect
+import linecache
 import textwrap
 import contextlib
 from typing import Any, Dict, List, Optional
@@ -92,8 +93,9 @@ def run_page(page: Path) -> Dict[str, Any]:
             for snippet in snippets(page):
                 if snippet.not_run is not None:
                     continue
-                flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-                code = compile(snippet.code, f"{snippet.page}:{snippet.line}", "exec", flags=flags)
+                filename = f"{snippet.page}:{snippet.line}"
+                linecache.cache[filename] = (len(snippet.code), None, snippet.code.splitlines(True), filename)
+                code = compile(snippet.code, filename, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
                 result = eval(code, namespace)  # a coroutine when the block awaits
                 if inspect.iscoroutine(result):
                     runner.run(result)
