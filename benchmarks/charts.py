@@ -16,13 +16,11 @@ __all__ = ["Bar", "BarChart", "Group"]
 
 # Colour-blind-safe palette (Okabe-Ito), one colour per series name, in order of first use.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
-WIDTH = 760
-LABEL_WIDTH = 190
-VALUE_WIDTH = 96
+WIDTH = 720
 BAR_HEIGHT = 16
 BAR_GAP = 4
 GROUP_GAP = 14
-TOP = 44
+TOP = 56
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
 
@@ -59,54 +57,75 @@ class BarChart:
         return self.colours[series]
 
     def svg(self) -> str:
-        """The chart as a standalone SVG document."""
+        """The chart as a standalone SVG document (it scales to the width it is shown at)."""
         series = list(dict.fromkeys(bar.series for group in self.groups for bar in group.bars))
         for name in series:
             self._colour(name)
-        top_value = max(
-            [bar.value for group in self.groups for bar in group.bars] + [self.target[0] if self.target else 0]
-        )
-        plot_width = WIDTH - LABEL_WIDTH - VALUE_WIDTH
+        bars = [bar for group in self.groups for bar in group.bars]
+        label_width = max([_text_width(g.label, 12) * 1.08 for g in self.groups] + [0]) + 16  # bold
+        value_width = max([_text_width(bar.label, 11) for bar in bars] + [0]) + 12
+        top_value = max([bar.value for bar in bars] + [self.target[0] if self.target else 0])
+        plot_width = WIDTH - label_width - value_width
         scale = plot_width / top_value if top_value > 0 else 0.0
-        legend_rows = (len(series) + 3) // 4
-        y = TOP + legend_rows * 18
+        legend, y = self._legend(series)
+        plot_top = y
         body: List[str] = []
         for group in self.groups:
             group_height = len(group.bars) * (BAR_HEIGHT + BAR_GAP) - BAR_GAP
-            body.append(_text(LABEL_WIDTH - 10, y + group_height / 2 + 4, group.label, anchor="end", weight="600"))
+            body.append(_text(label_width - 10, y + group_height / 2 + 4, group.label, anchor="end", weight="600"))
             for bar in group.bars:
                 width = max(1.0, bar.value * scale)
                 body.append(
-                    f'<rect x="{LABEL_WIDTH}" y="{y}" width="{width:.1f}" height="{BAR_HEIGHT}" '
+                    f'<rect x="{label_width}" y="{y}" width="{width:.1f}" height="{BAR_HEIGHT}" '
                     f'fill="{self._colour(bar.series)}"><title>{escape(bar.series)}: {escape(bar.label)}</title></rect>'
                 )
-                body.append(_text(LABEL_WIDTH + width + 5, y + BAR_HEIGHT - 4, bar.label, size=11))
+                body.append(_text(label_width + width + 5, y + BAR_HEIGHT - 4, bar.label, size=11))
                 y += BAR_HEIGHT + BAR_GAP
             y += GROUP_GAP
         height = y + 24
         if self.target is not None:
-            x = LABEL_WIDTH + self.target[0] * scale
-            first = TOP + legend_rows * 18 - 6
+            x = label_width + self.target[0] * scale
             body.append(
-                f'<line x1="{x:.1f}" y1="{first}" x2="{x:.1f}" y2="{y - GROUP_GAP + 4}" stroke="currentColor" '
+                f'<line x1="{x:.1f}" y1="{plot_top - 6}" x2="{x:.1f}" y2="{y - GROUP_GAP + 4}" stroke="currentColor" '
                 'stroke-width="1.5" stroke-dasharray="5 4"/>'
             )
-            body.append(_text(x, y - GROUP_GAP + 18, self.target[1], anchor="middle", size=11))
-        legend: List[str] = []
-        for index, name in enumerate(series):
-            lx = LABEL_WIDTH + (index % 4) * 140
-            ly = TOP - 6 + (index // 4) * 18
-            legend.append(f'<rect x="{lx}" y="{ly - 10}" width="12" height="12" fill="{self._colour(name)}"/>')
-            legend.append(_text(lx + 17, ly, name, size=11))
+            body.append(
+                _text(
+                    min(x, WIDTH - _text_width(self.target[1], 11) / 2),
+                    y - GROUP_GAP + 18,
+                    self.target[1],
+                    anchor="middle",
+                    size=11,
+                )
+            )
         head = [
-            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height:.0f}" width="{WIDTH}" '
-            f'height="{height:.0f}" role="img" aria-label="{escape(self.title)}" '
-            f'font-family="{escape(FONT)}" fill="currentColor" style="color: var(--md-typeset-color, #222)">',
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height:.0f}" width="{WIDTH}" height="{height:.0f}" '
+            f'role="img" aria-label="{escape(self.title)}" font-family="{escape(FONT)}" fill="currentColor">',
             f"<title>{escape(self.title)}</title>",
             _text(0, 18, self.title, size=15, weight="600"),
-            _text(WIDTH, 18, self.unit, anchor="end", size=11),
+            _text(0, 36, self.unit, size=11),
         ]
         return "\n".join([*head, *legend, *body, "</svg>"]) + "\n"
+
+    def _legend(self, series: List[str]) -> Tuple[List[str], float]:
+        """Legend entries laid out in rows that fit the width; returns them and the y below them."""
+        if len(series) < 2:
+            return [], TOP
+        out: List[str] = []
+        x, y = 0.0, TOP + 4
+        for name in series:
+            width = 17 + _text_width(name, 11) + 18
+            if x + width > WIDTH and x > 0:
+                x, y = 0.0, y + 18
+            out.append(f'<rect x="{x:.1f}" y="{y - 10}" width="12" height="12" fill="{self._colour(name)}"/>')
+            out.append(_text(x + 17, y, name, size=11))
+            x += width
+        return out, y + 18
+
+
+def _text_width(text: str, size: int) -> float:
+    """An estimate of the text's width in a sans-serif font (no font metrics at hand)."""
+    return len(text) * size * 0.58
 
 
 def _text(x: float, y: float, text: str, *, anchor: str = "start", size: int = 12, weight: str = "400") -> str:

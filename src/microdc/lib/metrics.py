@@ -43,12 +43,16 @@ LATENCY_BUCKETS: Tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
 
 
 class TokenUsage(TypedDict):
+    """Tokens counted for one model in a :class:`MetricsSnapshot`."""
+
     input_tokens: int
     output_tokens: int
     total_tokens: int
 
 
 class LatencyHistogram(TypedDict):
+    """A fixed-bucket histogram of seconds in a :class:`MetricsSnapshot`."""
+
     buckets: Dict[float, int]
     """Upper bound (seconds, the last ``inf``) → answers slower than the previous bound and at most this one."""
     count: int
@@ -57,6 +61,8 @@ class LatencyHistogram(TypedDict):
 
 
 class MetricsSnapshot(TypedDict):
+    """What :meth:`Metrics.snapshot` returns: plain counters, histograms and per-model usage."""
+
     requests: int
     requests_by_route: Dict[str, int]
     responses_by_status: Dict[int, int]

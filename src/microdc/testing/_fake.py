@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["FakeMicroDC"]
 
 IN_PROCESS_BASE_URL = "http://microdc.test"
+"""The base URL of ``fake.client()`` and ``fake.http_client()``: requests to it never leave the process."""
 DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 
 
