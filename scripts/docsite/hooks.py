@@ -58,7 +58,7 @@ def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
     if "<!-- figure: " not in markdown and "<!-- benchmark-" not in markdown:
         return markdown
 
-    def figure(match: "re.Match[str]") -> str:
+    def figure(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in _figures:
             raise PluginError(f"{page.file.src_uri}: no figure {name!r} (benchmarks/figures/ draws {sorted(_figures)})")

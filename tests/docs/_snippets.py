@@ -24,8 +24,8 @@ import re
 import ast
 import asyncio
 import inspect
-import linecache
 import textwrap
+import linecache
 import contextlib
 from typing import Any, Dict, List, Optional
 from pathlib import Path
@@ -69,9 +69,7 @@ def snippets(page: Path) -> List[Snippet]:
         if lang not in ("python", "py"):
             continue
         marker = _NOT_RUN.match(lines[start - 1]) if start else None
-        found.append(
-            Snippet(_name(page), start + 2, textwrap.dedent("\n".join(body)), marker and marker["why"])
-        )
+        found.append(Snippet(_name(page), start + 2, textwrap.dedent("\n".join(body)), marker and marker["why"]))
     return found
 
 

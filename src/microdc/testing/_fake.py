@@ -173,6 +173,7 @@ class FakeMicroDC:
         return {file_id: record.view(store.wall) for file_id, record in store.files.items()}
 
     def file_content(self, file_id: str) -> bytes:
+        """The bytes of a stored file (``KeyError`` if there is none)."""
         return self._store.files[file_id].content
 
     @property
