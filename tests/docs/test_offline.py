@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from scripts.docsite.offline import find_external_urls
 
 LOADS = [
