@@ -72,7 +72,7 @@ def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
 
 def on_post_build(config: Any) -> None:
     site = Path(config["site_dir"])
-    external = find_external_urls(site)
+    external = find_external_urls(site, config.get("site_url"))
     if external:
         listed = "\n".join(f"  {url}" for url in external[:20])
         raise PluginError(f"the built site would load {len(external)} resource(s) from other hosts:\n{listed}")

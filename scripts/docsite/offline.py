@@ -12,7 +12,7 @@ reader's choice, and loads nothing while the page is viewed.
 from __future__ import annotations
 
 import re
-from typing import List, Iterator, NamedTuple
+from typing import List, Iterator, Optional, NamedTuple
 from pathlib import Path
 
 __all__ = ["ExternalURL", "find_external_urls"]
@@ -45,21 +45,27 @@ def _in_anchor(text: str, start: int) -> bool:
     return tag_start != -1 and _ANCHOR_START.match(text, tag_start, start) is not None
 
 
-def _scan_text(text: str, path: str) -> Iterator[ExternalURL]:
+def _scan_text(text: str, path: str, own: Optional[str]) -> Iterator[ExternalURL]:
     for pattern in (_ATTRIBUTE, _SET_ATTRIBUTE, _CSS_URL, _CSS_IMPORT):
         for match in pattern.finditer(text):
             if match.group(1).lower() == "href" and _in_anchor(text, match.start()):
                 continue  # <a href>: a link the reader may follow, not something the page loads
+            if own and match.group(2).startswith(own):
+                continue  # the site itself (its canonical URLs, when mkdocs.yml has a site_url)
             line = text.count("\n", 0, match.start()) + 1
             yield ExternalURL(path, line, match.group(1), match.group(2))
 
 
-def find_external_urls(site_dir: Path) -> List[ExternalURL]:
-    """Every external URL in ``src``/``href``/``@import``/``url()`` of the site's HTML, CSS and JS."""
+def find_external_urls(site_dir: Path, site_url: Optional[str] = None) -> List[ExternalURL]:
+    """Every external URL in ``src``/``href``/``@import``/``url()`` of the site's HTML, CSS and JS.
+
+    URLs under ``site_url`` (the site's own address, e.g. ``mkdocs serve``'s) are the site's.
+    """
+    own = site_url.rstrip("/") + "/" if site_url else None
     found: List[ExternalURL] = []
     for file in sorted(site_dir.rglob("*")):
         if file.suffix not in _SCANNED or not file.is_file():
             continue
         text = file.read_text(encoding="utf-8", errors="replace")
-        found.extend(_scan_text(text, file.relative_to(site_dir).as_posix()))
+        found.extend(_scan_text(text, file.relative_to(site_dir).as_posix(), own))
     return found

@@ -42,3 +42,9 @@ def test_a_resource_from_another_host_is_found(tmp_path: Path, name: str, text: 
 def test_links_local_resources_and_plain_strings_are_not_reported(tmp_path: Path, name: str, text: str) -> None:
     (tmp_path / name).write_text(text)
     assert find_external_urls(tmp_path) == []
+
+
+def test_the_sites_own_address_is_not_another_host(tmp_path: Path) -> None:
+    (tmp_path / "page.html").write_text('<link rel="canonical" href="http://127.0.0.1:8001/guides/jobs/">')
+    assert find_external_urls(tmp_path, site_url="http://127.0.0.1:8001/") == []
+    assert len(find_external_urls(tmp_path)) == 1
