@@ -9,7 +9,7 @@ import pytest
 from scripts.docsite.offline import find_external_urls
 
 LOADS = [
-    ("page.html", '<script src="https://unpkg.com/mermaid@11/dist/mermaid.min.js"></script>'),
+    ("page.html", '<script src="https://cdn.example.org/mermaid@11/dist/mermaid.min.js"></script>'),
     ("page.html", '<link rel="stylesheet" href="https://fonts.googleapis.com/css?family=Roboto">'),
     ("page.html", "<img src=//cdn.example.org/logo.png>"),
     ("style.css", '@import "https://cdn.example.org/theme.css";'),
