@@ -138,25 +138,31 @@ class AsyncAPIResponse(Generic[_T]):
         return await self.http_response.aread()
 
     async def text(self) -> str:
+        """The body decoded as text (read first if needed)."""
         await self.read()
         return self.http_response.text
 
     async def json(self) -> object:
+        """The body parsed as JSON (read first if needed)."""
         await self.read()
         return self.http_response.json()
 
     async def close(self) -> None:
+        """Release the connection without reading the rest of the body."""
         await self.http_response.aclose()
 
     async def iter_bytes(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
+        """The body in chunks of bytes, decoded (gzip, ...) as it arrives."""
         async for chunk in self.http_response.aiter_bytes(chunk_size):
             yield chunk
 
     async def iter_text(self, chunk_size: Optional[int] = None) -> AsyncIterator[str]:
+        """The body in chunks of text, as it arrives."""
         async for chunk in self.http_response.aiter_text(chunk_size):
             yield chunk
 
     async def iter_lines(self) -> AsyncIterator[str]:
+        """The body line by line, as it arrives (line endings removed)."""
         async for line in self.http_response.aiter_lines():
             yield line
 
