@@ -23,6 +23,7 @@ error through ``_hooks.py``; any other client pays one ``is None`` check per att
 from __future__ import annotations
 
 import logging
+import contextlib
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Dict, Type, Union, Mapping, TypeVar, Optional, cast
 
@@ -394,10 +395,8 @@ def _check_cast_type(cast_to: object) -> None:
     from ._models import check_cast_type
 
     check_cast_type(cast_to)
-    try:
+    with contextlib.suppress(TypeError):  # unhashable: checked again next time
         _CHECKED_CAST_TYPES.add(cast_to)
-    except TypeError:
-        pass
 
 
 def _take_idempotency_header(options: FinalRequestOptions) -> Union[str, Omit, None]:

@@ -35,9 +35,9 @@ import pydantic_core
 import typing_extensions
 from pydantic import ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic_core import CoreSchema, SchemaValidator, core_schema
-from pydantic.json_schema import JsonSchemaValue
 from pydantic.fields import FieldInfo
 from typing_extensions import Literal, get_args, get_origin
+from pydantic.json_schema import JsonSchemaValue
 
 __all__ = [
     "BaseModel",
@@ -155,11 +155,18 @@ def check_cast_type(typ: object) -> None:
     """
     foreign = _foreign_model(typ, set())
     if foreign is not None:
+        where = "is" if foreign is typ else f"holds {foreign.__qualname__},"
         raise TypeError(
-            f"cast_to={_type_name(typ)} holds {foreign.__qualname__}, a plain pydantic.BaseModel; "
-            "answers are parsed only into microdc models (kept whole even when a field is off-schema). "
+            f"cast_to={_type_name(typ)} {where} a plain pydantic.BaseModel; answers are parsed only into "
+            "microdc models (kept whole even when a field is off-schema). "
             f"Declare it as `class {foreign.__name__}(microdc.BaseModel)`."
         )
+    if get_origin(typ) is not None or (isinstance(typ, type) and issubclass(typ, BaseModel)):
+        # Built now (and kept), so a type pydantic refuses fails before the request is sent.
+        try:
+            _validator(typ)
+        except (pydantic.PydanticUserError, TypeError) as exc:
+            raise TypeError(f"cast_to={_type_name(typ)} cannot be parsed: {exc}") from None
 
 
 def _foreign_model(typ: object, seen: set[int]) -> Optional[type]:
@@ -389,7 +396,11 @@ def _model_plan(model: Type[BaseModel]) -> Tuple[Tuple[_ModelField, ...], Any, b
 
 def _extra_type(model: Type[BaseModel]) -> Any:
     """The value type of ``__pydantic_extra__: Dict[str, T]`` when the model declares one, else ``Any``."""
-    declares = any("__pydantic_extra__" in vars(cls).get("__annotations__", {}) for cls in model.__mro__[:-1] if cls not in (pydantic.BaseModel, BaseModel))
+    declares = any(
+        "__pydantic_extra__" in vars(cls).get("__annotations__", {})
+        for cls in model.__mro__[:-1]
+        if cls not in (pydantic.BaseModel, BaseModel)
+    )
     if not declares:
         return Any
     try:

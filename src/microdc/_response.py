@@ -153,13 +153,13 @@ class AsyncAPIResponse(Generic[_T]):
     async def _parse_as(self, to: Optional[Type[Any]]) -> Any:
         options = self._options
         if to is not None:
-            check_cast_type(to)
             options = copy.copy(options)
             origin = get_origin(to) or to
             if isinstance(origin, type) and issubclass(origin, AsyncStream):
-                args = get_args(to)
+                args = get_args(to)  # the item type is checked when the stream is built
                 options.stream, options.stream_cls, options.cast_to = True, origin, args[0] if args else object
             else:
+                check_cast_type(to)
                 options.stream, options.stream_cls, options.cast_to = False, None, to
         return await parse_response(self._client, self.http_response, options, self.retries_taken)
 
