@@ -155,7 +155,7 @@ def check_cast_type(typ: object) -> None:
     """
     foreign = _foreign_model(typ, set())
     if foreign is not None:
-        where = "is" if foreign is typ else f"holds {foreign.__qualname__},"
+        where = "is" if isinstance(typ, type) and typ is foreign else f"holds {foreign.__qualname__},"
         raise TypeError(
             f"cast_to={_type_name(typ)} {where} a plain pydantic.BaseModel; answers are parsed only into "
             "microdc models (kept whole even when a field is off-schema). "
@@ -236,6 +236,7 @@ def _validator(typ: Any) -> SchemaValidator:
         return typ.__pydantic_validator__  # type: ignore[return-value]
     # A model inside is validated by its own validator, whose schema BaseModel already maps.
     adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(cast(Any, typ))
+    adapter.rebuild()  # a type holding a model inherits its deferred build
     return SchemaValidator(_map_floats(adapter.core_schema))
 
 
@@ -396,17 +397,14 @@ def _model_plan(model: Type[BaseModel]) -> Tuple[Tuple[_ModelField, ...], Any, b
 
 def _extra_type(model: Type[BaseModel]) -> Any:
     """The value type of ``__pydantic_extra__: Dict[str, T]`` when the model declares one, else ``Any``."""
-    declares = any(
-        "__pydantic_extra__" in vars(cls).get("__annotations__", {})
-        for cls in model.__mro__[:-1]
-        if cls not in (pydantic.BaseModel, BaseModel)
-    )
-    if not declares:
-        return Any
-    try:
-        args = get_args(typing.get_type_hints(model).get("__pydantic_extra__"))
-    except Exception:  # an annotation that cannot be resolved here: keep the extra fields as sent
-        return Any
+    # pydantic keeps the resolved annotation (2.12 and later); older versions resolve it here.
+    annotation = getattr(getattr(model, "__pydantic_extra_info__", None), "annotation", None)
+    if annotation is None:
+        try:
+            annotation = typing.get_type_hints(model).get("__pydantic_extra__")
+        except Exception:  # an annotation that cannot be resolved here: extra fields are kept as sent
+            return Any
+    args = get_args(annotation)
     return args[1] if len(args) == 2 else Any
 
 
