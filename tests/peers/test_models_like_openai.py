@@ -504,10 +504,17 @@ async def test_a_discriminated_union_reads_an_aliased_tag() -> None:
         data: int
 
     union = Annotated[Union[AliasedA, AliasedB], PropertyInfo(discriminator="foo_type")]
+
+    class Holder(BaseModel):
+        value: union  # pyright: ignore[reportInvalidTypeForm]
+
     b = await parse(union, {"type": "b", "data": "foo"})
     assert (type(b), b.foo_type, b.data) == (AliasedB, "b", "foo")
     a = await parse(union, {"type": "a", "data": 100})
     assert (type(a), a.foo_type, a.data) == (AliasedA, "a", 100)
+    for data in ("foo", 5):  # off-schema and fitting, as a field
+        held = (await parse(Holder, {"value": {"type": "b", "data": data}})).value
+        assert (type(held), held.data) == (AliasedB, data)
 
 
 async def test_a_discriminated_union_whose_variants_share_a_tag_is_refused_before_sending() -> None:
