@@ -180,7 +180,7 @@ class BaseClient:
         except TypeError:  # an unhashable cast type: checked on every call
             checked = False
         if not checked:
-            _check_cast_type(cast_to)
+            _check_cast_type(cast_to, stream_cls is None)
         options.cast_to = cast_to
         options.stream = stream
         options.stream_cls = stream_cls
@@ -390,11 +390,11 @@ class BaseClient:
         return AsyncPaginator(client=self, page_cls=page, options=final)
 
 
-def _check_cast_type(cast_to: object) -> None:
+def _check_cast_type(cast_to: object, build: bool) -> None:
     """Raise ``TypeError`` before anything is sent for a cast type the parser would not honour."""
     from ._models import check_cast_type
 
-    check_cast_type(cast_to)
+    check_cast_type(cast_to, build=build)
     with contextlib.suppress(TypeError):  # unhashable: checked again next time
         _CHECKED_CAST_TYPES.add(cast_to)
 

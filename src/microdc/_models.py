@@ -147,11 +147,14 @@ def PropertyInfo(*, discriminator: str) -> Any:
 # --------------------------------------------------------------------------- cast types
 
 
-def check_cast_type(typ: object) -> None:
+def check_cast_type(typ: object, *, build: bool = True) -> None:
     """Raise ``TypeError`` if ``typ`` holds a pydantic model that is not a ``microdc.BaseModel``.
 
     Such a model would come back as itself when the answer fits and as a plain
     ``dict`` when it does not, so the type of a call's result would depend on the data.
+    With ``build`` (for a type the answer is parsed as whole, not an event stream's
+    item type), the parser for ``typ`` is built too, and a type pydantic refuses
+    raises ``TypeError`` as well.
     """
     foreign = _foreign_model(typ, set())
     if foreign is not None:
@@ -161,7 +164,7 @@ def check_cast_type(typ: object) -> None:
             "microdc models (kept whole even when a field is off-schema). "
             f"Declare it as `class {foreign.__name__}(microdc.BaseModel)`."
         )
-    if get_origin(typ) is not None or (isinstance(typ, type) and issubclass(typ, BaseModel)):
+    if build and (get_origin(typ) is not None or (isinstance(typ, type) and issubclass(typ, BaseModel))):
         # Built now (and kept), so a type pydantic refuses fails before the request is sent.
         try:
             _validator(typ)

@@ -227,7 +227,7 @@ class _ItemKinds:
 @cache
 def _item_kinds(cast_to: Any) -> _ItemKinds:
     """Read the item type: a union tagged by ``event`` maps each name to its variant and data type."""
-    check_cast_type(cast_to)
+    check_cast_type(cast_to, build=False)  # each item kind builds its own parsers
     if get_origin(cast_to) is Annotated:
         inner, *metadata = get_args(cast_to)
         if any(getattr(m, "discriminator", None) == "event" for m in metadata):
