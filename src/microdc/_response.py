@@ -140,14 +140,13 @@ class AsyncAPIResponse(Generic[_T]):
         union or container of them, a plain type, or ``AsyncStream[T]`` for an event
         stream of ``T``. A plain ``pydantic.BaseModel`` raises ``TypeError``.
         """
-        key: object = self._options.cast_to if to is None else to
         try:
-            return self._parsed[key]
+            return self._parsed[to]
         except KeyError:
             pass
         except TypeError:  # an unhashable type: parsed each time
             return await self._parse_as(to)
-        parsed = self._parsed[key] = await self._parse_as(to)
+        parsed = self._parsed[to] = await self._parse_as(to)
         return parsed
 
     async def _parse_as(self, to: Optional[Type[Any]]) -> Any:
