@@ -93,8 +93,11 @@ class _ResponseStream(httpx.AsyncByteStream):
 
     def __init__(self, stream: Any, *, guarded: bool = False) -> None:
         self._stream = stream
-        close = getattr(stream, "aclose", None)
-        self._guard = LoopGuard(close) if guarded and close is not None else None
+        self._guard: Optional[LoopGuard] = None
+        if guarded:
+            close = getattr(stream, "aclose", None)
+            if close is not None:
+                self._guard = LoopGuard(close)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
