@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from ._models import BaseModel as BaseModel
     from ._response import AsyncAPIResponse as AsyncAPIResponse, AsyncBinaryAPIResponse as AsyncBinaryAPIResponse
     from ._streaming import AsyncStream as AsyncStream
-    from .lib.rate_limit import RateLimit
+    from ._rate_limit import RateLimit
     from .lib.jobs.builders import LLMChat, LLMEmbed, LLMComplete, DocumentCall
 
 __all__ = [
@@ -110,7 +110,7 @@ _LAZY = {
     "LLMChat": "microdc.lib.jobs.builders",
     "LLMEmbed": "microdc.lib.jobs.builders",
     "DocumentCall": "microdc.lib.jobs.builders",
-    "RateLimit": "microdc.lib.rate_limit",
+    "RateLimit": "microdc._rate_limit",
 }
 
 

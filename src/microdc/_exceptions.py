@@ -54,8 +54,9 @@ __all__ = [
     "UnprocessableEntityError",
     "connection_error",
     "decode_body",
+    "error_code",
     "make_status_error",
-    "read_body",
+    "read_response",
 ]
 
 
@@ -148,10 +149,17 @@ class InternalServerError(APIStatusError):
 
 
 class APIConnectionError(APIError):
-    """No answer arrived: the connection was refused, reset or dropped."""
+    """No answer arrived: the connection was refused, reset or dropped.
 
-    def __init__(self, *, message: str = "Connection error.", request: httpx.Request) -> None:
+    ``retryable`` is False for a failure no retry can fix (e.g. a server certificate
+    that does not verify); the retry policy never retries those.
+    """
+
+    retryable: bool
+
+    def __init__(self, *, message: str = "Connection error.", request: httpx.Request, retryable: bool = True) -> None:
         super().__init__(message, request, body=None)
+        self.retryable = retryable
 
 
 class APITimeoutError(APIConnectionError):
@@ -242,13 +250,18 @@ def connection_error(exc: httpx.HTTPError, request: httpx.Request) -> APIConnect
     return APIConnectionError(message=f"Connection error: {detail}", request=request)
 
 
-async def read_body(response: httpx.Response) -> None:
+async def read_response(response: httpx.Response) -> None:
     """Read ``response``'s body; a transport failure while reading closes it and raises the SDK error."""
     try:
         await response.aread()
     except httpx.HTTPError as exc:
         await response.aclose()
         raise connection_error(exc, response.request) from exc
+
+
+def error_code(body: object | None) -> Optional[str]:
+    """The ``error.code`` of a decoded error body, if it has one."""
+    return _str_or_none(_error_object(body).get("code"))
 
 
 def decode_body(response: httpx.Response) -> object:
@@ -285,7 +298,9 @@ def with_note(error: APIError, note: str) -> APIError:
     elif isinstance(error, APITimeoutError):
         noted = APITimeoutError(error.request, note=note)
     elif isinstance(error, APIConnectionError):
-        noted = APIConnectionError(message=f"{error.message} ({note})", request=error.request)
+        noted = APIConnectionError(
+            message=f"{error.message} ({note})", request=error.request, retryable=error.retryable
+        )
     else:
         noted = APIError(f"{error.message} ({note})", error.request, body=error.body)
     noted.__cause__ = error.__cause__
