@@ -16,13 +16,18 @@ default), proxies come from the ``httpx.AsyncClient`` that mounts this transport
 failures raise httpx's exception classes, mapped from httpcore2's the way httpx maps
 httpcore's (the most specific class wins). httpcore2 is imported when the first
 transport is built, not at ``import microdc``.
+
+One fix on top of httpcore2: a TLS handshake that is cancelled (a call's
+``deadline``, a caller's own timeout) closes its socket (:func:`_network_backend`).
 """
 
 from __future__ import annotations
 
 import ssl
+import functools
 from typing import TYPE_CHECKING, Any, Dict, Type, Tuple, Union, Iterable, Optional, AsyncIterator, cast
 
+import anyio
 import httpx
 
 if TYPE_CHECKING:
@@ -97,6 +102,94 @@ class _ResponseStream(httpx.AsyncByteStream):
             await aclose()
 
 
+def _async_library() -> str:
+    """``"trio"`` under trio, else ``"asyncio"`` (trio always comes with sniffio; asyncio may not)."""
+    try:
+        import sniffio
+    except ImportError:  # pragma: no cover - no sniffio, so no trio
+        return "asyncio"
+    return sniffio.current_async_library()
+
+
+@functools.cache
+def _network_backend() -> httpcore2.AsyncNetworkBackend:
+    """httpcore2's own network backend, except that a cancelled TLS handshake closes its socket.
+
+    httpcore2 closes the socket when ``start_tls`` raises an ``Exception`` (the fix of
+    encode/httpcore#475), not when the handshake is cancelled, which is no
+    ``Exception``: the socket is then dropped with a ``ResourceWarning``. The streams
+    returned here close it; after the handshake httpcore2 reads and writes the TLS
+    stream ``start_tls`` returns, not this wrapper.
+    """
+    import httpcore2
+
+    class TLSClosingStream(httpcore2.AsyncNetworkStream):
+        def __init__(self, stream: httpcore2.AsyncNetworkStream) -> None:
+            self._stream = stream
+
+        async def read(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
+            return await self._stream.read(max_bytes, timeout)
+
+        async def write(self, buffer: bytes, timeout: Optional[float] = None) -> None:
+            await self._stream.write(buffer, timeout)
+
+        async def aclose(self) -> None:
+            await self._stream.aclose()
+
+        def get_extra_info(self, info: str) -> Any:
+            return self._stream.get_extra_info(info)
+
+        async def start_tls(
+            self, ssl_context: ssl.SSLContext, server_hostname: Optional[str] = None, timeout: Optional[float] = None
+        ) -> httpcore2.AsyncNetworkStream:
+            try:
+                return await self._stream.start_tls(ssl_context, server_hostname, timeout)
+            except BaseException as exc:
+                if not isinstance(exc, Exception):  # cancelled: httpcore2 left the socket open
+                    with anyio.CancelScope(shield=True):
+                        await self._stream.aclose()
+                raise
+
+    class TLSClosingBackend(httpcore2.AsyncNetworkBackend):
+        def __init__(self) -> None:
+            self._backends: Dict[str, httpcore2.AsyncNetworkBackend] = {}
+
+        @property
+        def _backend(self) -> httpcore2.AsyncNetworkBackend:
+            # What httpcore2's default (private) AutoBackend picks: trio's under trio, else anyio's.
+            library = _async_library()
+            backend = self._backends.get(library)
+            if backend is None:
+                # httpcore2 declares a stand-in for each when its library is missing; cast past it.
+                chosen = httpcore2.TrioBackend() if library == "trio" else httpcore2.AnyIOBackend()
+                backend = self._backends[library] = cast(httpcore2.AsyncNetworkBackend, chosen)
+            return backend
+
+        async def connect_tcp(
+            self,
+            host: str,
+            port: int,
+            timeout: Optional[float] = None,
+            local_address: Optional[str] = None,
+            socket_options: Optional[Iterable[SocketOption]] = None,
+        ) -> httpcore2.AsyncNetworkStream:
+            stream = await self._backend.connect_tcp(
+                host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+            )
+            return TLSClosingStream(stream)
+
+        async def connect_unix_socket(
+            self, path: str, timeout: Optional[float] = None, socket_options: Optional[Iterable[SocketOption]] = None
+        ) -> httpcore2.AsyncNetworkStream:
+            stream = await self._backend.connect_unix_socket(path, timeout=timeout, socket_options=socket_options)
+            return TLSClosingStream(stream)
+
+        async def sleep(self, seconds: float) -> None:
+            await self._backend.sleep(seconds)
+
+    return TLSClosingBackend()
+
+
 class Httpcore2Transport(httpx.AsyncBaseTransport):
     """``httpx.AsyncHTTPTransport``'s options and behaviour over ``httpcore2.AsyncConnectionPool``."""
 
@@ -137,6 +230,7 @@ class Httpcore2Transport(httpx.AsyncBaseTransport):
             "http1": http1,
             "http2": http2,
             "socket_options": socket_options,
+            "network_backend": _network_backend(),
         }
         if proxy is None:
             pool_options.update(uds=uds, local_address=local_address, retries=retries)
