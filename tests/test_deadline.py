@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import asyncio
 import contextlib
-from typing import List, Optional, AsyncIterator, cast
+from typing import List, Optional, AsyncIterator, AsyncGenerator, cast
 
 import anyio
 import httpx
@@ -33,7 +33,7 @@ SLACK = 2.0  # seconds of real time a loaded machine may add to a cut; the calls
 
 
 @contextlib.asynccontextmanager
-async def client_over(transport: str, base_url: str, **kwargs: object) -> AsyncIterator[AsyncMicroDC]:
+async def client_over(transport: str, base_url: str, **kwargs: object) -> AsyncGenerator[AsyncMicroDC, None]:
     async with (
         http_client_for(transport) as http_client,
         AsyncMicroDC(api_key="test", base_url=base_url, http_client=http_client, **kwargs) as client,  # type: ignore[arg-type]
@@ -42,7 +42,7 @@ async def client_over(transport: str, base_url: str, **kwargs: object) -> AsyncI
 
 
 @contextlib.asynccontextmanager
-async def dripping_server() -> AsyncIterator[str]:
+async def dripping_server() -> AsyncGenerator[str, None]:
     """A server that answers 200 with a 10,000-byte body and sends it one byte every 0.2 s."""
     writers: List[asyncio.StreamWriter] = []
 
@@ -67,7 +67,7 @@ async def dripping_server() -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def silent_server() -> AsyncIterator[str]:
+async def silent_server() -> AsyncGenerator[str, None]:
     """A TCP server that accepts connections and never says a word (a TLS handshake that stalls)."""
     writers: List[asyncio.StreamWriter] = []
 
