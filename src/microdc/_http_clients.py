@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any, Union, Mapping, Iterable, Optional
 import httpx
 from httpx import USE_CLIENT_DEFAULT
 
+from ._gate import InFlightGate
 from ._constants import DEFAULT_TIMEOUT, DEFAULT_CONNECTION_LIMITS
-from ._loop_bound import HttpClientPool, current_loop
+from ._loop_bound import HttpClientPool
 
 if TYPE_CHECKING:
     import ssl
-    import asyncio
 
 __all__ = ["DefaultAioHttpClient", "DefaultAsyncHttpxClient", "HttpClientPool"]
 
@@ -38,8 +38,9 @@ class DefaultAsyncHttpxClient(httpx.AsyncClient):
 
     Requests beyond ``limits.max_connections`` wait their turn in front of the pool
     rather than inside it, so a deep queue costs no pool work per request (measured
-    with ``benchmarks/soak.py``: 256 calls in flight over 100 connections). Streamed
-    answers skip the gate.
+    with ``benchmarks/soak.py``: 256 calls in flight over 100 connections); the wait
+    is bounded by ``timeout.pool`` (:mod:`microdc._gate`). Streamed answers skip the
+    queue.
     """
 
     def __init__(
@@ -63,9 +64,8 @@ class DefaultAsyncHttpxClient(httpx.AsyncClient):
         super().__init__(**kwargs)
         custom_transport = kwargs.get("transport") is not None or kwargs.get("mounts")
         limits: httpx.Limits = kwargs["limits"]
-        self._max_in_flight = None if custom_transport else limits.max_connections
-        self._gate: Optional[asyncio.Semaphore] = None
-        self._gate_loop: Optional[asyncio.AbstractEventLoop] = None
+        limit = None if custom_transport else limits.max_connections
+        self._gate = None if limit is None else InFlightGate(limit)
 
     # httpx builds its transports through these two methods; the SDK's use httpcore2.
     def _init_transport(
@@ -123,24 +123,14 @@ class DefaultAsyncHttpxClient(httpx.AsyncClient):
         auth: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
     ) -> httpx.Response:
-        gate = None if stream else self._in_flight_gate()
-        if gate is None:
+        gate = self._gate
+        if stream or gate is None or (places := gate.place()) is None:
             return await super().send(request, stream=stream, auth=auth, follow_redirects=follow_redirects)
-        async with gate:
+        await gate.enter(places, request)
+        try:
             return await super().send(request, stream=False, auth=auth, follow_redirects=follow_redirects)
-
-    def _in_flight_gate(self) -> Optional[asyncio.Semaphore]:
-        """The semaphore of the running asyncio loop (None: no limit, or not asyncio)."""
-        if self._max_in_flight is None:
-            return None
-        loop = current_loop()
-        if loop is None:
-            return None
-        if self._gate_loop is not loop:
-            import asyncio  # loaded already: a loop is running
-
-            self._gate, self._gate_loop = asyncio.Semaphore(self._max_in_flight), loop
-        return self._gate
+        finally:
+            places.release()
 
 
 def DefaultAioHttpClient(**kwargs: Any) -> httpx.AsyncClient:
