@@ -31,15 +31,12 @@ from ._exceptions import (
     ConflictError,
     NotFoundError,
     APIStatusError,
-    JobFailedError,
     RateLimitError,
     APITimeoutError,
     BadRequestError,
     APIConnectionError,
     AuthenticationError,
-    BudgetExceededError,
     InternalServerError,
-    JobWaitTimeoutError,
     PermissionDeniedError,
     UnprocessableEntityError,
     APIResponseValidationError,
@@ -51,6 +48,7 @@ if TYPE_CHECKING:
     from ._response import AsyncAPIResponse as AsyncAPIResponse, AsyncBinaryAPIResponse as AsyncBinaryAPIResponse
     from ._streaming import AsyncStream as AsyncStream
     from ._rate_limit import RateLimit
+    from .lib.jobs._errors import JobFailedError, BudgetExceededError, JobWaitTimeoutError
     from .lib.jobs.builders import LLMChat, LLMEmbed, LLMComplete, DocumentCall
 
 __all__ = [
@@ -111,6 +109,10 @@ _LAZY = {
     "LLMEmbed": "microdc.lib.jobs.builders",
     "DocumentCall": "microdc.lib.jobs.builders",
     "RateLimit": "microdc._rate_limit",
+    # The job helpers' errors live with the helpers that raise them.
+    "JobWaitTimeoutError": "microdc.lib.jobs._errors",
+    "JobFailedError": "microdc.lib.jobs._errors",
+    "BudgetExceededError": "microdc.lib.jobs._errors",
 }
 
 
