@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import asyncio
 import contextlib
-from typing import List, Optional, AsyncIterator, AsyncGenerator, cast
+from typing import Optional, AsyncIterator, AsyncGenerator, AsyncContextManager, cast
 
 import anyio
 import httpx
@@ -21,10 +21,10 @@ import pytest
 
 from microdc import BaseModel, RateLimit, AsyncStream, RetryPolicy, AsyncMicroDC, APITimeoutError, _clock
 from microdc.testing import Faults, FakeMicroDC, ManualClock
-from microdc.lib.hooks import ErrorInfo, RetryInfo
 from microdc.lib.retry import disable_retry_delays
 
-from .conftest import Recorder, error, reply, make_client
+from .conftest import Recorder, RetriesAndErrors, error, reply, make_client
+from ._loopback import serve_raw
 from ._transports import transport, http_client_for
 
 __all__ = ["transport"]  # the fixture, imported for pytest
@@ -41,61 +41,27 @@ async def client_over(transport: str, base_url: str, **kwargs: object) -> AsyncG
         yield client
 
 
-@contextlib.asynccontextmanager
-async def dripping_server() -> AsyncGenerator[str, None]:
+def dripping_server() -> AsyncContextManager[str]:
     """A server that answers 200 with a 10,000-byte body and sends it one byte every 0.2 s."""
-    writers: List[asyncio.StreamWriter] = []
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writers.append(writer)
-        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
-            await reader.readuntil(b"\r\n\r\n")
-            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 10000\r\n\r\n")
-            for _ in range(10_000):  # bounded: 2,000 s at most, ended by the client long before
-                writer.write(b" ")
-                await writer.drain()
-                await anyio.sleep(0.2)  # the peer's pace (real time: what the deadline must cut)
+    async def drip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 10000\r\n\r\n")
+        for _ in range(10_000):  # bounded: 2,000 s at most, ended by the client long before
+            writer.write(b" ")
+            await writer.drain()
+            await anyio.sleep(0.2)  # the peer's pace (real time: what the deadline must cut)
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    try:
-        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    finally:
-        server.close()
-        for writer in writers:
-            writer.close()
-        await server.wait_closed()
+    return serve_raw(drip)
 
 
-@contextlib.asynccontextmanager
-async def silent_server() -> AsyncGenerator[str, None]:
+def silent_server() -> AsyncContextManager[str]:
     """A TCP server that accepts connections and never says a word (a TLS handshake that stalls)."""
-    writers: List[asyncio.StreamWriter] = []
 
-    async def handle(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writers.append(writer)
+    async def say_nothing(_reader: asyncio.StreamReader, _writer: asyncio.StreamWriter) -> None:
+        pass  # the connection stays open, unanswered, until the server closes it
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    try:
-        yield f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    finally:
-        server.close()
-        for writer in writers:
-            writer.close()
-        await server.wait_closed()
-
-
-class Failures:
-    """``on_retry``/``on_error`` records."""
-
-    def __init__(self) -> None:
-        self.retries: List[RetryInfo] = []
-        self.errors: List[ErrorInfo] = []
-
-    def on_retry(self, info: RetryInfo) -> None:
-        self.retries.append(info)
-
-    def on_error(self, info: ErrorInfo) -> None:
-        self.errors.append(info)
+    return serve_raw(say_nothing, scheme="https")
 
 
 # ---------------------------------------------------------------- in virtual time
@@ -103,7 +69,7 @@ class Failures:
 
 async def test_a_slow_answer_is_cut_at_the_deadline_in_virtual_time(transport: str) -> None:
     fake = FakeMicroDC(clock=ManualClock(), faults=Faults(latency=30.0, paths=["/api/v1/models"]))
-    failures = Failures()
+    failures = RetriesAndErrors()
     with fake.virtual_time() as clock, anyio.fail_after(10):  # a hang guard: the cut takes no real time
         async with (
             fake.serve(port=0) as base_url,
@@ -171,27 +137,25 @@ class Event(BaseModel):
 # ---------------------------------------------------------------- in real time, against slow peers
 
 
-async def test_a_body_that_drips_a_byte_at_a_time_is_cut_at_the_deadline(transport: str) -> None:
+async def seconds_until_cut(transport: str, peer: AsyncContextManager[str]) -> float:
+    """Real seconds a GET to ``peer`` takes with ``deadline=1`` (and 10 s timeouts) before it is cut."""
     async with (
-        dripping_server() as base_url,
-        client_over(transport, base_url, retry=RetryPolicy(deadline=1.0), timeout=httpx.Timeout(5.0)) as client,
-    ):
-        started = time.monotonic()
-        with anyio.fail_after(30), pytest.raises(APITimeoutError, match="deadline"):
-            await client.get("/slow", cast_to=object)
-        took = time.monotonic() - started
-    assert 0.9 <= took <= 1.0 + SLACK  # the body alone would take 2,000 s; the read timeout never fires
-
-
-async def test_a_stalled_tls_handshake_is_cut_at_the_deadline(transport: str) -> None:
-    async with (
-        silent_server() as base_url,
+        peer as base_url,
         client_over(transport, base_url, retry=RetryPolicy(deadline=1.0), timeout=httpx.Timeout(10.0)) as client,
     ):
         started = time.monotonic()
         with anyio.fail_after(30), pytest.raises(APITimeoutError, match="deadline"):
-            await client.get("/", cast_to=object)
-        took = time.monotonic() - started
+            await client.get("/slow", cast_to=object)
+        return time.monotonic() - started
+
+
+async def test_a_body_that_drips_a_byte_at_a_time_is_cut_at_the_deadline(transport: str) -> None:
+    took = await seconds_until_cut(transport, dripping_server())
+    assert 0.9 <= took <= 1.0 + SLACK  # the body alone would take 2,000 s; the read timeout never fires
+
+
+async def test_a_stalled_tls_handshake_is_cut_at_the_deadline(transport: str) -> None:
+    took = await seconds_until_cut(transport, silent_server())
     assert 0.9 <= took <= 1.0 + SLACK  # the connect timeout is 10 s
 
 
@@ -200,7 +164,7 @@ async def test_the_deadline_counts_the_virtual_wait_before_the_attempt_it_cuts()
         await asyncio.Event().wait()  # until the deadline cancels it
         raise AssertionError("not reached")
 
-    failures = Failures()
+    failures = RetriesAndErrors()
     policy = RetryPolicy(deadline=1.5, initial_delay=0.5, jitter=0.0)
     with disable_retry_delays() as clock:
         async with make_client(Recorder(error(503), hang), retry=policy, hooks=failures) as client:

@@ -23,6 +23,7 @@ from microdc._gate import InFlightGate
 from microdc.lib.hooks import Hooks, RetryInfo
 from microdc.lib.retry import disable_retry_delays
 
+from ._loopback import serve_raw
 from ._transports import transport
 
 __all__ = ["transport"]  # the fixture, imported for pytest
@@ -34,27 +35,20 @@ SLACK = 2.0  # real seconds a loaded machine may add; without the bound the call
 async def holding_server() -> AsyncGenerator[Tuple[str, anyio.Event, List[str]], None]:
     """A server that answers each request only once ``release`` is set; ``seen`` lists the paths it got."""
     release, seen = anyio.Event(), cast(List[str], [])
-    writers: List[asyncio.StreamWriter] = []
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writers.append(writer)
-        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                seen.append(head.split(b" ")[1].decode())
-                await release.wait()
-                writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}")
-                await writer.drain()
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            seen.append(head.split(b" ")[1].decode())
+            await release.wait()
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}")
+            await writer.drain()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    try:
-        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", release, seen
-    finally:
-        release.set()
-        server.close()
-        for writer in writers:
-            writer.close()
-        await server.wait_closed()
+    async with serve_raw(hold) as base_url:
+        try:
+            yield base_url, release, seen
+        finally:
+            release.set()
 
 
 async def until_busy(seen: List[str]) -> None:

@@ -7,34 +7,20 @@ so its jobs progress as the SDK waits and nothing here waits on the wall clock.
 
 from __future__ import annotations
 
-from typing import List, AsyncIterator
+from typing import AsyncIterator
 
 import anyio
 import pytest
 
 from microdc import AsyncMicroDC, APIConnectionError
 from microdc.testing import Faults, FakeMicroDC, ManualClock
-from microdc.lib.hooks import ErrorInfo, RetryInfo
 
+from ..conftest import RetriesAndErrors
 from .._transports import transport, http_client_for
 
 __all__ = ["transport"]  # the fixture, imported for pytest
 
 _EVENTS = ["/api/v1/jobs/*/events"]
-
-
-class RetriesAndErrors:
-    """Hooks that keep every ``on_retry`` and ``on_error`` record."""
-
-    def __init__(self) -> None:
-        self.retries: List[RetryInfo] = []
-        self.errors: List[ErrorInfo] = []
-
-    def on_retry(self, info: RetryInfo) -> None:
-        self.retries.append(info)
-
-    def on_error(self, info: ErrorInfo) -> None:
-        self.errors.append(info)
 
 
 async def _finished_job_id(client: AsyncMicroDC) -> str:
