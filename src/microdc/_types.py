@@ -137,4 +137,3 @@ class MutationRequestOptions(RequestOptions, total=False):
     idempotency_key: str
     """The ``Idempotency-Key`` to send (one is generated per call when not given).
     Every retry of the call reuses it, so a retry never repeats the operation."""
-
