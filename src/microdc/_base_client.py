@@ -28,6 +28,7 @@ SDK clock); any other client pays one ``is None`` check per attempt.
 from __future__ import annotations
 
 import logging
+import contextlib
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Dict, Type, Tuple, Union, Mapping, TypeVar, Optional, cast
 
@@ -64,6 +65,8 @@ _T = TypeVar("_T")
 # A string bound: `BaseAsyncPage[Any]` would build a pydantic class at import time.
 _PageT = TypeVar("_PageT", bound="BaseAsyncPage[Any]")
 
+# Cast types already checked (``_models.check_cast_type``): a call pays one set lookup.
+_CHECKED_CAST_TYPES: set[object] = set()
 _NOT_REPLAYABLE = (
     "not retried: the upload reads from a stream that cannot be rewound; "
     "pass bytes, a path or a seekable file to allow retries"
@@ -172,6 +175,12 @@ class BaseClient:
 
     async def request(self, cast_to: Type[_T], options: FinalRequestOptions) -> _T:
         """Send one call (with retries) and return what ``cast_to`` and the options' response mode ask for."""
+        try:
+            checked = cast_to in _CHECKED_CAST_TYPES
+        except TypeError:  # an unhashable cast type: checked on every call
+            checked = False
+        if not checked:
+            _check_cast_type(cast_to, options.sse_cls is None)
         options.cast_to = cast_to
         if options.idempotency_key is None and options.method in MUTATION_METHODS:
             from_headers = _take_idempotency_header(options)
@@ -494,6 +503,15 @@ class _Deadline:
 
 def _reason(error: APIError) -> str:
     return f"HTTP {error.status_code}" if isinstance(error, APIStatusError) else type(error).__name__
+
+
+def _check_cast_type(cast_to: object, build: bool) -> None:
+    """Raise ``TypeError`` before anything is sent for a cast type the parser would not honour."""
+    from ._models import check_cast_type
+
+    check_cast_type(cast_to, build=build)
+    with contextlib.suppress(TypeError):  # unhashable: checked again next time
+        _CHECKED_CAST_TYPES.add(cast_to)
 
 
 def _take_idempotency_header(options: FinalRequestOptions) -> Union[str, Omit, None]:
