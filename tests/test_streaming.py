@@ -231,9 +231,7 @@ def sse(event_id: int, event: str = "job.status") -> bytes:
 
 async def open_events(client: AsyncMicroDC, **options: Any) -> AsyncStream[Event]:
     """What ``jobs.events`` does."""
-    stream = await client.get(
-        "/api/v1/jobs/job_1/events", cast_to=Event, stream=True, stream_cls=AsyncStream[Event], **options
-    )
+    stream = await client.get("/api/v1/jobs/job_1/events", cast_to=Event, sse_cls=AsyncStream[Event], **options)
     return cast("AsyncStream[Event]", stream)
 
 
@@ -346,7 +344,7 @@ async def test_invalid_event_json_raises_validation_error_and_closes() -> None:
 async def test_strict_event_that_does_not_fit_raises_validation_error() -> None:
     body = ChunkStream([b'data: {"status": 5}\n\n'])
     async with make_client(Recorder(stream_reply(body)), _strict_response_validation=True) as client:
-        raw = await client.get("/events", cast_to=StatusEvent, stream=True, stream_cls=AsyncStream[StatusEvent])
+        raw = await client.get("/events", cast_to=StatusEvent, sse_cls=AsyncStream[StatusEvent])
         stream = cast("AsyncStream[StatusEvent]", raw)
         with pytest.raises(APIResponseValidationError):
             async for _ in stream:
@@ -357,7 +355,7 @@ async def test_strict_event_that_does_not_fit_raises_validation_error() -> None:
 async def test_lenient_event_that_does_not_fit_is_kept() -> None:
     body = ChunkStream([b'data: {"status": 5}\n\n'])
     async with make_client(Recorder(stream_reply(body))) as client:
-        raw = await client.get("/events", cast_to=StatusEvent, stream=True, stream_cls=AsyncStream[StatusEvent])
+        raw = await client.get("/events", cast_to=StatusEvent, sse_cls=AsyncStream[StatusEvent])
         events = [event async for event in cast("AsyncStream[StatusEvent]", raw)]
     assert events[0].data.status == 5  # type: ignore[comparison-overlap]
 
@@ -431,19 +429,31 @@ async def test_several_drops_resume_each_time() -> None:
     assert [r.headers.get("last-event-id") for r in recorder.requests] == [None, "1", "2", "3"]
 
 
-async def test_reconnections_count_against_max_retries() -> None:
-    recorder = Recorder(dropping(sse(1)), dropping(sse(2)), ending(sse(3)))
+async def test_reconnections_count_failures_in_a_row_against_max_retries() -> None:
+    recorder = Recorder(dropping(sse(1)), fail(httpx.ConnectError), ending(sse(2)))
     async with make_client(recorder, max_retries=1) as client:
         stream = await open_events(client)
         seen: List[Event] = []
         with pytest.raises(APIConnectionError):
             await collect(stream, into=seen)
-    assert ids(seen) == ["1", "2"]
+    assert ids(seen) == ["1"]
     assert len(recorder.requests) == 2
 
 
-async def test_retries_before_the_stream_opened_count_too() -> None:
-    recorder = Recorder(error(503), dropping(sse(1)), ending(sse(2)))
+async def test_a_reconnection_that_delivers_an_event_restores_the_whole_budget() -> None:
+    # Four failures in all with max_retries=2, never more than two in a row.
+    answers = [dropping(sse(1)), fail(httpx.ConnectError), dropping(sse(2)), fail(httpx.ConnectError), ending(sse(3))]
+    recorder = Recorder(*answers)
+    async with make_client(recorder, max_retries=2) as client:
+        stream = await open_events(client)
+        events = await collect(stream)
+    assert ids(events) == ["1", "2", "3"]
+    assert stream.reconnections == 4
+    assert [r.headers["x-stainless-retry-count"] for r in recorder.requests] == ["0", "1", "2", "1", "2"]
+
+
+async def test_retries_before_the_stream_opened_count_until_its_first_event() -> None:
+    recorder = Recorder(error(503), dropping(), ending(sse(1)))
     async with make_client(recorder, max_retries=1) as client:
         with pytest.raises(APIConnectionError):
             await collect(await open_events(client))
@@ -646,13 +656,13 @@ async def test_stream_ended_before_its_terminal_event_resumes_with_last_event_id
     assert [r.headers.get("last-event-id") for r in recorder.requests] == [None, "2"]
 
 
-async def test_stream_ended_early_counts_against_max_retries() -> None:
-    answers = [ending(status_event(1)), ending(status_event(2)), ending(terminal_event(3))]
+async def test_a_stream_that_keeps_ending_without_an_event_gives_up_after_max_retries() -> None:
+    answers = [ending(status_event(1)), ending(), ending(), ending(terminal_event(2))]
     recorder = Recorder(*answers)
     seen: List[JobEvent] = []
     with pytest.raises(APIConnectionError, match=r"ended before its last event \(job\.cancelled"):
         await read_job_events(recorder, into=seen, max_retries=1)
-    assert [event.id for event in seen] == ["1", "2"]
+    assert [event.id for event in seen] == ["1"]
     assert len(recorder.requests) == 2
 
 
@@ -680,13 +690,21 @@ class RecordingClock:
 
 
 async def test_reconnections_wait_on_the_sdk_clock_with_the_policy_backoff() -> None:
-    answers = [dropping(status_event(1)), ending(status_event(2)), ending(terminal_event(3))]
+    connect_error = fail(httpx.ConnectError)
+    answers = [
+        dropping(status_event(1)),
+        connect_error,
+        connect_error,
+        ending(status_event(2)),
+        ending(terminal_event(3)),
+    ]
     clock = RecordingClock()
     with use_clock(clock):
         events, _ = await job_events(answers)
     assert [event.id for event in events] == ["1", "2", "3"]
     policy = RetryPolicy()
-    assert len(clock.sleeps) == 2
-    for n, slept in enumerate(clock.sleeps):
+    # Failures in a row back off as retries do (0, 1, 2); after event 2 the count starts again.
+    assert len(clock.sleeps) == 4
+    for n, slept in zip([0, 1, 2, 0], clock.sleeps, strict=True):
         full = min(policy.initial_delay * 2**n, policy.max_delay)
         assert full * (1 - policy.jitter) <= slept <= full

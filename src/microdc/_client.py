@@ -23,7 +23,7 @@ from ._client_resources import AsyncMicroDCResources
 
 if TYPE_CHECKING:
     from ._hooks import HooksArg
-    from .lib.rate_limit import RateLimit
+    from ._rate_limit import RateLimit
 
 __all__ = ["AsyncMicroDC"]
 

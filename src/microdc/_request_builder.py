@@ -3,11 +3,13 @@
 The one module for request building, between ``BaseClient.request`` (which makes
 the options) and the sender (which sends what :class:`RequestBuilder` builds):
 
-* :class:`FinalRequestOptions` is the call plan: method, path, query, headers, body,
-  per-request options, and how the answer is wanted (``response_mode``: parsed, raw
-  or streamed, set by the ``with_raw_response``/``with_streaming_response``
-  wrappers; ``cast_to`` and ``stream_cls``). A plain ``__slots__`` object, not a
-  pydantic model: one is built on every call, so it must cost next to nothing.
+* :class:`FinalRequestOptions` is the call plan: method, path (and the spec's path
+  template), query, headers, body, per-request options, and how the answer is
+  wanted: ``response_mode`` (parsed, raw or unread; set by the resource views behind
+  ``with_raw_response``/``with_streaming_response``, never by a keyword), ``cast_to``,
+  ``sse_cls`` (the event-stream class of an SSE answer) and ``read_body`` (whether an
+  attempt reads the whole body before it returns). A plain ``__slots__`` object, not
+  a pydantic model: one is built on every call, so it must cost next to nothing.
 * :class:`RequestBuilder` joins the URL against the base URL, puts headers in a
   fixed order (defaults, platform, auth, the caller's, then per attempt:
   idempotency key, retry count, read timeout), encodes the query string and the
@@ -33,7 +35,6 @@ from ._platform import platform_headers
 
 __all__ = [
     "MUTATION_METHODS",
-    "RESPONSE_MODE_OPTION",
     "FinalRequestOptions",
     "RequestBuilder",
     "ResponseMode",
@@ -45,12 +46,10 @@ __all__ = [
     "timeout_extension",
 ]
 
-ResponseMode: TypeAlias = Literal["parsed", "raw", "stream"]
+ResponseMode: TypeAlias = Literal["parsed", "raw", "unread"]
 """How a call wants its answer: the parsed SDK object (the default), the raw
-``AsyncAPIResponse`` read whole, or an ``AsyncAPIResponse`` that reads nothing until asked."""
-
-RESPONSE_MODE_OPTION = "_response_mode"
-"""The private request option through which the raw/streaming wrappers set :data:`ResponseMode`."""
+``AsyncAPIResponse`` read whole (``with_raw_response``), or an ``AsyncAPIResponse``
+that reads nothing until asked (``with_streaming_response``)."""
 
 MUTATION_METHODS = frozenset({"POST", "DELETE"})
 """The methods that change state: they take ``idempotency_key`` and always send an ``Idempotency-Key``."""
@@ -74,9 +73,10 @@ class FinalRequestOptions:
         "max_retries",
         "method",
         "params",
+        "path_template",
+        "read_body",
         "response_mode",
-        "stream",
-        "stream_cls",
+        "sse_cls",
         "timeout",
         "url",
     )
@@ -96,11 +96,14 @@ class FinalRequestOptions:
         idempotency_key: Optional[str] = None,
         response_mode: ResponseMode = "parsed",
         cast_to: Type[Any] = object,
-        stream: bool = False,
-        stream_cls: Optional[Type[Any]] = None,
+        sse_cls: Optional[Type[Any]] = None,
+        read_body: bool = True,
+        path_template: Optional[str] = None,
     ) -> None:
         self.method = method
         self.url = url
+        # The operation's path as the spec writes it (`/api/v1/jobs/{job_id}`); a raw verb's own path.
+        self.path_template = url if path_template is None else path_template
         self.params = params
         self.headers = headers
         self.json_data = json_data
@@ -113,8 +116,9 @@ class FinalRequestOptions:
         self.idempotency_key = idempotency_key
         self.response_mode: ResponseMode = response_mode
         self.cast_to: Type[Any] = cast_to
-        self.stream = stream
-        self.stream_cls = stream_cls
+        self.sse_cls = sse_cls  # the stream class (`AsyncStream[JobEvent]`) an event-stream answer becomes
+        # An SSE answer is read event by event, an unread one by the caller: neither is read here.
+        self.read_body = read_body and sse_cls is None and response_mode != "unread"
 
     @classmethod
     def build(
@@ -126,10 +130,24 @@ class FinalRequestOptions:
         query: Optional[Mapping[str, object]] = None,
         body: Optional[object] = None,
         files: Optional[Mapping[str, FileTypes]] = None,
+        path_template: Optional[str] = None,
+        response_mode: ResponseMode = "parsed",
+        sse_cls: Optional[Type[Any]] = None,
+        read_body: bool = True,
     ) -> FinalRequestOptions:
         """Options for a call from its arguments and its ``**options``."""
         if not options:
-            return cls(method, url, params=query, json_data=body, files=files)
+            return cls(
+                method,
+                url,
+                params=query,
+                json_data=body,
+                files=files,
+                path_template=path_template,
+                response_mode=response_mode,
+                sse_cls=sse_cls,
+                read_body=read_body,
+            )
         check_request_options(method, options)
         extra_query = options.get("extra_query")
         if extra_query:
@@ -145,7 +163,10 @@ class FinalRequestOptions:
             max_retries=options.get("max_retries", NotGiven()),
             timeout=options.get("timeout", NotGiven()),
             idempotency_key=cast(MutationRequestOptions, options).get("idempotency_key"),
-            response_mode=cast(Mapping[str, Any], options).get(RESPONSE_MODE_OPTION, "parsed"),
+            path_template=path_template,
+            response_mode=response_mode,
+            sse_cls=sse_cls,
+            read_body=read_body,
         )
 
     def _clone(self) -> FinalRequestOptions:
@@ -160,6 +181,7 @@ class FinalRequestOptions:
         clone.params = {**self.params, **params} if self.params else dict(params)
         clone.idempotency_key = None
         clone.response_mode = "parsed"
+        clone.read_body = True
         return clone
 
     def with_headers(self, headers: Mapping[str, str]) -> FinalRequestOptions:
@@ -187,7 +209,6 @@ class FinalRequestOptions:
 
 _OPTION_NAMES = RequestOptions.__required_keys__ | RequestOptions.__optional_keys__
 _MUTATION_OPTION_NAMES = MutationRequestOptions.__required_keys__ | MutationRequestOptions.__optional_keys__
-_RESPONSE_MODES = ("parsed", "raw", "stream")
 
 
 def check_request_options(method: str, options: Mapping[str, object]) -> None:
@@ -197,15 +218,13 @@ def check_request_options(method: str, options: Mapping[str, object]) -> None:
     (``max_token=5``) and send the request without it.
     """
     allowed = _MUTATION_OPTION_NAMES if method in MUTATION_METHODS else _OPTION_NAMES
-    unknown = [name for name in options if name not in allowed and name != RESPONSE_MODE_OPTION]
+    unknown = [name for name in options if name not in allowed]
     if unknown:
         names = ", ".join(repr(name) for name in unknown)
         raise TypeError(
             f"Unexpected keyword argument {names}; besides its own parameters, this method takes only "
             f"the request options {', '.join(sorted(allowed))}"
         )
-    if options.get(RESPONSE_MODE_OPTION, "parsed") not in _RESPONSE_MODES:
-        raise ValueError(f"{RESPONSE_MODE_OPTION} must be one of {_RESPONSE_MODES}")
     timeout = options.get("timeout")
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float, httpx.Timeout, NotGiven, type(None))):
         raise TypeError(f"`timeout` must be seconds, an httpx.Timeout or None, got {type(timeout).__name__}")

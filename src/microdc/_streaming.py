@@ -18,12 +18,17 @@ is neither lost nor taken for a kind of event the code checks for.
 The stream ends after a terminal event (for ``JobEvent`` items, the names of the
 generated ``JobTerminalEvent``). When the connection drops, or the server ends the
 stream cleanly before a terminal event (proxies close idle streams that way), it
-reconnects with ``Last-Event-ID`` after a backoff from the client's retry policy,
-on the SDK's clock (``microdc._clock``); each reconnection counts against the
-call's ``max_retries``. So the caller sees every event exactly once. A stream of an
-item type without terminal names ends when the server ends it. Leave a stream early
-with ``async with`` (or ``await stream.close()``): the connection is closed before
-control returns, including on cancellation.
+re-enters the client's retry loop with that failure (``BaseClient._send``), which
+asks the retry policy (``RetryPolicy.next_delay``: its rules, ``retry_if``, the
+server's hints, the deadline), fires ``on_retry``, waits on the SDK's clock
+(``microdc._clock``) and reconnects with ``Last-Event-ID``; ``on_error`` fires only
+if the stream finally raises. ``max_retries`` counts the failures in a row: a
+reconnection that delivers a new event restores the whole budget, so a stream
+follows a job of any length through any number of cuts that each make progress.
+The caller sees every event exactly once. A stream of an item type without terminal
+names ends when the server ends it. Leave a stream early with ``async with`` (or
+``await stream.close()``): the connection is closed before control returns,
+including on cancellation.
 """
 
 from __future__ import annotations
@@ -31,12 +36,12 @@ from __future__ import annotations
 import json
 from types import TracebackType
 from typing import (
-    TYPE_CHECKING,
     Any,
     Set,
     Dict,
     List,
     Type,
+    Tuple,
     Generic,
     TypeVar,
     Callable,
@@ -53,7 +58,6 @@ import httpx
 import pydantic
 from typing_extensions import Self, Annotated, get_args, get_origin
 
-from . import _clock
 from ._logs import redact_url
 from ._models import (
     BaseModel,
@@ -63,17 +67,17 @@ from ._models import (
     check_cast_type,
     python_validator,
 )
-from ._exceptions import APIError, APIStatusError, APITimeoutError, APIConnectionError, APIResponseValidationError
+from ._exceptions import APIError, APITimeoutError, APIConnectionError, APIResponseValidationError
 
-if TYPE_CHECKING:
-    from ._retry import RetryPolicy
-
-__all__ = ["AsyncStream", "SSEDecoder", "ServerSentEvent"]
+__all__ = ["AsyncStream", "Resume", "SSEDecoder", "ServerSentEvent"]
 
 _T = TypeVar("_T")
 
-Reconnect = Callable[[Optional[str]], Awaitable[httpx.Response]]
-"""Re-opens the stream, sending ``Last-Event-ID`` when given one."""
+Resume = Callable[[APIError, Optional[str], int], Awaitable[Tuple[httpx.Response, int]]]
+"""Re-opens a stream after the failure that ended its last response: given that
+failure, the ``Last-Event-ID`` to send and the failures in a row so far, it returns
+the new response and the failures in a row counting the reconnections it made
+(``BaseClient._stream_resumer``); it raises when the policy gives up."""
 
 
 class ServerSentEvent:
@@ -268,17 +272,17 @@ class AsyncStream(Generic[_T]):
         cast_to: Type[_T],
         response: httpx.Response,
         strict: bool = False,
-        reconnect: Optional[Reconnect] = None,
-        retries_left: int = 0,
-        retry_policy: Optional[RetryPolicy] = None,
+        resume: Optional[Resume] = None,
+        failures: int = 0,
     ) -> None:
         self.response = response
         self._cast_to = cast_to
         self._kinds = _item_kinds(cast(Any, cast_to))
         self._strict = strict
-        self._reconnect = reconnect
-        self._retries_left = retries_left
-        self._retry_policy = retry_policy
+        self._resume = resume
+        # Failed attempts in a row (the call's retries before the stream opened count):
+        # what the policy's `max_retries` bounds; a new event sets it back to 0.
+        self._failures = failures
         self._reconnections = 0
         self._iterator = self._events()
 
@@ -324,6 +328,7 @@ class AsyncStream(Generic[_T]):
             try:
                 async for chunk in self.response.aiter_bytes():
                     for sse in decoder.feed(chunk):
+                        self._failures = 0
                         yield cast(_T, self._parse(sse))
                         if sse.event in terminal:
                             await self.response.aclose()
@@ -341,7 +346,7 @@ class AsyncStream(Generic[_T]):
             except httpx.TransportError as exc:
                 await self.response.aclose()
                 error = _interrupted(exc, self.response.request)
-            await self._resume(decoder, error)
+            await self._reconnect(decoder, error)
 
     def _parse(self, sse: ServerSentEvent) -> object:
         """The item for ``sse``; for a name the item type does not know, a plain ``BaseModel`` (lenient)."""
@@ -376,27 +381,16 @@ class AsyncStream(Generic[_T]):
             message=redact_url(f"The event stream sent an event that could not be parsed (id {sse.id!r}): {reason}"),
         )
 
-    async def _resume(self, decoder: SSEDecoder, error: APIError) -> None:
-        """Re-open the stream after ``error``; every attempt counts against the call's ``max_retries``."""
+    async def _reconnect(self, decoder: SSEDecoder, error: APIError) -> None:
+        """Re-open the stream after ``error``, or raise the error the retry policy gives up on."""
         # Bytes of a half-received event are dropped: the server sends that event again.
         decoder.discard_partial_event()
+        if self._resume is None:
+            raise error
         last_id = decoder.last_event_id or self.response.request.headers.get("last-event-id")
-        while True:
-            if self._reconnect is None or self._retries_left <= 0:
-                raise error
-            if self._retry_policy is not None:
-                await _clock.sleep(self._retry_policy.backoff(self._reconnections))
-            self._retries_left -= 1
-            self._reconnections += 1
-            try:
-                self.response = await self._reconnect(last_id)
-                return
-            except APIConnectionError as exc:
-                error = exc
-            except APIStatusError as exc:
-                if self._retry_policy is None or not self._retry_policy.should_retry_response(exc.response):
-                    raise
-                error = exc
+        failures = self._failures
+        self.response, self._failures = await self._resume(error, last_id, failures)
+        self._reconnections += self._failures - failures
 
 
 _UNKNOWN = _ItemKind(BaseModel, BaseModel)

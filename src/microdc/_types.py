@@ -15,7 +15,7 @@ Test for either with :func:`is_given`, never by identity with one instance.
 from __future__ import annotations
 
 import os
-from typing import IO, Any, Dict, Tuple, Union, Mapping, Optional
+from typing import IO, Tuple, Union, Mapping, Optional
 
 import httpx
 from typing_extensions import Literal, TypeAlias, TypedDict, final, override
@@ -139,7 +139,3 @@ class MutationRequestOptions(RequestOptions, total=False):
     idempotency_key: str
     """The ``Idempotency-Key`` to send (one is generated per call when not given).
     Every retry of the call reuses it, so a retry never repeats the operation."""
-
-
-HeadersDict: TypeAlias = Dict[str, str]
-AnyMapping: TypeAlias = Mapping[str, Any]

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, TextIO, Optional
 import click
 
 from ._common import settings as get_settings, describe_error
-from ..._exceptions import MicroDCError, BudgetExceededError
+from ..._exceptions import MicroDCError
+from ..jobs._errors import BudgetExceededError
 
 if TYPE_CHECKING:
     from ..jobs import Conversation
