@@ -15,13 +15,14 @@ import io
 import os
 import uuid
 import mimetypes
-from typing import IO, Dict, List, Tuple, Union, Optional, AsyncIterator, cast
+from typing import IO, Dict, List, Tuple, Optional, AsyncIterator, cast
 
 import anyio
 import httpx
 import anyio.to_thread
 
-from ._types import Omit, NotGiven, FileTypes, FileContent
+from ._qs import Querystring
+from ._types import FileTypes, FileContent
 
 __all__ = ["MultipartBody", "UploadFile", "to_upload_file"]
 
@@ -139,11 +140,10 @@ class MultipartBody(httpx.AsyncByteStream):
 
     def __init__(self, fields: Dict[str, object], files: List[Tuple[str, UploadFile]]) -> None:
         self.boundary = uuid.uuid4().hex
-        # Like query parameters, a field that is None, NOT_GIVEN or omit is not sent.
+        # Encoded as query parameters are (None, NOT_GIVEN and omit left out), except that a
+        # list is one part per item named `key[]`, as openai-python and anthropic-sdk-python send it.
         self._fields = b"".join(
-            self._part_head(name, None, None) + _field_bytes(value) + b"\r\n"
-            for name, value in fields.items()
-            if value is not None and not isinstance(value, (NotGiven, Omit))
+            self._part_head(name, None, None) + _field_bytes(value) + b"\r\n" for name, value in _FORM.fields(fields)
         )
         self._files = files
         self._heads = [self._part_head(name, upload.filename, upload.content_type) for name, upload in files]
@@ -192,8 +192,7 @@ class MultipartBody(httpx.AsyncByteStream):
 
 
 def _field_bytes(value: object) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, bool):
-        return b"true" if value else b"false"
-    return str(cast(Union[str, int, float], value)).encode()
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
+_FORM = Querystring(array_format="brackets")
