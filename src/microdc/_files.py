@@ -15,7 +15,7 @@ import io
 import os
 import uuid
 import mimetypes
-from typing import IO, Dict, List, Tuple, Optional, AsyncIterator, cast
+from typing import IO, Dict, List, Tuple, Optional, AsyncIterable, AsyncIterator, cast
 
 import anyio
 import httpx
@@ -24,7 +24,7 @@ import anyio.to_thread
 from ._qs import Querystring
 from ._types import FileTypes, FileContent
 
-__all__ = ["MultipartBody", "UploadFile", "to_upload_file"]
+__all__ = ["ContentStream", "MultipartBody", "StreamedBody", "UploadFile", "to_upload_file"]
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -135,7 +135,40 @@ def _quote(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
 
 
-class MultipartBody(httpx.AsyncByteStream):
+class StreamedBody(httpx.AsyncByteStream):
+    """A request body sent as a stream: its ``Content-Type``, its length when known, and whether it can be re-sent."""
+
+    @property
+    def content_type(self) -> Optional[str]:
+        """The ``Content-Type`` it must be sent with (None: the call's own)."""
+        return None
+
+    @property
+    def replayable(self) -> bool:
+        """Whether the whole body can be sent again (for a retry)."""
+        return False
+
+    def content_length(self) -> Optional[int]:
+        """The number of bytes it holds, when known in advance (else it is sent chunked)."""
+        return None
+
+
+class ContentStream(StreamedBody):
+    """A caller's ``content=`` given as an async iterable of bytes: read once, while it is sent."""
+
+    def __init__(self, chunks: AsyncIterable[bytes]) -> None:
+        self._chunks = chunks
+        self._sent = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._sent:
+            raise RuntimeError("this request body is an async iterable, which can be read only once")
+        self._sent = True
+        async for chunk in self._chunks:
+            yield chunk
+
+
+class MultipartBody(StreamedBody):
     """A ``multipart/form-data`` body of form fields and files, streamed and replayable."""
 
     def __init__(self, fields: Dict[str, object], files: List[Tuple[str, UploadFile]]) -> None:
