@@ -8,8 +8,10 @@ extraction, event hooks) and converts headers once each way. Redirects are follo
 here (at most ``max_redirects``); one that leaves the origin drops ``Authorization``.
 
 The session is created lazily, inside the event loop that sends first (the SDK's
-``HttpClientPool`` makes one client per loop). Env proxies are not read (aiohttp's
-default); pass ``proxy=`` to use one.
+``HttpClientPool`` makes one client per loop). Proxies: ``proxy=``, else (with
+``trust_env``, the default) ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY`` and ``NO_PROXY``
+as they are when the client is made, as httpx reads them; the choice is cached per
+origin, so a request pays one dict lookup for it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from __future__ import annotations
 import time
 import asyncio
 import datetime
+import ipaddress
+import urllib.request
 from typing import Any, Dict, List, Type, Tuple, Union, Optional, Sequence, AsyncIterator
 
 import httpx
@@ -91,6 +95,7 @@ class AioHttpClient(httpx.AsyncClient):
         base_url: str = "",
         proxy: Optional[str] = None,
         verify: Any = True,
+        trust_env: bool = True,
     ) -> None:
         # The base client never sends; an unusable transport spares it building an
         # SSL context and an httpcore pool.
@@ -105,6 +110,11 @@ class AioHttpClient(httpx.AsyncClient):
         )
         self._aio_limits = limits
         self._aio_proxy = proxy
+        # The environment's proxies, read once as httpx does (none when `proxy=` is given).
+        self._env_proxies: Dict[str, str] = (
+            urllib.request.getproxies_environment() if proxy is None and trust_env else {}
+        )
+        self._proxy_by_origin: Dict[Tuple[bytes, bytes], Optional[str]] = {}
         self._aio_verify: Any = verify
         self._aio_session: Optional[aiohttp.ClientSession] = None
         self._aio_closed = False
@@ -130,6 +140,10 @@ class AioHttpClient(httpx.AsyncClient):
             skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
             timeout=aiohttp.ClientTimeout(total=None),
         )
+        # aiohttp resends an idempotent request once, unseen, when the server drops the
+        # connection before answering; the SDK's retry policy decides (and counts) retries.
+        if hasattr(self._aio_session, "_retry_connection"):
+            self._aio_session._retry_connection = False
         return self._aio_session
 
     def _aio_timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
@@ -173,17 +187,23 @@ class AioHttpClient(httpx.AsyncClient):
     async def _send_one(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
         session = self._aio_session or self._open_session()
         body = request.stream
-        data: Any = request.content if isinstance(body, httpx.ByteStream) else body
+        headers = [(key.decode("latin-1"), value.decode("latin-1")) for key, value in request.headers.raw]
+        if isinstance(body, httpx.ByteStream):
+            data: Any = request.content
+        else:
+            data = body
+            # aiohttp chunks a stream of unknown length itself, and refuses a request that says so too.
+            headers = [(key, value) for key, value in headers if key.lower() != "transfer-encoding"]
         started = time.perf_counter()
         try:
             response = await session.request(
                 request.method,
                 str(request.url),
-                headers=[(key.decode("latin-1"), value.decode("latin-1")) for key, value in request.headers.raw],
+                headers=headers,
                 data=data or None,
                 allow_redirects=False,
                 timeout=self._aio_timeout(request),
-                proxy=self._aio_proxy,
+                proxy=self._proxy_for(request.url) if self._env_proxies else self._aio_proxy,
             )
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise _transport_error(exc, request) from exc
@@ -217,6 +237,19 @@ class AioHttpClient(httpx.AsyncClient):
         result.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
         return result
 
+    def _proxy_for(self, url: httpx.URL) -> Optional[str]:
+        """The environment's proxy for ``url``'s origin (None: go direct, e.g. a ``NO_PROXY`` match)."""
+        key = (url.raw_scheme, url.netloc)
+        if key in self._proxy_by_origin:
+            return self._proxy_by_origin[key]
+        proxies = self._env_proxies
+        proxy = proxies.get(url.scheme) or proxies.get("all")
+        if proxy is not None and _no_proxy_matches(proxies.get("no", ""), url):
+            proxy = None
+        if len(self._proxy_by_origin) < 256:
+            self._proxy_by_origin[key] = proxy
+        return proxy
+
     async def aclose(self) -> None:
         self._aio_closed = True
         session, self._aio_session = self._aio_session, None
@@ -225,6 +258,30 @@ class AioHttpClient(httpx.AsyncClient):
 
     async def __aexit__(self, *exc_info: Any) -> None:
         await self.aclose()
+
+
+def _no_proxy_matches(no_proxy: str, url: httpx.URL) -> bool:
+    """Whether ``NO_PROXY`` names ``url``'s host: ``*``, the host or a parent domain, an IP or network."""
+    host = url.host.lower()
+    for entry in no_proxy.split(","):
+        entry = entry.strip().lower().split("://", 1)[-1]
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        name, _, port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
+        if port and (not port.isdigit() or int(port) != (url.port or _DEFAULT_PORTS.get(url.scheme))):
+            continue
+        name = name.strip("[]").lstrip(".")
+        try:
+            if ipaddress.ip_address(host) in ipaddress.ip_network(name, strict=False):
+                return True
+            continue
+        except ValueError:
+            pass  # a name, not an address
+        if host == name or host.endswith("." + name):
+            return True
+    return False
 
 
 def _origin(url: httpx.URL) -> Tuple[str, str, Optional[int]]:

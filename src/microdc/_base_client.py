@@ -342,13 +342,25 @@ class BaseClient:
         query: Optional[Mapping[str, object]] = None,
         files: Optional[Mapping[str, FileTypes]] = None,
         content: Optional[RequestContent] = None,
+        stream: bool = False,
+        stream_cls: Optional[Type[Any]] = None,
         **options: Unpack[MutationRequestOptions],
     ) -> _T:
         """POST to ``path``: ``body`` as JSON, ``files`` (with ``body``'s fields) as multipart, or
         ``content`` as raw bytes (``application/octet-stream`` unless ``extra_headers`` gives a
-        ``Content-Type``); sends an ``Idempotency-Key``."""
+        ``Content-Type``); sends an ``Idempotency-Key``. ``stream_cls`` (e.g.
+        ``AsyncStream[T]``) reads an event-stream answer."""
         return await self._verb(
-            "POST", path, cast_to=cast_to, options=options, query=query, body=body, files=files, content=content
+            "POST",
+            path,
+            cast_to=cast_to,
+            options=options,
+            query=query,
+            body=body,
+            files=files,
+            content=content,
+            stream=stream,
+            stream_cls=stream_cls,
         )
 
     async def patch(

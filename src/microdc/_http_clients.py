@@ -149,8 +149,10 @@ def DefaultAioHttpClient(**kwargs: Any) -> httpx.AsyncClient:
     ``async with DefaultAioHttpClient() as http, AsyncMicroDC(http_client=http) as client:``
     the same API, aiohttp's faster connection handling underneath. The caller closes
     it (the client leaves a given ``http_client`` open). Takes ``timeout``, ``limits``,
-    ``follow_redirects``, ``max_redirects``, ``headers``, ``base_url``, ``proxy`` and
-    ``verify``; see :mod:`microdc._aiohttp` for why it is not httpx-aiohttp.
+    ``follow_redirects``, ``max_redirects``, ``headers``, ``base_url``, ``proxy``,
+    ``verify`` and ``trust_env`` (the ``HTTP(S)_PROXY``/``ALL_PROXY``/``NO_PROXY``
+    variables, read as httpx reads them); see :mod:`microdc._aiohttp` for why it is not
+    httpx-aiohttp.
     """
     try:
         from ._aiohttp import AioHttpClient
