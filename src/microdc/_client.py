@@ -82,6 +82,8 @@ class AsyncMicroDC(AsyncMicroDCResources):
         setup_logging()
         if api_key is None:
             api_key = os.environ.get(ENV_API_KEY)
+        elif not isinstance(api_key, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"api_key must be a str, got {type(api_key).__name__}")
         if not api_key:
             raise MicroDCError(
                 f"No API key: pass `api_key=` to AsyncMicroDC(...) or set the {ENV_API_KEY} environment variable."

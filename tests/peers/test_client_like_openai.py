@@ -240,6 +240,15 @@ async def test_authorization_can_be_replaced_or_omitted_for_a_call(transport: st
     assert [header(r, "Authorization") for r in server.requests] == [f"Bearer {API_KEY}", "Bearer custom", None]
 
 
+def test_an_api_key_that_is_not_a_string_is_refused_with_type_error() -> None:
+    # openai-python also takes a callable that provides the key; here it is a string.
+    async def provider() -> str:
+        return "key"
+
+    with pytest.raises(TypeError, match="api_key must be a str"):
+        AsyncMicroDC(api_key=cast(Any, provider), base_url="http://127.0.0.1:9")
+
+
 def test_a_client_without_an_api_key_says_how_to_set_one(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MICRODC_API_KEY", raising=False)
     with pytest.raises(MicroDCError, match="MICRODC_API_KEY"):
@@ -314,6 +323,16 @@ async def test_a_multipart_body_sends_a_list_as_repeated_bracket_parts(transport
         f"--{boundary}--".encode(),
         b"",
     ]
+
+
+async def test_a_multipart_body_uses_its_own_boundary_whatever_content_type_the_call_gives(transport: str) -> None:
+    given = {"Content-Type": "multipart/form-data; boundary=6b7ba517decee4a450543ea6ae821c82"}
+    async with wired(transport, ok()) as (client, server):
+        await client.post("/foo", cast_to=object, body={"a": "b"}, files={"f": b"x"}, extra_headers=given)
+    (request,) = server.requests
+    boundary = request.headers["content-type"].split("boundary=")[1]
+    assert boundary != "6b7ba517decee4a450543ea6ae821c82"
+    assert request.body.startswith(f"--{boundary}\r\n".encode())
 
 
 async def test_raw_bytes_are_sent_as_the_body_with_the_callers_content_type(transport: str) -> None:
