@@ -76,48 +76,49 @@ class Querystring:
     def _walk(self, items: List[Tuple[str, Any]], key: str, value: object, leaf: Callable[[str, object], Any]) -> None:
         if value is None or isinstance(value, (NotGiven, Omit)):
             return
-        if isinstance(value, Mapping):
-            for name, item in cast(Mapping[object, object], value).items():
-                self._walk(items, f"{key}[{_name(key, name)}]", item, leaf)
-        elif isinstance(value, _LISTS):
+        if isinstance(value, _LISTS):
             values = cast(Iterable[object], value)
             if self.array_format == "comma":
-                self._comma(items, key, values, leaf)
+                texts: List[str] = []
+                nested: List[object] = []
+                _comma_values(key, values, texts, nested)
+                if texts or not nested:
+                    items.append((key, ",".join(texts)))
+                for mapping in nested:  # a mapping has no comma form: bracketed keys
+                    self._walk(items, key, mapping, leaf)
             else:
                 name = f"{key}[]" if self.array_format == "brackets" else key
                 for item in values:
                     self._walk(items, name, item, leaf)
+        elif isinstance(value, Mapping):
+            for sub, item in cast(Mapping[object, object], value).items():
+                self._walk(items, f"{key}[{_name(key, sub)}]", item, leaf)
         else:
             items.append((key, leaf(key, value)))
 
-    def _comma(
-        self, items: List[Tuple[str, Any]], key: str, values: Iterable[object], leaf: Callable[[str, object], Any]
-    ) -> None:
-        """``key=a,b,c`` from the list's scalars (nested lists flattened); its mappings as bracketed keys."""
-        texts: List[str] = []
-        nested: List[object] = []
-        pending = list(values)
-        pending.reverse()
-        while pending:
-            item = pending.pop()
-            if item is None or isinstance(item, (NotGiven, Omit)):
-                continue
-            if isinstance(item, Mapping):
-                nested.append(cast(object, item))
-            elif isinstance(item, _LISTS):
-                inner = list(cast(Iterable[object], item))
-                inner.reverse()
-                pending.extend(inner)
-            else:
-                texts.append(primitive_text(key, item))
-        if texts or not nested:
-            items.append((key, ",".join(texts)))
-        for mapping in nested:
-            self._walk(items, key, mapping, leaf)
+
+def _comma_values(key: str, values: Iterable[object], texts: List[str], nested: List[object]) -> None:
+    """The texts of a comma list's scalars, nested lists flattened in; its mappings into ``nested``."""
+    for item in values:
+        if type(item) is str:
+            texts.append(item)
+        elif item is None or isinstance(item, (NotGiven, Omit)):
+            continue
+        elif isinstance(item, _LISTS):
+            _comma_values(key, cast(Iterable[object], item), texts, nested)
+        elif isinstance(item, Mapping):
+            nested.append(cast(object, item))
+        else:
+            texts.append(primitive_text(key, item))
 
 
 def primitive_text(key: str, value: object) -> str:
     """``value`` (a scalar) as the text the API reads; ``TypeError`` for a value that has none."""
+    kind = type(value)
+    if kind is str:
+        return cast(str, value)
+    if kind is int:
+        return str(value)
     if value is True:
         return "true"
     if value is False:
