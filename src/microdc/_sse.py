@@ -157,42 +157,32 @@ class SSEDecoder:
         if value[:1] == b" ":
             value = value[1:]
         if name == b"data":
-            self._data.append(value)  # most lines: handled here, without another call
-        else:
-            self._field(name, value)
-        return None
-
-    def _pieces(self, pieces: List[bytes]) -> Optional[ServerSentEvent]:
-        """A line that came in several chunks (a large event's data), joined once, value only.
-
-        The first piece holds the field name (the pieces are never empty, and the last
-        one holds the line end), so the value is the one copy the join makes.
-        """
-        first = pieces[0]
-        if first[:1] == b":":
-            return None  # a long comment: nothing to join
-        colon = first.find(b":")
-        if colon < 0 or colon + 1 == len(first):
-            return self._line(b"".join(pieces))  # the name, or what follows the colon, spans pieces
-        start = colon + 2 if first[colon + 1 : colon + 2] == b" " else colon + 1
-        pieces[0] = first[start:]
-        pieces[-1] = pieces[-1].rstrip(b"\r\n")
-        value = b"".join(pieces)
-        name = first[:colon]
-        if name == b"data":
             self._data.append(value)
-        else:
-            self._field(name, value)
-        return None
-
-    def _field(self, name: bytes, value: bytes) -> None:
-        if name == b"event":
+        elif name == b"event":
             self._event = value.decode("utf-8", errors="replace")
         elif name == b"id":
             if b"\0" not in value:
                 self._id = value.decode("utf-8", errors="replace")
         elif name == b"retry" and value.isdigit():  # bytes.isdigit: ASCII digits only
             self._retry = int(value)
+        return None
+
+    def _pieces(self, pieces: List[bytes]) -> Optional[ServerSentEvent]:
+        """A line that came in several chunks (a large event's data), joined once, value only.
+
+        The first piece holds the field name (the pieces are never empty, and the last
+        one holds the line end), so a ``data`` value is the one copy the join makes. Any
+        other field that long (a name or an ``id`` of many KiB) is joined whole instead.
+        """
+        first = pieces[0]
+        if first[:1] == b":":
+            return None  # a long comment: nothing to join
+        if not first.startswith(b"data:") or len(first) == len(b"data:"):
+            return self._line(b"".join(pieces))  # not data, or what follows the colon is in the next piece
+        pieces[0] = first[6:] if first[5:6] == b" " else first[5:]
+        pieces[-1] = pieces[-1].rstrip(b"\r\n")
+        self._data.append(b"".join(pieces))
+        return None
 
     def _dispatch(self) -> Optional[ServerSentEvent]:
         # The id becomes the one to resume from only once its event is complete.

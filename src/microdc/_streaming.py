@@ -225,7 +225,12 @@ class AsyncStream(Generic[_T]):
             if self._strict:
                 raise self._invalid(sse, f"its name {sse.event!r} is not one this stream knows")
             kind = _UNKNOWN
-        envelope = {"event": sse.event, "id": sse.id, "data": self._data(kind, sse)}
+        # The data alone, in one pass from its bytes: nothing in it can reach the envelope.
+        try:
+            data = kind.validate_data(sse.raw_data or b"null")
+        except pydantic.ValidationError as exc:
+            data = self._data_that_failed(kind, sse, exc)
+        envelope = {"event": sse.event, "id": sse.id, "data": data}
         try:
             # The data is already built, so this only checks the name and id.
             return kind.validate_envelope(envelope)
@@ -234,13 +239,9 @@ class AsyncStream(Generic[_T]):
                 raise self._invalid(sse, str(exc)) from None
             return construct_type(kind.envelope_type, envelope)
 
-    def _data(self, kind: _ItemKind, sse: ServerSentEvent) -> object:
-        """The event's data alone as ``kind``'s data type, in one pass from its bytes: nothing in it reaches the envelope."""
+    def _data_that_failed(self, kind: _ItemKind, sse: ServerSentEvent, error: pydantic.ValidationError) -> object:
+        """The data when its first parse failed: kept leniently, or the error that explains why not."""
         source: Union[bytes, str] = sse.raw_data or b"null"
-        try:
-            return kind.validate_data(source)
-        except pydantic.ValidationError as exc:
-            error = exc
         if _is_json_error(error) and not source.isascii():
             # Bytes that are not UTF-8 read as U+FFFD (the event-stream rule): parse the text instead.
             source = sse.data
