@@ -191,6 +191,10 @@ class AioHttpClient(httpx.AsyncClient):
             skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
             timeout=aiohttp.ClientTimeout(total=None),
         )
+        # aiohttp resends an idempotent request once, unseen, when the server drops the
+        # connection before answering; the SDK's retry policy decides (and counts) retries.
+        if hasattr(self._aio_session, "_retry_connection"):
+            self._aio_session._retry_connection = False
         return self._aio_session
 
     def _aio_timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
@@ -245,8 +249,13 @@ class AioHttpClient(httpx.AsyncClient):
     async def _send_one(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
         session = self._aio_session or self._open_session()
         body = request.stream
-        data: Any = request.content if isinstance(body, httpx.ByteStream) else body
         headers = [(key.decode("latin-1"), value.decode("latin-1")) for key, value in request.headers.raw]
+        if isinstance(body, httpx.ByteStream):
+            data: Any = request.content
+        else:
+            data = body
+            # aiohttp chunks a stream of unknown length itself, and refuses a request that says so too.
+            headers = [(key, value) for key, value in headers if key.lower() != "transfer-encoding"]
         route = self._proxy_for(request.url) if self._aio_proxied else None
         proxy_headers = None
         if route is not None:

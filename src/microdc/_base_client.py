@@ -38,7 +38,8 @@ from typing_extensions import Self, Unpack, Protocol
 from . import _clock
 from ._logs import logger, redact_url, redact_headers
 from ._retry import RetryPolicy
-from ._types import Omit, Timeout, FileTypes, RequestOptions, MutationRequestOptions
+from ._types import Omit, Timeout, NotGiven, FileTypes, RequestContent, RequestOptions, MutationRequestOptions
+from ._timeouts import effective_timeout
 from ._exceptions import (
     APIError,
     APIStatusError,
@@ -83,7 +84,7 @@ class BaseClient:
         self,
         *,
         base_url: Union[str, httpx.URL],
-        timeout: Timeout,
+        timeout: Union[Timeout, NotGiven],
         retry: RetryPolicy,
         http_client: Optional[httpx.AsyncClient] = None,
         custom_headers: Optional[Mapping[str, Union[str, Omit]]] = None,
@@ -98,11 +99,13 @@ class BaseClient:
             raise TypeError(f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}")
         self._custom_headers: Mapping[str, Union[str, Omit]] = custom_headers or {}
         self._custom_query: Mapping[str, object] = custom_query or {}
+        self._timeout_option = timeout
         self._builder = RequestBuilder(
             base_url=str(base_url),
-            timeout=timeout,
+            timeout=effective_timeout(timeout, http_client),
             headers=RequestBuilder.default_headers(self.auth_headers, self._custom_headers),
             custom_query=self._custom_query,
+            custom_headers=self._custom_headers,
         )
         self._strict_response_validation = _strict_response_validation
         self._pool = HttpClientPool(http_client, DefaultAsyncHttpxClient)
@@ -132,7 +135,13 @@ class BaseClient:
 
     @property
     def base_url(self) -> httpx.URL:
+        """The URL every request path is joined to (always ending in ``/``)."""
         return httpx.URL(self._builder.base_url)
+
+    @base_url.setter
+    def base_url(self, url: Union[str, httpx.URL]) -> None:
+        # Requests already planned are unaffected; copies made before keep their own.
+        self._builder.set_base_url(str(url))
 
     @property
     def _base_url(self) -> str:
@@ -140,6 +149,8 @@ class BaseClient:
 
     @property
     def timeout(self) -> Timeout:
+        """The timeout of every request that sets none: the client's ``timeout=``, else its
+        ``http_client``'s own (when you passed one), else 60 s (5 s to connect)."""
         return self._builder.timeout
 
     @property
@@ -327,6 +338,7 @@ class BaseClient:
         query: Optional[Mapping[str, object]] = None,
         body: Optional[object] = None,
         files: Optional[Mapping[str, FileTypes]] = None,
+        content: Optional[RequestContent] = None,
         path_template: Optional[str] = None,
         response_mode: ResponseMode = "parsed",
         sse_cls: Optional[Type[Any]] = None,
@@ -340,6 +352,7 @@ class BaseClient:
             query=query,
             body=body,
             files=files,
+            content=content,
             path_template=path_template,
             response_mode=response_mode,
             sse_cls=sse_cls,
@@ -393,10 +406,27 @@ class BaseClient:
         body: Optional[object] = None,
         query: Optional[Mapping[str, object]] = None,
         files: Optional[Mapping[str, FileTypes]] = None,
+        content: Optional[RequestContent] = None,
+        sse_cls: Optional[Type[Any]] = None,
+        read_body: bool = True,
         **options: Unpack[MutationRequestOptions],
     ) -> _T:
-        """POST ``body`` (JSON, or multipart with ``files``) to ``path``; sends an ``Idempotency-Key``."""
-        return await self._call("POST", path, cast_to=cast_to, options=options, query=query, body=body, files=files)
+        """POST to ``path``: ``body`` as JSON, ``files`` (with ``body``'s fields) as multipart, or
+        ``content`` as raw bytes (``application/octet-stream`` unless ``extra_headers`` gives a
+        ``Content-Type``); sends an ``Idempotency-Key``. ``sse_cls`` and ``read_body`` work as
+        for :meth:`get`."""
+        return await self._call(
+            "POST",
+            path,
+            cast_to=cast_to,
+            options=options,
+            query=query,
+            body=body,
+            files=files,
+            content=content,
+            sse_cls=sse_cls,
+            read_body=read_body,
+        )
 
     async def patch(
         self,
@@ -405,10 +435,13 @@ class BaseClient:
         cast_to: Type[_T],
         body: Optional[object] = None,
         query: Optional[Mapping[str, object]] = None,
+        content: Optional[RequestContent] = None,
         **options: Unpack[RequestOptions],
     ) -> _T:
-        """PATCH ``path`` with a JSON ``body``."""
-        return await self._call("PATCH", path, cast_to=cast_to, options=options, query=query, body=body)
+        """PATCH ``path`` with a JSON ``body`` (or raw ``content``, as for :meth:`post`)."""
+        return await self._call(
+            "PATCH", path, cast_to=cast_to, options=options, query=query, body=body, content=content
+        )
 
     async def put(
         self,
@@ -418,10 +451,13 @@ class BaseClient:
         body: Optional[object] = None,
         query: Optional[Mapping[str, object]] = None,
         files: Optional[Mapping[str, FileTypes]] = None,
+        content: Optional[RequestContent] = None,
         **options: Unpack[RequestOptions],
     ) -> _T:
-        """PUT ``body`` to ``path``."""
-        return await self._call("PUT", path, cast_to=cast_to, options=options, query=query, body=body, files=files)
+        """PUT ``body`` to ``path`` (JSON, multipart with ``files``, or raw ``content``, as for :meth:`post`)."""
+        return await self._call(
+            "PUT", path, cast_to=cast_to, options=options, query=query, body=body, files=files, content=content
+        )
 
     async def delete(
         self,

@@ -15,7 +15,7 @@ Test for either with :func:`is_given`, never by identity with one instance.
 from __future__ import annotations
 
 import os
-from typing import IO, Tuple, Union, Mapping, Optional
+from typing import IO, Tuple, Union, Mapping, Optional, AsyncIterable
 
 import httpx
 from typing_extensions import Literal, TypeAlias, TypedDict, final, override
@@ -30,6 +30,7 @@ __all__ = [
     "NotGiven",
     "Omit",
     "Query",
+    "RequestContent",
     "RequestOptions",
     "Timeout",
     "is_given",
@@ -109,6 +110,10 @@ FileTypes: TypeAlias = Union[
 ]
 """What ``files.upload(file=...)`` takes: bytes, a path, a binary file object, or a
 ``(filename, content[, content_type])`` tuple."""
+
+RequestContent: TypeAlias = Union[bytes, bytearray, memoryview, AsyncIterable[bytes]]
+"""A raw request body (``client.post(path, content=...)``): bytes, or an async iterable
+of bytes streamed as it is read (sent once: a call with one is not retried)."""
 
 
 class RequestOptions(TypedDict, total=False):
