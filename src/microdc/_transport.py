@@ -28,7 +28,7 @@ import httpx
 if TYPE_CHECKING:
     import httpcore2
 
-__all__ = ["Httpcore2Transport", "SocketOption"]
+__all__ = ["Httpcore2Transport", "SocketOption", "require_h2"]
 
 SocketOption = Union[Tuple[int, int, int], Tuple[int, int, Union[bytes, bytearray]], Tuple[int, int, None, int]]
 
@@ -97,6 +97,14 @@ class _ResponseStream(httpx.AsyncByteStream):
             await aclose()
 
 
+def require_h2() -> None:
+    """``http2=True`` needs the ``h2`` package: say which extra installs it (httpx's own message names httpx's)."""
+    try:
+        import h2  # noqa: F401  # pyright: ignore[reportUnusedImport]
+    except ImportError:
+        raise ImportError("http2=True needs the http2 extra (the h2 package): pip install 'microdc[http2]'") from None
+
+
 class Httpcore2Transport(httpx.AsyncBaseTransport):
     """``httpx.AsyncHTTPTransport``'s options and behaviour over ``httpcore2.AsyncConnectionPool``."""
 
@@ -118,10 +126,7 @@ class Httpcore2Transport(httpx.AsyncBaseTransport):
         import httpcore2
 
         if http2:
-            try:
-                import h2  # noqa: F401  # pyright: ignore[reportUnusedImport]
-            except ImportError:
-                raise ImportError("http2=True needs the h2 package: pip install 'microdc[http2]'") from None
+            require_h2()
         proxy = httpx.Proxy(url=proxy) if isinstance(proxy, (str, httpx.URL)) else proxy
         # Only a `cert` warns (httpx deprecates it); pass it on only when given.
         ssl_context = (
