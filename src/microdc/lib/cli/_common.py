@@ -13,22 +13,28 @@ from typing import TYPE_CHECKING, Any, Dict, List, Tuple, TypeVar, Callable, Opt
 from dataclasses import dataclass
 
 import click
+import httpx
 
 from ..._logs import redact_url
+from ..._spec import LIST_LIMIT_RANGE, LIST_LIMIT_DEFAULT
 from ..._exceptions import APIError, MicroDCError, APIStatusError
 
 if TYPE_CHECKING:
     from ..._client import AsyncMicroDC
     from ..._models import BaseModel
+    from ...pagination import AsyncPaginator, AsyncCursorPage
 
 __all__ = [
+    "CommandError",
     "ConfigurationError",
+    "Paging",
     "Settings",
     "describe_error",
     "echo_fields",
     "echo_json",
     "echo_table",
     "json_option",
+    "paging_options",
     "run_with_client",
     "to_jsonable",
 ]
@@ -41,6 +47,17 @@ class ConfigurationError(click.UsageError):
     """Something the command needs is not configured (exit 2); the message says how to set it."""
 
 
+class CommandError(click.ClickException):
+    """A command could not do its work (exit 1): one line, in the command line's terms."""
+
+
+ROOT_HELP = "microdc --help"
+"""Where the root options and their environment variables are described."""
+
+_NO_KEY = "not-used"
+"""The client's key when a command sends none (``files download --token``): never sent."""
+
+
 @dataclass
 class Settings:
     """The root options (``microdc --api-key ... --json <command>``), on ``ctx.obj``."""
@@ -51,19 +68,35 @@ class Settings:
     max_retries: Optional[int] = None
     json: bool = False
 
-    def client(self) -> AsyncMicroDC:
+    def client(self, *, send_key: bool = True) -> AsyncMicroDC:
+        """A client for these settings; ``send_key=False``: no request carries an API key (none is needed)."""
+        from ..._types import omit
         from ..._client import AsyncMicroDC
 
-        if not self.api_key:
+        if send_key and not self.api_key:
             raise ConfigurationError("No API key: set MICRODC_API_KEY or pass --api-key.")
         if not self.base_url:
             raise ConfigurationError("No API address: set MICRODC_BASE_URL or pass --base-url.")
-        options: Dict[str, Any] = {"api_key": self.api_key, "base_url": self.base_url}
+        options: Dict[str, Any] = {"api_key": self.api_key or _NO_KEY, "base_url": self.base_url}
+        if not send_key:
+            options["default_headers"] = {"Authorization": omit}
         if self.timeout is not None:
             options["timeout"] = self.timeout
         if self.max_retries is not None:
             options["max_retries"] = self.max_retries
-        return AsyncMicroDC(**options)
+        try:
+            return AsyncMicroDC(**options)
+        except (ValueError, httpx.InvalidURL) as exc:
+            raise ConfigurationError(_bad_base_url(self.base_url, exc)) from None
+
+
+def _bad_base_url(base_url: str, exc: Exception) -> str:
+    scheme, sep, _ = base_url.partition("://")
+    if not sep:
+        return f"The base URL {base_url!r} has no scheme: set MICRODC_BASE_URL or --base-url to 'http://{base_url}'."
+    if scheme not in ("http", "https"):
+        return f"The base URL {base_url!r} must start with http:// or https:// (MICRODC_BASE_URL or --base-url)."
+    return f"The base URL {base_url!r} is not a valid URL ({exc}): fix MICRODC_BASE_URL or --base-url."
 
 
 def settings(ctx: click.Context, as_json: bool = False) -> Settings:
@@ -80,9 +113,67 @@ def json_option(function: _F) -> _F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of a table.")(function)
 
 
-def run_with_client(current: Settings, work: Callable[[AsyncMicroDC], Awaitable[_T]]) -> _T:
-    """Make a client, run ``work(client)`` in a fresh event loop, and close the client."""
-    client = current.client()
+def paging_options(noun: str) -> Callable[[_F], _F]:
+    """``--limit``, ``--all`` and ``--after`` on a list command (``noun``: what it lists, plural)."""
+
+    def apply(function: _F) -> _F:
+        function = click.option(
+            "--after", metavar="ID", help=f"Start after this one (the last id of the previous page of {noun})."
+        )(function)
+        function = click.option("--all", "show_all", is_flag=True, help=f"Show all {noun} (walks every page).")(
+            function
+        )
+        return click.option(
+            "--limit",
+            type=click.IntRange(min=1),
+            default=LIST_LIMIT_DEFAULT,
+            show_default=True,
+            help=f"Show at most this many {noun}.",
+        )(function)
+
+    return apply
+
+
+@dataclass(frozen=True)
+class Paging:
+    """What ``paging_options`` read: how many items to show, and where to start."""
+
+    limit: int
+    show_all: bool
+    after: Optional[str]
+
+    def query(self) -> Dict[str, Any]:
+        """The list call's ``limit`` (the page size) and ``after``."""
+        largest = LIST_LIMIT_RANGE[1]
+        query: Dict[str, Any] = {"limit": largest if self.show_all else min(self.limit, largest)}
+        if self.after:
+            query["after"] = self.after
+        return query
+
+    async def collect(self, paginator: AsyncPaginator[_T, AsyncCursorPage[_T]]) -> Tuple[List[_T], bool]:
+        """The items to show, one page at a time, and whether the list goes on past them."""
+        wanted = None if self.show_all else self.limit
+        found: List[_T] = []
+        page = await paginator
+        async for each in page.iter_pages():
+            for item in each.data:
+                if len(found) == wanted:
+                    return found, True
+                found.append(item)
+            if len(found) == wanted:
+                return found, each.has_next_page()
+        return found, False
+
+    def hint(self, noun: str, last_id: str) -> str:
+        """Where the next page starts, for people (stderr)."""
+        return f"(More {noun}: add --after {last_id} for the next page, or --all for every one.)"
+
+
+def run_with_client(
+    current: Settings, work: Callable[[AsyncMicroDC], Awaitable[_T]], *, client: Optional[AsyncMicroDC] = None
+) -> _T:
+    """Run ``work(client)`` in a fresh event loop, then close the client (by default one for ``current``)."""
+    client = client if client is not None else current.client()
 
     async def main() -> _T:
         async with client:
