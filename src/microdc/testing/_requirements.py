@@ -24,7 +24,7 @@ if _missing:
     _message = f"microdc.testing needs the testing extra ({', '.join(_missing)}): pip install 'microdc[testing]'"
     if sys.argv[:1] == ["-m"]:
         # `python -m microdc.testing`: Python sets argv[0] to "-m" while it imports the package to
-        # locate __main__ (documented under `-m`). A shell user gets the one line, not a traceback.
-        print(f"Error: {_message}", file=sys.stderr)
-        raise SystemExit(1)
+        # locate __main__ (documented under `-m`). A shell user gets the one line (a SystemExit with
+        # a message prints it on stderr and exits 1), not a traceback.
+        raise SystemExit(f"Error: {_message}")
     raise ImportError(_message)

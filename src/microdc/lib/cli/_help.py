@@ -36,13 +36,13 @@ def documented(
     """Give a command an epilog: ``Examples:`` (these lines) and ``Exit status:``.
 
     ``done`` says what exit status 0 means, ``failed`` what 1 means; ``extra`` adds
-    codes of the command's own.
+    codes of the command's own, or says more about one of the others.
     """
 
     def apply(command: _C) -> _C:
-        codes = sorted([(0, done), (1, failed), (2, USAGE), (130, INTERRUPTED), *extra])
+        codes = {0: done, 1: failed, 2: USAGE, 130: INTERRUPTED, **dict(extra)}
         lines = ["\b", "Examples:", *(f"  {example}" for example in examples), "", "\b", "Exit status:"]
-        lines += [f"  {code:<4} {meaning}" for code, meaning in codes]
+        lines += [f"  {code:<4} {meaning}" for code, meaning in sorted(codes.items())]
         command.epilog = "\n".join(lines)
         return command
 
