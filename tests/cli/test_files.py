@@ -215,7 +215,7 @@ def test_files_list_pages_get_and_delete(microdc: Runner, tmp_path: Path) -> Non
 
     deleted = microdc("files", "delete", ids[0])
     assert deleted.code == 0, deleted.stderr
-    assert deleted.stdout == f"Deleted {ids[0]}\n"
+    assert fields(deleted.stdout) == {"id": ids[0], "deleted": "yes"}
     again = microdc("--json", "files", "delete", ids[1])
     assert json.loads(again.stdout) == {"id": ids[1], "object": "file.deleted", "deleted": True}
     gone = microdc("files", "get", ids[0])

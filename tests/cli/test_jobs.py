@@ -221,6 +221,11 @@ def test_list_jobs_a_page_at_a_time_and_by_id(microdc: Runner) -> None:
             "Invalid value for '--params': \"texts\": 'str' instances are not allowed as a Sequence value (got 'abc').",
         ),
         (
+            ["--params", '{"type": "llm_haiku", "model": "echo-1", "prompt": "x"}'],
+            "Invalid value for '--params': \"type\" is 'llm_haiku', not a job type (one of: llm_complete, llm_chat, "
+            "llm_embed, document).",
+        ),
+        (
             ["--params", '{"model": "echo-1", "prompt": "x", "colour": "red"}'],
             "Invalid value for '--params': llm_complete jobs have no field \"colour\" (they take: max_tokens, "
             "metadata, model, priority, prompt, temperature, timeout_seconds).",

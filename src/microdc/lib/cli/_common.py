@@ -1,40 +1,30 @@
-"""What every ``microdc`` command shares: settings, the client, running a coroutine, output.
+"""What every ``microdc`` command shares: settings, the client, running a coroutine, errors.
 
-Output rules: ``--json`` prints JSON on stdout (one document, or JSON Lines where
-said) and nothing else there; without it, people get aligned tables and
-``name  value`` lines. Messages about what happened go to stderr.
+How answers are printed is in ``_output``.
 """
 
 from __future__ import annotations
 
-import json
 import asyncio
-from typing import TYPE_CHECKING, Any, Dict, List, Tuple, TypeVar, Callable, Optional, Sequence, Awaitable
+from typing import TYPE_CHECKING, Any, Dict, TypeVar, Callable, Optional, Awaitable
 from dataclasses import dataclass
 
 import click
 import httpx
 
 from ..._logs import redact_url
-from ..._spec import LIST_LIMIT_RANGE, LIST_LIMIT_DEFAULT
 from ..._exceptions import APIError, MicroDCError, APIStatusError
 
 if TYPE_CHECKING:
     from ..._client import AsyncMicroDC
     from ..._models import BaseModel
-    from ...pagination import AsyncPaginator, AsyncCursorPage
 
 __all__ = [
     "CommandError",
     "ConfigurationError",
-    "Paging",
     "Settings",
     "describe_error",
-    "echo_fields",
-    "echo_json",
-    "echo_table",
     "json_option",
-    "paging_options",
     "run_with_client",
     "to_jsonable",
 ]
@@ -113,62 +103,6 @@ def json_option(function: _F) -> _F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of a table.")(function)
 
 
-def paging_options(noun: str) -> Callable[[_F], _F]:
-    """``--limit``, ``--all`` and ``--after`` on a list command (``noun``: what it lists, plural)."""
-
-    def apply(function: _F) -> _F:
-        function = click.option(
-            "--after", metavar="ID", help=f"Start after this one (the last id of the previous page of {noun})."
-        )(function)
-        function = click.option("--all", "show_all", is_flag=True, help=f"Show all {noun} (walks every page).")(
-            function
-        )
-        return click.option(
-            "--limit",
-            type=click.IntRange(min=1),
-            default=LIST_LIMIT_DEFAULT,
-            show_default=True,
-            help=f"Show at most this many {noun}.",
-        )(function)
-
-    return apply
-
-
-@dataclass(frozen=True)
-class Paging:
-    """What ``paging_options`` read: how many items to show, and where to start."""
-
-    limit: int
-    show_all: bool
-    after: Optional[str]
-
-    def query(self) -> Dict[str, Any]:
-        """The list call's ``limit`` (the page size) and ``after``."""
-        largest = LIST_LIMIT_RANGE[1]
-        query: Dict[str, Any] = {"limit": largest if self.show_all else min(self.limit, largest)}
-        if self.after:
-            query["after"] = self.after
-        return query
-
-    async def collect(self, paginator: AsyncPaginator[_T, AsyncCursorPage[_T]]) -> Tuple[List[_T], bool]:
-        """The items to show, one page at a time, and whether the list goes on past them."""
-        wanted = None if self.show_all else self.limit
-        found: List[_T] = []
-        page = await paginator
-        async for each in page.iter_pages():
-            for item in each.data:
-                if len(found) == wanted:
-                    return found, True
-                found.append(item)
-            if len(found) == wanted:
-                return found, each.has_next_page()
-        return found, False
-
-    def hint(self, noun: str, last_id: str) -> str:
-        """Where the next page starts, for people (stderr)."""
-        return f"(More {noun}: add --after {last_id} for the next page, or --all for every one.)"
-
-
 def run_with_client(
     current: Settings, work: Callable[[AsyncMicroDC], Awaitable[_T]], *, client: Optional[AsyncMicroDC] = None
 ) -> _T:
@@ -198,35 +132,5 @@ def describe_error(exc: BaseException) -> str:
     return " ".join(line.split())
 
 
-# --- output -----------------------------------------------------------------------------
-
-
 def to_jsonable(value: BaseModel) -> Dict[str, object]:
     return value.to_dict(mode="json")
-
-
-def echo_json(data: object) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def echo_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """Columns aligned on the widest cell, two spaces apart; the last column is not padded."""
-    widths = [max([len(header), *(len(row[i]) for row in rows)]) for i, header in enumerate(headers)]
-
-    def line(cells: Sequence[str]) -> str:
-        padded = [cell.ljust(width) for cell, width in zip(cells[:-1], widths[:-1], strict=True)]
-        return "  ".join([*padded, cells[-1]]).rstrip()
-
-    click.echo(line([header.upper() for header in headers]))
-    for row in rows:
-        click.echo(line(row))
-
-
-def echo_fields(fields: List[Tuple[str, str]]) -> None:
-    """``name  value`` lines, names aligned; a multi-line value is indented under its name."""
-    width = max((len(name) for name, _ in fields), default=0)
-    for name, value in fields:
-        lines = value.splitlines() or [""]
-        click.echo(f"{name.ljust(width)}  {lines[0]}".rstrip())
-        for more in lines[1:]:
-            click.echo(f"{' ' * width}  {more}".rstrip())

@@ -9,18 +9,9 @@ import click
 
 from ._help import documented
 from ..._spec import FILE_PURPOSES, DOWNLOAD_TOKEN_EXPIRES_IN_RANGE, DOWNLOAD_TOKEN_EXPIRES_IN_DEFAULT
-from ._common import (
-    Paging,
-    settings as get_settings,
-    echo_json,
-    echo_table,
-    echo_fields,
-    json_option,
-    to_jsonable,
-    paging_options,
-    run_with_client,
-)
-from ._render import FILE_COLUMNS, when, file_row, file_fields
+from ._common import settings as get_settings, json_option, run_with_client
+from ._output import Paging, show_one, echo_json, show_page, show_fields, paging_options
+from ._render import FILE_COLUMNS, file_row, file_fields, token_fields, deleted_fields
 from ._download import download as download_content
 
 if TYPE_CHECKING:
@@ -46,13 +37,6 @@ def files() -> None:
     """Upload files for document jobs, list and delete them, download them, share them with tokens."""
 
 
-def _show_file(file: File, as_json: bool) -> None:
-    if as_json:
-        echo_json(to_jsonable(file))
-    else:
-        echo_fields(file_fields(file))
-
-
 @documented(
     "microdc files upload notes.pdf",
     'microdc jobs create --model doc-1 --file-token "$(microdc --json files upload notes.pdf | jq -r .token)"',
@@ -66,14 +50,13 @@ def _show_file(file: File, as_json: bool) -> None:
 @click.pass_context
 def upload(ctx: click.Context, path: Path, purpose: Optional[str], as_json: bool) -> None:
     """Upload a file; its token goes in a document job's --file-token."""
-    current = get_settings(ctx, as_json)
 
     async def call(client: AsyncMicroDC) -> File:
         if purpose is None:
             return await client.files.upload(file=path)
         return await client.files.upload(file=path, purpose="document")
 
-    _show_file(run_with_client(current, call), current.json)
+    show_one(get_settings(ctx, as_json), call, show_fields(file_fields))
 
 
 @documented(
@@ -88,15 +71,11 @@ def upload(ctx: click.Context, path: Path, purpose: Optional[str], as_json: bool
 @click.pass_context
 def list_files(ctx: click.Context, limit: int, show_all: bool, after: Optional[str], as_json: bool) -> None:
     """List the uploaded files, newest first, a page at a time (--limit, --after) or all (--all)."""
-    current = get_settings(ctx, as_json)
     paging = Paging(limit, show_all, after)
-    found, more = run_with_client(current, lambda client: paging.collect(client.files.list(**paging.query())))
-    if current.json:
-        echo_json([to_jsonable(file) for file in found])
-        return
-    echo_table(FILE_COLUMNS, [file_row(file) for file in found])
-    if more and found:
-        click.echo(paging.hint("files", found[-1].id), err=True)
+    query = paging.query()
+    show_page(
+        get_settings(ctx, as_json), paging, lambda client: client.files.list(**query), "files", FILE_COLUMNS, file_row
+    )
 
 
 @documented(
@@ -108,8 +87,7 @@ def list_files(ctx: click.Context, limit: int, show_all: bool, after: Optional[s
 @click.pass_context
 def get(ctx: click.Context, file_id: str, as_json: bool) -> None:
     """Show a file's metadata: name, size, type, SHA-256, and its token for document jobs."""
-    current = get_settings(ctx, as_json)
-    _show_file(run_with_client(current, lambda client: client.files.retrieve(file_id)), current.json)
+    show_one(get_settings(ctx, as_json), lambda client: client.files.retrieve(file_id), show_fields(file_fields))
 
 
 @documented("microdc files delete file_abc123", done="the file is deleted")
@@ -119,12 +97,7 @@ def get(ctx: click.Context, file_id: str, as_json: bool) -> None:
 @click.pass_context
 def delete(ctx: click.Context, file_id: str, as_json: bool) -> None:
     """Delete a file (its tokens stop working)."""
-    current = get_settings(ctx, as_json)
-    deleted = run_with_client(current, lambda client: client.files.delete(file_id))
-    if current.json:
-        echo_json(to_jsonable(deleted))
-    else:
-        click.echo(f"Deleted {deleted.id}")
+    show_one(get_settings(ctx, as_json), lambda client: client.files.delete(file_id), show_fields(deleted_fields))
 
 
 @documented(
@@ -187,11 +160,8 @@ def download(
 @click.pass_context
 def token(ctx: click.Context, file_id: str, expires_in: int, as_json: bool) -> None:
     """Create a download token (and URL) for a file. Treat both as secrets."""
-    current = get_settings(ctx, as_json)
-    made = run_with_client(current, lambda client: client.files.create_download_token(file_id, expires_in=expires_in))
-    if current.json:
-        echo_json(to_jsonable(made))
-    else:
-        echo_fields(
-            [("file_id", made.file_id), ("token", made.token), ("url", made.url), ("expires_at", when(made.expires_at))]
-        )
+    show_one(
+        get_settings(ctx, as_json),
+        lambda client: client.files.create_download_token(file_id, expires_in=expires_in),
+        show_fields(token_fields),
+    )

@@ -9,27 +9,16 @@ import click
 
 from ._help import documented
 from ..._spec import JOB_TYPES, CHAT_ROLES, JOB_STATES, JOB_PRIORITIES, TIMEOUT_SECONDS_RANGE, JOB_LIST_IDS_MAX_ITEMS
-from ._common import (
-    Paging,
-    CommandError,
-    settings as get_settings,
-    echo_json,
-    echo_table,
-    echo_fields,
-    json_option,
-    to_jsonable,
-    paging_options,
-    run_with_client,
-)
+from ._common import CommandError, settings as get_settings, json_option
+from ._output import Paging, show_one, show_page, show_fields, paging_options
 from ._params import ParamsProblem, check_job, job_shapes
-from ._render import JOB_COLUMNS, when, job_row, progress, job_fields
+from ._render import JOB_COLUMNS, job_row, job_fields, status_fields
 
 if TYPE_CHECKING:
     from ..._client import AsyncMicroDC
     from ...types.job import Job
-    from ...types.job_status import JobStatus
 
-__all__ = ["job_id_argument", "jobs", "show_job"]
+__all__ = ["job_id_argument", "jobs"]
 
 
 @documented(
@@ -44,18 +33,9 @@ def jobs() -> None:
     """Submit, follow and manage jobs."""
 
 
-def show_job(job: Job, as_json: bool) -> None:
-    if as_json:
-        echo_json(to_jsonable(job))
-    else:
-        echo_fields(job_fields(job))
-
-
-def _job_command(
-    ctx: click.Context, as_json: bool, call: Callable[[AsyncMicroDC], Awaitable[Job]]
-) -> None:  # one job in, one job out
-    current = get_settings(ctx, as_json)
-    show_job(run_with_client(current, call), current.json)
+def _job_command(ctx: click.Context, as_json: bool, call: Callable[[AsyncMicroDC], Awaitable[Job]]) -> None:
+    """One job in, one job out."""
+    show_one(get_settings(ctx, as_json), call, show_fields(job_fields))
 
 
 async def _wait(client: AsyncMicroDC, job_id: str, timeout: Optional[float], option: str, **more: Any) -> Job:
@@ -124,7 +104,7 @@ def _checked(ctx: click.Context, params: Dict[str, Any], from_options: Dict[str,
         }
         field = problem.field.split(".", 1)[0].split("[", 1)[0]
         option = options.get(field)
-        if problem.field == "type":
+        if problem.field == "type" and "type" not in params:  # left out, and the inputs do not tell it
             inputs = ", ".join(options[shape.input] for shape in job_shapes().values())
             message = f"Pass --type, or exactly one kind of input: {inputs}."
         elif problem.kind == "missing" and option is not None:
@@ -232,19 +212,7 @@ def get(ctx: click.Context, job_id: str, as_json: bool) -> None:
 @click.pass_context
 def status(ctx: click.Context, job_id: str, as_json: bool) -> None:
     """Show a job's status and progress only."""
-    current = get_settings(ctx, as_json)
-    found: JobStatus = run_with_client(current, lambda client: client.jobs.retrieve_status(job_id))
-    if current.json:
-        echo_json(to_jsonable(found))
-    else:
-        echo_fields(
-            [
-                ("id", found.id),
-                ("status", str(found.status)),
-                ("progress", progress(found.progress)),
-                ("updated_at", when(found.updated_at)),
-            ]
-        )
+    show_one(get_settings(ctx, as_json), lambda client: client.jobs.retrieve_status(job_id), show_fields(status_fields))
 
 
 @documented(
@@ -351,7 +319,6 @@ def list_jobs(
     as_json: bool,
 ) -> None:
     """List jobs, newest first, a page at a time (--limit, --after) or all of them (--all)."""
-    current = get_settings(ctx, as_json)
     paging = Paging(limit, show_all, after)
     query = paging.query()
     states, wanted = _states(statuses), _ids(ids)
@@ -363,11 +330,6 @@ def list_jobs(
         query["type"] = job_type
     if acknowledged is not None:
         query["acknowledged"] = acknowledged
-
-    found, more = run_with_client(current, lambda client: paging.collect(client.jobs.list(**query)))
-    if current.json:
-        echo_json([to_jsonable(job) for job in found])
-        return
-    echo_table(JOB_COLUMNS, [job_row(job) for job in found])
-    if more and found:
-        click.echo(paging.hint("jobs", found[-1].id), err=True)
+    show_page(
+        get_settings(ctx, as_json), paging, lambda client: client.jobs.list(**query), "jobs", JOB_COLUMNS, job_row
+    )

@@ -7,15 +7,8 @@ from typing import TYPE_CHECKING, List
 import click
 
 from ._help import documented
-from ._common import (
-    settings as get_settings,
-    echo_json,
-    echo_table,
-    echo_fields,
-    json_option,
-    to_jsonable,
-    run_with_client,
-)
+from ._common import settings as get_settings, json_option, to_jsonable, run_with_client
+from ._output import show_one, echo_json, echo_table, show_fields
 from ._render import MODEL_COLUMNS, model_row, model_fields
 
 if TYPE_CHECKING:
@@ -64,9 +57,4 @@ def list_models(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def get(ctx: click.Context, model_id: str, as_json: bool) -> None:
     """Show a model: the job types it serves, its limits and its prices."""
-    current = get_settings(ctx, as_json)
-    found = run_with_client(current, lambda client: client.models.retrieve(model_id))
-    if current.json:
-        echo_json(to_jsonable(found))
-    else:
-        echo_fields(model_fields(found))
+    show_one(get_settings(ctx, as_json), lambda client: client.models.retrieve(model_id), show_fields(model_fields))

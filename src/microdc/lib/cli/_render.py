@@ -13,11 +13,15 @@ if TYPE_CHECKING:
     from ...types.job import Job
     from ...types.file import File
     from ...types.model import Model
+    from ...types.job_status import JobStatus
+    from ...types.file_deleted import FileDeleted
+    from ...types.download_token import DownloadToken
 
 __all__ = [
     "FILE_COLUMNS",
     "JOB_COLUMNS",
     "MODEL_COLUMNS",
+    "deleted_fields",
     "file_fields",
     "file_row",
     "job_fields",
@@ -26,6 +30,8 @@ __all__ = [
     "model_row",
     "progress",
     "result_text",
+    "status_fields",
+    "token_fields",
     "when",
 ]
 
@@ -96,6 +102,15 @@ def job_fields(job: Job) -> List[Tuple[str, str]]:
     ]
 
 
+def status_fields(found: JobStatus) -> List[Tuple[str, str]]:
+    return [
+        ("id", found.id),
+        ("status", str(found.status)),
+        ("progress", progress(found.progress)),
+        ("updated_at", when(found.updated_at)),
+    ]
+
+
 def job_row(job: Job) -> List[str]:
     return [job.id, str(job.type), job.model, str(job.status), progress(job.progress), when(job.created_at), _cost(job)]
 
@@ -111,6 +126,14 @@ def file_fields(file: File) -> List[Tuple[str, str]]:
         ("created_at", when(file.created_at)),
         ("token", file.token),
     ]
+
+
+def token_fields(made: DownloadToken) -> List[Tuple[str, str]]:
+    return [("file_id", made.file_id), ("token", made.token), ("url", made.url), ("expires_at", when(made.expires_at))]
+
+
+def deleted_fields(deleted: FileDeleted) -> List[Tuple[str, str]]:
+    return [("id", deleted.id), ("deleted", "yes" if deleted.deleted else "no")]
 
 
 def file_row(file: File) -> List[str]:

@@ -40,15 +40,8 @@ import anyio.to_thread
 
 from ._help import documented
 from ._jobs import jobs
-from ._common import (
-    CommandError,
-    settings as get_settings,
-    echo_json,
-    json_option,
-    to_jsonable,
-    describe_error,
-    run_with_client,
-)
+from ._common import CommandError, settings as get_settings, json_option, to_jsonable, describe_error, run_with_client
+from ._output import echo_json
 from ._params import ParamsProblem, check_job
 
 if TYPE_CHECKING:
