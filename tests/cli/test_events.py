@@ -79,13 +79,14 @@ def test_ctrl_c_says_how_to_resume(slow_server: Server, tmp_path: Path) -> None:
         first = process.stdout.readline()  # the first event: the stream is open
         assert "job.status" in first
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=60)
+        rest, err = process.communicate(timeout=60)
     except BaseException:
         process.kill()
         process.communicate()
         raise
     assert process.returncode == 130, err
-    event_id = first.split()[0]
+    # The id to resume after is that of the last event printed (more may have come before Ctrl-C).
+    last_id = (first + rest).splitlines()[-1].split()[0]
     assert err.strip().splitlines()[-1] == (
-        f"Interrupted: resume with: microdc jobs events {job_id} --last-event-id {event_id}"
+        f"Interrupted: resume with: microdc jobs events {job_id} --last-event-id {last_id}"
     )
