@@ -27,9 +27,12 @@ own module. Exit codes:
 from __future__ import annotations
 
 import sys
-from typing import List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
-__all__ = ["main", "run_cli"]
+if TYPE_CHECKING:
+    from ._app import cli as cli
+
+__all__ = ["cli", "main", "run_cli"]
 
 MISSING_EXTRA = "The microdc command needs the cli extra ({package} is not installed): pip install 'microdc[cli]'"
 
@@ -53,3 +56,12 @@ def run_cli(argv: Optional[List[str]] = None) -> int:
 def main() -> None:
     """The ``microdc`` console script."""
     sys.exit(run_cli())
+
+
+def __getattr__(name: str) -> Any:
+    """``microdc.lib.cli.cli``, the click group, loaded (with click) when asked for."""
+    if name == "cli":
+        from ._app import cli
+
+        return cli
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
