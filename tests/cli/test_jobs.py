@@ -63,6 +63,20 @@ def test_models_list_as_a_table_and_as_json(microdc: Runner) -> None:
     assert models[0]["pricing"] == {"input_per_million_tokens": 0.5, "output_per_million_tokens": 1.5}
 
 
+def test_models_get_shows_one_model(microdc: Runner) -> None:
+    shown = microdc("models", "get", "embed-1")
+    assert shown.code == 0, shown.stderr
+    model = fields(shown.stdout)
+    assert (model["id"], model["job_types"], model["embedding_dimensions"]) == ("embed-1", "llm_embed", "8")
+    assert model["max_output_tokens"] == "-"
+    assert model["input_price"] == "$0.1 per million tokens"
+    as_json = json.loads(microdc("--json", "models", "get", "echo-1").stdout)
+    assert (as_json["id"], as_json["job_types"]) == ("echo-1", ["llm_complete", "llm_chat"])
+    missing = microdc("models", "get", "no-such-model")
+    assert missing.code == 1
+    assert one_error_line(missing.stderr).startswith("Error: NotFoundError: ")
+
+
 def test_a_job_from_create_to_ack(microdc: Runner) -> None:
     created = microdc("jobs", "create", "--model", "echo-1", "--prompt", "hello there", "--metadata", "team=cli")
     assert created.code == 0, created.stderr
