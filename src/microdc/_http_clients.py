@@ -59,6 +59,10 @@ class DefaultAsyncHttpxClient(httpx.AsyncClient):
         socket_options: Optional[Iterable[Any]] = None,
         **kwargs: Any,
     ) -> None:
+        if kwargs.get("http2"):  # before httpx checks it, with a message that names the SDK's extra
+            from ._transport import require_h2
+
+            require_h2()
         kwargs.setdefault("timeout", DEFAULT_TIMEOUT)
         kwargs.setdefault("limits", DEFAULT_CONNECTION_LIMITS)
         kwargs.setdefault("follow_redirects", True)

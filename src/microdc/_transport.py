@@ -41,7 +41,7 @@ from ._loop_bound import STREAMING, LoopGuard
 if TYPE_CHECKING:
     import httpcore2
 
-__all__ = ["Httpcore2Transport", "SocketOption"]
+__all__ = ["Httpcore2Transport", "SocketOption", "require_h2"]
 
 SocketOption = Union[Tuple[int, int, int], Tuple[int, int, Union[bytes, bytearray]], Tuple[int, int, None, int]]
 
@@ -193,6 +193,14 @@ def _network_backend() -> httpcore2.AsyncNetworkBackend:
     return TLSClosingBackend()
 
 
+def require_h2() -> None:
+    """``http2=True`` needs the ``h2`` package: say which extra installs it (httpx's own message names httpx's)."""
+    try:
+        import h2  # noqa: F401  # pyright: ignore[reportUnusedImport]
+    except ImportError:
+        raise ImportError("http2=True needs the http2 extra (the h2 package): pip install 'microdc[http2]'") from None
+
+
 class Httpcore2Transport(httpx.AsyncBaseTransport):
     """``httpx.AsyncHTTPTransport``'s options and behaviour over ``httpcore2.AsyncConnectionPool``."""
 
@@ -214,10 +222,7 @@ class Httpcore2Transport(httpx.AsyncBaseTransport):
         import httpcore2
 
         if http2:
-            try:
-                import h2  # noqa: F401  # pyright: ignore[reportUnusedImport]
-            except ImportError:
-                raise ImportError("http2=True needs the h2 package: pip install 'microdc[http2]'") from None
+            require_h2()
         proxy = httpx.Proxy(url=proxy) if isinstance(proxy, (str, httpx.URL)) else proxy
         pool_options: Dict[str, Any] = {
             "ssl_context": ssl_context(verify, trust_env=trust_env, cert=cert),
