@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 BatchItemStatus: TypeAlias = Union[TerminalJobState, Literal["error", "skipped_budget", "submitted"]]
-"""A job's terminal state, or what became of an input without one."""
+"""How an input of a batch ended: its job's terminal state, ``submitted`` (``wait=False``), ``error`` or ``skipped_budget``."""
 FINAL_STATUSES: Tuple[BatchItemStatus, ...] = (*TERMINAL_JOB_STATES, "error", "skipped_budget")
 """The outcomes an item keeps (``submitted`` is only final with ``wait=False``)."""
 BATCH_ITEM_STATUSES: Tuple[BatchItemStatus, ...] = (*FINAL_STATUSES, "submitted")

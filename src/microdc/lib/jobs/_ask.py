@@ -25,8 +25,9 @@ from typing_extensions import Unpack, Literal
 
 from ._cost import price_book
 from .._money import to_usd, to_picodollars
+from ._errors import JobFailedError, BudgetExceededError
 from ..._types import MutationRequestOptions
-from ..._exceptions import APIError, ConflictError, APIStatusError, JobFailedError, BudgetExceededError
+from ..._exceptions import APIError, ConflictError, APIStatusError
 from ..._param_check import check_fields
 from ...types.job_priority import JobPriority
 from ...types.job_create_params import LLMChatJobParams, LLMCompleteJobParams

@@ -46,8 +46,8 @@ from ._ask import (
     cancel_abandoned,
 )
 from .._money import to_usd, to_picodollars
+from ._errors import JobFailedError
 from ..._types import MutationRequestOptions
-from ..._exceptions import JobFailedError
 from ..._param_check import check_fields
 from ...types.job_create_params import LLMChatJobParams
 from ...types.chat_message_param import ChatMessageParam

@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Any, Dict, List, Callable, Iterable, Optional,
 import anyio
 
 from ... import _clock
+from ._errors import JobWaitTimeoutError
 from ._poller import Cadence, poller_for, is_terminal
-from ..._exceptions import APIError, JobWaitTimeoutError
+from ..._exceptions import APIError
 from ...types.job_status_event import JobStatusEvent
 from ...types.job_terminal_event import JobTerminalEvent
 
