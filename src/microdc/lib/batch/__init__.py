@@ -70,7 +70,6 @@ __all__ = [
     "JobInput",
     "OnProgress",
     "batch",
-    "collect",
     "submit_many",
 ]
 
@@ -91,10 +90,10 @@ async def submit_many(
     untouched), ``AuthenticationError`` for a refused key, or the exception of an
     input iterator that failed (the state is saved first).
     """
-    return await collect(batch(jobs_resource, jobs, **options))
+    return await _collect(batch(jobs_resource, jobs, **options))
 
 
-async def collect(run: BatchRun) -> BatchResult:
+async def _collect(run: BatchRun) -> BatchResult:
     """Run ``run`` to its end and return every item, in input order."""
     by_index: Dict[int, BatchItem] = {}
     async with run:
