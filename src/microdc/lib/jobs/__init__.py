@@ -79,12 +79,14 @@ class AsyncJobs(AsyncJobsResource):
     async def wait(self, job_id: str, *, timeout: Optional[float] = None, poll_interval: float = 1.0) -> Job:
         """Wait until the job is ``completed``, ``failed`` or ``cancelled``, and return it.
 
-        Follows the job's event stream; falls back to polling ``retrieve_status``
-        when the stream fails, every ``poll_interval`` seconds at first, backing off
-        as the client's ``RetryPolicy`` does. A failed or cancelled job is returned,
-        not raised. Raises ``JobWaitTimeoutError`` (with ``.job``, the last state
-        seen) after ``timeout`` seconds on the SDK's clock; ``None`` waits as long as
-        it takes.
+        Follows the job's event stream while fewer than 8 of the client's waits hold
+        one; otherwise, or when the stream fails, the client's job poller asks the list
+        endpoint about it with the other waits' jobs, every ``poll_interval`` seconds
+        at first, backing off as the client's ``RetryPolicy`` does. A failed or
+        cancelled job is returned, not raised; a poll that fails after the client's
+        retries raises its error. Raises ``JobWaitTimeoutError`` (with ``.job``, the
+        last state seen) after ``timeout`` seconds on the SDK's clock; ``None`` waits
+        as long as it takes.
         """
         return await wait_for_job(self, job_id, timeout=timeout, poll_interval=poll_interval)
 
@@ -243,8 +245,9 @@ class AsyncJobs(AsyncJobsResource):
     def watcher(self, *, poll_interval: float = 1.0) -> JobWatcher:
         """A :class:`JobWatcher`: ``async with client.jobs.watcher() as w: w.watch(job_id, callback)``.
 
-        Each callback is called once with the terminal Job; one background task asks
-        the list endpoint about up to 100 watched ids per request every
-        ``poll_interval`` seconds; ``await w.join()`` waits for every watched job.
+        Each callback is called once with the terminal Job; the client's job poller
+        asks the list endpoint about up to 100 watched ids per request every
+        ``poll_interval`` seconds (a failed poll is logged and tried again, backing
+        off); ``await w.join()`` waits for every watched job.
         """
         return JobWatcher(self, poll_interval=poll_interval)
