@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from ._response import AsyncAPIResponse as AsyncAPIResponse, AsyncBinaryAPIResponse as AsyncBinaryAPIResponse
     from ._streaming import AsyncStream as AsyncStream
     from .lib.rate_limit import RateLimit
+    from .lib.structured import Prompt, OutputValidationError
     from .lib.jobs.builders import LLMChat, LLMEmbed, LLMComplete, DocumentCall
 
 __all__ = [
@@ -87,7 +88,9 @@ __all__ = [
     "NotFoundError",
     "NotGiven",
     "Omit",
+    "OutputValidationError",
     "PermissionDeniedError",
+    "Prompt",
     "RateLimit",
     "RateLimitError",
     "RequestOptions",
@@ -111,6 +114,8 @@ _LAZY = {
     "LLMEmbed": "microdc.lib.jobs.builders",
     "DocumentCall": "microdc.lib.jobs.builders",
     "RateLimit": "microdc.lib.rate_limit",
+    "Prompt": "microdc.lib.structured",
+    "OutputValidationError": "microdc.lib.structured",
 }
 
 
