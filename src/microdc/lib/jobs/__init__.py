@@ -25,7 +25,7 @@ from typing import (
     overload,
 )
 
-from typing_extensions import Unpack
+from typing_extensions import Unpack, TypedDict
 
 from ._ask import AskOptions
 from ._cost import CostEstimate, price_book
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AskOptions",
     "AsyncJobs",
+    "BatchArgs",
     "Conversation",
     "ConversationStream",
     "ConversationUsage",
@@ -61,6 +62,20 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+class BatchArgs(TypedDict, total=False):
+    """The options of ``jobs.batch`` and ``jobs.submit_many`` (see :meth:`AsyncJobs.batch`), declared once."""
+
+    concurrency: int
+    cost_limit_usd: Optional[float]
+    state_file: Optional[StrPath]
+    batch_id: Optional[str]
+    defaults: Optional[Mapping[str, Any]]
+    shard: Optional[Tuple[int, int]]
+    wait: bool
+    poll_interval: float
+    on_progress: Optional[OnProgress]
 
 
 # The arguments of ``create`` for each job type, request options included.
@@ -162,81 +177,107 @@ class AsyncJobs(AsyncJobsResource):
         """
         return as_completed(self, job_ids, poll_interval=poll_interval, timeout=timeout, on_complete=on_complete)
 
+    @overload
     def batch(
         self,
         jobs: Union[Iterable[JobInput], AsyncIterable[JobInput]],
         *,
-        concurrency: int = 32,
-        cost_limit_usd: Optional[float] = None,
-        state_file: Optional[StrPath] = None,
-        batch_id: Optional[str] = None,
-        defaults: Optional[Mapping[str, Any]] = None,
-        shard: Optional[Tuple[int, int]] = None,
-        wait: bool = True,
-        poll_interval: float = 1.0,
-        on_progress: Optional[OnProgress] = None,
-    ) -> BatchRun:
+        response_model: None = None,
+        **options: Unpack[BatchArgs],
+    ) -> BatchRun: ...
+    @overload
+    def batch(
+        self,
+        jobs: Union[Iterable[JobInput], AsyncIterable[JobInput]],
+        *,
+        response_model: Type[T],
+        max_reasks: int = 1,
+        **options: Unpack[BatchArgs],
+    ) -> BatchRun[T]: ...
+    @overload
+    def batch(
+        self,
+        jobs: Union[Iterable[JobInput], AsyncIterable[JobInput]],
+        *,
+        response_model: object,
+        max_reasks: int = 1,
+        **options: Unpack[BatchArgs],
+    ) -> BatchRun[Any]: ...
+    def batch(
+        self,
+        jobs: Union[Iterable[JobInput], AsyncIterable[JobInput]],
+        *,
+        response_model: object = None,
+        max_reasks: int = 1,
+        **options: Unpack[BatchArgs],
+    ) -> BatchRun[Any]:
         """Run a batch of any size: ``async with client.jobs.batch(inputs) as run: async for item in run: ...``.
 
         ``jobs`` is any iterable or async iterable of ``create`` arguments (dicts) or
         builders, read lazily; ``defaults`` is merged under each. At most
-        ``concurrency`` submissions in flight; ``cost_limit_usd`` admits an input only
+        ``concurrency`` (32) submissions in flight; ``cost_limit_usd`` admits an input only
         if its worst case fits (else ``skipped_budget``); ``state_file`` (SQLite)
         makes a re-run resume without submitting anything twice; ``shard=(i, n)``
         takes the inputs whose index is ``i`` mod ``n``; ``wait=False`` stops at
-        submission. Items come in completion order; ``await run.wait()`` returns a
-        ``BatchSummary``; ``await run.cancel(remote=True)`` also cancels the batch's
-        unfinished jobs on the server. See :mod:`microdc.lib.batch`.
+        submission; ``poll_interval`` (1.0 s) paces the polling of submitted jobs;
+        ``on_progress(BatchProgress)`` is called as the run goes. Items come in
+        completion order; ``await run.wait()`` returns a ``BatchSummary``;
+        ``await run.cancel(remote=True)`` also cancels the batch's unfinished jobs on
+        the server.
+
+        With ``response_model=T`` (as for ``ask``), every job carries the instruction
+        for ``T`` and each completed item has ``parsed`` (a ``T``) or ``parse_error``
+        (an ``OutputValidationError``); an invalid reply is re-asked up to
+        ``max_reasks`` times, each re-ask a job admitted under ``cost_limit_usd``
+        like any input, its cost added to the item's ``cost_usd``. Replies are read
+        only with ``wait=True``. See :mod:`microdc.lib.batch`.
         """
         from ..batch import batch
 
-        return batch(
-            self,
-            jobs,
-            concurrency=concurrency,
-            cost_limit_usd=cost_limit_usd,
-            state_file=state_file,
-            batch_id=batch_id,
-            defaults=defaults,
-            shard=shard,
-            wait=wait,
-            poll_interval=poll_interval,
-            on_progress=on_progress,
-        )
+        return batch(self, jobs, response_model=response_model, max_reasks=max_reasks, **options)
 
+    @overload
     async def submit_many(
         self,
         jobs: Union[Iterable[JobInput], AsyncIterable[JobInput]],
         *,
-        concurrency: int = 32,
-        cost_limit_usd: Optional[float] = None,
-        state_file: Optional[StrPath] = None,
-        on_progress: Optional[OnProgress] = None,
-        wait: bool = True,
-        batch_id: Optional[str] = None,
-        defaults: Optional[Mapping[str, Any]] = None,
-        shard: Optional[Tuple[int, int]] = None,
-        poll_interval: float = 1.0,
-    ) -> BatchResult:
+        response_model: None = None,
+        **options: Unpack[BatchArgs],
+    ) -> BatchResult: ...
+    @overload
+    async def submit_many(
+        self,
+        jobs: Union[Iterable[JobInput], AsyncIterable[JobInput]],
+        *,
+        response_model: Type[T],
+        max_reasks: int = 1,
+        **options: Unpack[BatchArgs],
+    ) -> BatchResult[T]: ...
+    @overload
+    async def submit_many(
+        self,
+        jobs: Union[Iterable[JobInput], AsyncIterable[JobInput]],
+        *,
+        response_model: object,
+        max_reasks: int = 1,
+        **options: Unpack[BatchArgs],
+    ) -> BatchResult[Any]: ...
+    async def submit_many(
+        self,
+        jobs: Union[Iterable[JobInput], AsyncIterable[JobInput]],
+        *,
+        response_model: object = None,
+        max_reasks: int = 1,
+        **options: Unpack[BatchArgs],
+    ) -> BatchResult[Any]:
         """``batch`` collected into a ``BatchResult``, each input's outcome in input order (for small runs).
 
-        Same options as :meth:`batch`. See :mod:`microdc.lib.batch`.
+        Same options as :meth:`batch` (``response_model`` included: ``result.parsed``
+        lists each input's parsed reply). See :mod:`microdc.lib.batch`.
         """
         from ..batch import submit_many
 
-        return await submit_many(
-            self,
-            jobs,
-            concurrency=concurrency,
-            cost_limit_usd=cost_limit_usd,
-            state_file=state_file,
-            on_progress=on_progress,
-            wait=wait,
-            batch_id=batch_id,
-            defaults=defaults,
-            shard=shard,
-            poll_interval=poll_interval,
-        )
+        return await submit_many(self, jobs, response_model=response_model, max_reasks=max_reasks, **options)
 
     # --- conversations, one-call helpers and the watcher (PRODUCT.md §2.4) ----------------
 

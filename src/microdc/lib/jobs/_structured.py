@@ -60,13 +60,26 @@ def _type_name(response_model: object) -> str:
 
 
 def output_error(
-    response_model: object, job: Job, text: str, errors: List[ErrorDetails], *, attempts: int, cost_usd: float
+    response_model: object,
+    job: Job,
+    text: str,
+    errors: List[ErrorDetails],
+    *,
+    attempts: int,
+    cost_usd: float,
+    not_reasked: str = "",
 ) -> OutputValidationError:
+    """The error for a reply that did not validate; ``not_reasked`` says why it was not re-asked, if it could have been."""
     tries = "1 attempt" if attempts == 1 else f"{attempts} attempts (1 + {attempts - 1} re-asks)"
+    hint = (
+        f"It was not re-asked: {not_reasked}."
+        if not_reasked
+        else "Raise max_reasks, set a larger max_tokens, or make the prompt clearer."
+    )
     return OutputValidationError(
         f"The reply of job {job.id} on {job.model} is not a valid {_type_name(response_model)} after {tries}:\n"
         f"{describe_errors(errors)}\n"
-        "The reply is in .text; raise max_reasks, set a larger max_tokens, or make the prompt clearer.",
+        f"The reply is in .text. {hint}",
         job=job,
         text=text,
         errors=errors,
