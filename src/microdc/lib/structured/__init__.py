@@ -22,7 +22,8 @@ How a structured call goes:
    :class:`OutputValidationError` is raised. Each re-ask is a job like any other:
    it is paid for, and a budget is checked before it is sent.
 
-:class:`Prompt` keeps a template, a model and a response model together for reuse.
+:class:`Prompt` keeps a template, a model and a response model together for reuse;
+:func:`from_json_schema` makes a response model of a JSON Schema document.
 This package never sends anything itself: ``client.jobs`` does.
 """
 
@@ -33,12 +34,14 @@ from ._prompt import Prompt
 from ._extract import extract_json
 from ._validate import reask_params, validate_reply, describe_errors
 from ._instruction import instruction, with_instruction
+from ._json_schema import from_json_schema
 
 __all__ = [
     "OutputValidationError",
     "Prompt",
     "describe_errors",
     "extract_json",
+    "from_json_schema",
     "instruction",
     "reask_params",
     "validate_reply",

@@ -14,6 +14,8 @@ from typing import Any, Dict, List, cast
 
 import pydantic
 
+from ._json_schema import JSON_SCHEMA_ATTRIBUTE
+
 __all__ = ["adapter_for", "compact_schema", "schema_text"]
 
 
@@ -86,8 +88,9 @@ def _hashable(value: object) -> bool:
 
 def _build_schema_text(response_model: object) -> str:
     adapter = adapter_for(response_model)
+    given: object = getattr(response_model, JSON_SCHEMA_ATTRIBUTE, None)  # from_json_schema(): sent as given
     try:
-        schema = compact_schema(adapter.json_schema())
+        schema = compact_schema(cast(Dict[str, Any], given) if isinstance(given, dict) else adapter.json_schema())
     except pydantic.PydanticUserError as exc:  # a type pydantic validates but cannot describe (a Callable, ...)
         raise _not_a_type(response_model, exc) from None
     return json.dumps(schema, separators=(",", ":"), ensure_ascii=False)
