@@ -5,12 +5,13 @@ Each test also runs, so the types asserted are the types returned.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Literal
+from typing import Any, Dict, List, Literal, Optional
 
 import pydantic
 from typing_extensions import TypedDict, assert_type
 
 from microdc import Prompt, AsyncMicroDC
+from microdc.lib.batch import BatchRun, BatchResult
 
 
 class Invoice(pydantic.BaseModel):
@@ -60,3 +61,16 @@ async def test_a_prompt_is_generic_in_what_it_answers(client: AsyncMicroDC) -> N
     invoice = assert_type(await typed.ask(client, text="x"), Invoice)
     assert isinstance(text, str)
     assert isinstance(invoice, Invoice)
+
+
+async def test_a_batch_is_generic_in_what_its_items_parse_to(client: AsyncMicroDC) -> None:
+    inputs = [{"type": "llm_complete", "model": "json-1", "prompt": "hi"}]
+    async with client.jobs.batch(inputs, response_model=Invoice, poll_interval=0.01) as run:
+        assert_type(run, BatchRun[Invoice])
+        async for item in run:
+            parsed = assert_type(item.parsed, Optional[Invoice])
+            assert isinstance(parsed, Invoice)
+    result = assert_type(await client.jobs.submit_many(inputs, response_model=Invoice), BatchResult[Invoice])
+    assert_type(result.parsed, List[Optional[Invoice]])
+    plain = assert_type(await client.jobs.submit_many(inputs), BatchResult[Any])
+    assert plain[0].parsed is None

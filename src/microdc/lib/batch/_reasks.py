@@ -81,8 +81,9 @@ class Reasks:
 
     def start(self, followed: Followed, job: Job, total: float, params: Dict[str, Any]) -> None:
         """Re-ask ``job``'s reply in a task of its own (the item is settled there)."""
+        if not self.pending:
+            self._idle = anyio.Event()
         self.pending += 1
-        self._idle = anyio.Event()
         self.engine.start_background(lambda: self._reask(followed, job, total, params))
 
     async def idle(self) -> None:
