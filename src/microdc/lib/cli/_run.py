@@ -10,6 +10,11 @@ job finishes (completion order), one JSON line::
 to ``--output`` (the file is started afresh; a resumed run writes every input's
 line again) or, without it, to stdout; the summary goes to stdout after ``--output``,
 to stderr otherwise. Ctrl-C saves the state and exits 130 saying how to resume.
+
+With ``--schema MODULE:CLASS`` (or a JSON Schema file: :mod:`._schema`) each job asks
+for that shape, invalid replies are re-asked (``--max-reasks``), and each line also
+has ``"parsed"`` (the reply as JSON values, or null) and ``"parse_error"`` (null, or
+``{"message", "errors"}``).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ import anyio.to_thread
 
 from ._jobs import jobs
 from ._common import settings as get_settings, echo_json, json_option, to_jsonable, describe_error, run_with_client
+from ._schema import dump_parsed, load_schema
 
 if TYPE_CHECKING:
     from ..batch import JobInput, BatchItem, BatchSummary
@@ -112,11 +118,11 @@ def _open_results(path: str) -> IO[str]:
     return open(path, "w", encoding="utf-8")
 
 
-def result_line(item: BatchItem, line: Optional[int]) -> Dict[str, Any]:
+def result_line(item: BatchItem, line: Optional[int], response_model: object = None) -> Dict[str, Any]:
     error: Optional[Dict[str, str]] = None
     if item.error is not None:
         error = {"type": type(item.error).__name__, "message": describe_error(item.error)}
-    return {
+    result: Dict[str, Any] = {
         "index": item.index,
         "line": line,
         "status": item.status,
@@ -125,14 +131,27 @@ def result_line(item: BatchItem, line: Optional[int]) -> Dict[str, Any]:
         "error": error,
         "job": to_jsonable(item.job) if item.job is not None else None,
     }
+    if response_model is not None:
+        parse_error = item.parse_error
+        result["parsed"] = dump_parsed(response_model, item.parsed) if item.parsed is not None else None
+        result["parse_error"] = (
+            {
+                "message": str(parse_error),
+                "errors": [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in parse_error.errors],
+            }
+            if parse_error is not None
+            else None
+        )
+    return result
 
 
 def _summary_text(summary: BatchSummary) -> str:
     from ..progress import format_usd
 
     counts = ", ".join(f"{count} {status}" for status, count in summary.counts.items() if count)
+    unparsed = f" ({summary.parse_errors} whose reply did not parse)" if summary.parse_errors else ""
     return (
-        f"batch {summary.batch_id}: {summary.total} input(s): {counts or 'nothing to do'}; "
+        f"batch {summary.batch_id}: {summary.total} input(s): {counts or 'nothing to do'}{unparsed}; "
         f"spent {format_usd(summary.spent_usd)} in {summary.elapsed:.1f} s"
     )
 
@@ -200,6 +219,20 @@ def _parse_shard(_ctx: click.Context, _param: click.Parameter, value: Optional[s
     help="Seconds between status checks.",
 )
 @click.option(
+    "--schema",
+    "response_model",
+    metavar="MODULE:CLASS|FILE.json",
+    callback=load_schema,
+    help='Ask each job for this shape (a Python class, or a JSON Schema file); each result line gets "parsed".',
+)
+@click.option(
+    "--max-reasks",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="With --schema: times an invalid reply is re-asked (each re-ask is a job, within --cost-limit).",
+)
+@click.option(
     "--progress/--no-progress", "show_progress", default=True, show_default=True, help="Show progress on stderr."
 )
 @json_option
@@ -215,6 +248,8 @@ def run(
     wait: bool,
     batch_id: Optional[str],
     poll_interval: float,
+    response_model: object,
+    max_reasks: int,
     show_progress: bool,
     as_json: bool,
 ) -> None:
@@ -223,6 +258,7 @@ def run(
     \b
     microdc jobs run prompts.jsonl --output results.jsonl --state prompts.sqlite3 --cost-limit 5
     microdc jobs run prompts.jsonl -o part0.jsonl --state s0.sqlite3 --shard 0/4 --batch-id nightly
+    microdc jobs run tickets.jsonl -o labels.jsonl --schema myapp.models:Label --cost-limit 2
 
     Exit status: 0 when every input was handled (jobs that failed and inputs skipped
     for the budget included: see the results), 1 when some could not be submitted or
@@ -249,10 +285,12 @@ def run(
                 wait=wait,
                 poll_interval=poll_interval,
                 on_progress=display,
+                response_model=response_model,
+                max_reasks=max_reasks,
             ) as batch:
                 async for item in batch:
                     line = inputs.line_of.pop(item.index, None)
-                    sink.write(json.dumps(result_line(item, line)) + "\n")
+                    sink.write(json.dumps(result_line(item, line, response_model)) + "\n")
                     sink.flush()  # each line is in the file as soon as its job finished
             return batch.summary()
         finally:
@@ -284,6 +322,7 @@ def run(
                 "counts": summary.counts,
                 "spent_usd": summary.spent_usd,
                 "elapsed": summary.elapsed,
+                "parse_errors": summary.parse_errors,
                 "output": output,
                 "state": state,
             }
