@@ -47,11 +47,12 @@ from ._types import BatchItem, OnProgress, BatchProgress, BatchItemStatus
 from ._budget import Budget, to_units
 from ._inputs import Shard, Prepared, prepare, dumps_error, read_inputs
 from ._reasks import Reasks
+from ._submit import wait_to_fit, submit_reserved
 from ._writer import RowWriter
 from ..jobs._ask import add_cost
 from ._following import Followed, Following
 from ..jobs._cost import PriceBook, cost_of
-from ..._exceptions import APIError, MicroDCError, APIStatusError, AuthenticationError
+from ..._exceptions import APIError, MicroDCError, AuthenticationError
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
@@ -299,26 +300,12 @@ class Engine:
             except (MicroDCError, ValueError) as exc:
                 await self._outcome(item, "error", error=exc)
                 return None
-            if not await self.wait_to_fit(estimate):
+            if not await wait_to_fit(self.budget, self.following, estimate):
                 await self._outcome(item, "skipped_budget", estimate=estimate)
                 return None
         budget.reserve(estimate)
         self._estimates[item.index] = estimate
         return estimate
-
-    async def wait_to_fit(self, estimate: int) -> bool:
-        """Wait until ``estimate`` fits in the cost limit; ``False`` (at once) when it never can."""
-        budget = self.budget
-        while not budget.fits(estimate):
-            if budget.live == 0 or not budget.could_fit(estimate):
-                return False
-            self.following.flush()  # the jobs that could make room should be followed now
-            self.following.urgent = True
-            try:
-                await budget.changed()
-            finally:
-                self.following.urgent = False
-        return True
 
     # --- submitting -----------------------------------------------------------------------
 
@@ -331,26 +318,11 @@ class Engine:
     async def _submit(self, create: Callable[..., Awaitable[Job]], item: Prepared) -> None:
         estimate = self._estimates.pop(item.index, 0)
         assert item.params is not None
-        try:
-            job = await create(**item.params, idempotency_key=item.key)
-        except AuthenticationError:
-            self.budget.release(estimate)
-            raise
-        except APIStatusError as exc:
-            if exc.status_code < 500:  # refused: no job was made
-                self.budget.release(estimate)
-                await self._outcome(item, "error", error=exc)
-                return
-            self.budget.keep(estimate)  # a 5xx may hide a job: its worst case stays reserved
-            await self._outcome(item, "error", error=exc, estimate=estimate, maybe_created=True)
-            return
-        except APIError as exc:  # the answer was lost: a job may exist
-            self.budget.keep(estimate)
-            await self._outcome(item, "error", error=exc, estimate=estimate, maybe_created=True)
-            return
-        except (ValueError, TypeError) as exc:  # refused before sending
-            self.budget.release(estimate)
-            await self._outcome(item, "error", error=exc)
+        job, error, maybe_created = await submit_reserved(self.budget, create, item.params, item.key, estimate)
+        if job is None:
+            await self._outcome(
+                item, "error", error=error, estimate=estimate if maybe_created else 0, maybe_created=maybe_created
+            )
             return
         self.record(StateRow(item.index, item.params_hash, "submitted", job.id, 0.0, estimate / 1e12))
         if self.wait:

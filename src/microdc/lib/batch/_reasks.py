@@ -27,10 +27,11 @@ from pydantic_core import ErrorDetails
 
 from ._state import StateRow
 from ._budget import to_units
+from ._submit import wait_to_fit, submit_reserved
 from ..jobs._ask import completed_text
 from ._following import Followed
 from ..structured import OutputValidationError, reask_params, validate_reply
-from ..._exceptions import APIError, MicroDCError, APIStatusError, JobFailedError, AuthenticationError
+from ..._exceptions import MicroDCError, JobFailedError, AuthenticationError
 from ..jobs._structured import output_error
 
 if TYPE_CHECKING:
@@ -132,26 +133,12 @@ class Reasks:
             return "the batch stopped first", None
         if estimate is None:
             return "its worst case does not fit in the cost limit", None
-        key = f"{followed.key}-reask-{followed.attempt}"
         create = cast(Callable[..., Awaitable["Job"]], engine.jobs.create)
-        try:
-            async with self._limiter:
-                reask = await create(**params, idempotency_key=key)
-        except AuthenticationError:
-            engine.budget.release(estimate)
-            raise
-        except APIStatusError as exc:
-            if exc.status_code < 500:  # refused: no job was made
-                engine.budget.release(estimate)
-                return f"its submission was refused ({exc})", None
-            engine.budget.keep(estimate)  # a 5xx may hide a job: its worst case stays reserved
-            return f"its submission failed ({exc})", estimate
-        except APIError as exc:  # the answer was lost: a job may exist
-            engine.budget.keep(estimate)
-            return f"its submission got no answer ({exc})", estimate
-        except (ValueError, TypeError) as exc:  # refused before sending
-            engine.budget.release(estimate)
-            return f"it could not be sent ({exc})", None
+        async with self._limiter:
+            key = f"{followed.key}-reask-{followed.attempt}"
+            reask, error, maybe_created = await submit_reserved(engine.budget, create, params, key, estimate)
+        if reask is None:
+            return f"its submission failed ({error})", estimate if maybe_created else None
         engine.record(StateRow(followed.index, followed.params_hash, "submitted", reask.id, total, estimate / 1e12))
         next_try = Followed(
             followed.index,
@@ -172,7 +159,7 @@ class Reasks:
         estimate = 0
         if engine.prices is not None and engine.budget.limited:
             estimate = to_units((await engine.prices.estimate(params)).worst_case_usd)
-        if not await engine.wait_to_fit(estimate):
+        if not await wait_to_fit(engine.budget, engine.following, estimate):
             return None
         engine.budget.reserve(estimate)
         return estimate
