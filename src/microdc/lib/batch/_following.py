@@ -134,9 +134,15 @@ class Following:
             await self._room.wait()
 
     async def drain(self) -> None:
-        """Hand over the last group and wait until every job followed has ended (or :meth:`stop`)."""
-        self.flush()
-        while self._polling and not self._stopping:
+        """Wait until every job followed has ended (or :meth:`stop`).
+
+        A group still gathering is handed over first, also one that jobs added while
+        waiting (the re-asks of a structured batch) started: it is never left behind.
+        """
+        while not self._stopping:
+            self.flush()
+            if not self._polling:
+                return
             self._polling_done = anyio.Event()
             await self._polling_done.wait()
 
