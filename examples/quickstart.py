@@ -3,8 +3,8 @@
 uv run python examples/quickstart.py
 """
 
-from __future__ import annotations
-
+# (No `from __future__ import annotations`: Invoice's fields are then real types, which pydantic
+# reads even where this file runs as an unregistered module, as tests/reliability does.)
 import asyncio
 import datetime
 

@@ -97,15 +97,10 @@ async def _run_example(path: Path) -> None:
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     loader: Any = spec.loader
-    # Registered as an import would be: pydantic resolves a model's postponed annotations in its module.
-    sys.modules[spec.name] = module
-    try:
-        loader.exec_module(module)
-        main: Any = getattr(module, "main", None)
-        assert main is not None, f"{path.name} has no main()"
-        await main()
-    finally:
-        del sys.modules[spec.name]
+    loader.exec_module(module)
+    main: Any = getattr(module, "main", None)
+    assert main is not None, f"{path.name} has no main()"
+    await main()
 
 
 @pytest.fixture(scope="module")
