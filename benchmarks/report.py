@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Tuple, Optional
 from pathlib import Path
 from importlib import metadata
 
+from .charts import Bar, Group, BarChart
 from .runner import IMPORTS
 from .variants import VARIANTS, BASELINES
 
@@ -283,3 +284,195 @@ def finish(raw: Dict[str, Any], command: str, reps: int, date: str) -> Tuple[str
     (RESULTS_DIR / "latest.md").write_text(text, encoding="utf-8")
     (RESULTS_DIR / "latest.json").write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     return text, results
+
+
+# --- The documentation's Performance page: SVG charts and their tables -------------------
+
+FIGURES_DIR = Path(__file__).resolve().parent / "figures"
+VARIANT_LABELS = {
+    "raw_httpx": "raw httpx",
+    "raw_httpx_httpcore2": "raw httpx over httpcore2",
+    "raw_aiohttp": "raw aiohttp",
+    "microdc": "microdc",
+    "microdc_aiohttp": "microdc + DefaultAioHttpClient",
+    "openai": "openai-python",
+}
+SCENARIO_LABELS = {
+    "get_c1": "GET, concurrency 1",
+    "get_c64": "GET, concurrency 64",
+    "create_c64": "jobs.create, concurrency 64",
+    "paginate": "a page of 100 jobs",
+    "sse": "an SSE event",
+}
+
+
+def figures_from_results(results: Dict[str, Any]) -> Dict[str, Any]:
+    """The part of a ``latest.json`` the documentation draws (the format of ``figures/clients.json``)."""
+    meta = dict(results["meta"])
+    meta["elapsed_s"] = round(results.get("elapsed_s", 0))
+    meta["loadavg"] = _load(results.get("loadavg"))
+    cpu: Dict[str, Dict[str, float]] = {}
+    imports: Dict[str, Dict[str, float]] = {}
+    for scenario, summary in results["summaries"].items():
+        for name, s in summary.items():
+            if s.get("status") != "ok":
+                continue
+            if scenario == "import":
+                imports[name] = {
+                    **{k: round(v, 1) for k, v in s["ms"].items()},
+                    "rss_mib": round(s["rss_mib"]["median"], 1),
+                }
+            else:
+                cpu.setdefault(scenario, {})[name] = round(s["cpu_us"]["median"], 1)
+    targets = [
+        {"scenario": c["scenario"], "target": c["target"], "measured": _fmt_measured(c), "result": c["result"]}
+        for c in results["targets"]
+        if "RSS" not in c["target"] and "for information" not in c["target"]
+    ]
+    return {
+        "source": f"python -m benchmarks.report figures ({meta['command']})",
+        "meta": meta,
+        "cpu_us": cpu,
+        "import_ms": imports,
+        "targets": targets,
+    }
+
+
+def _bars(values: Dict[str, float], unit: str, reference: Optional[Tuple[str, float]] = None) -> List[Bar]:
+    bars = []
+    for name, value in values.items():
+        label = f"{value:,.1f} {unit}" if value < 100 else f"{value:,.0f} {unit}"
+        if reference is not None and name != reference[0] and reference[1]:
+            label += f" ({value / reference[1]:.2f}x {VARIANT_LABELS.get(reference[0], reference[0])})"
+        bars.append(Bar(VARIANT_LABELS.get(name, name), value, label))
+    return bars
+
+
+def _table(header: List[str], rows: List[List[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _cpu_table(cpu: Dict[str, Dict[str, float]], scenarios: List[str], unit: str) -> str:
+    names = list(dict.fromkeys(n for s in scenarios for n in cpu.get(s, {})))
+    rows = [
+        [SCENARIO_LABELS.get(s, s)] + [f"{cpu[s][n]:,}" if n in cpu.get(s, {}) else "—" for n in names]
+        for s in scenarios
+    ]
+    return _table([f"CPU µs per {unit}"] + [VARIANT_LABELS.get(n, n) for n in names], rows)
+
+
+def performance_figures(figures_dir: Path = FIGURES_DIR) -> Dict[str, Tuple[str, str]]:
+    """Chart name -> (SVG, Markdown table) for every figure the committed JSON holds."""
+    clients = json.loads((figures_dir / "clients.json").read_text(encoding="utf-8"))
+    cpu = clients["cpu_us"]
+    out: Dict[str, Tuple[str, str]] = {}
+    request_scenarios = [s for s in ("get_c1", "get_c64", "create_c64") if s in cpu]
+    chart = BarChart(
+        "CPU per request, by client and concurrency",
+        "CPU µs per request (lower is better)",
+        [
+            Group(SCENARIO_LABELS[s], _bars(cpu[s], "µs", ("openai", cpu[s].get("openai", 0.0))))
+            for s in request_scenarios
+        ],
+    )
+    out["requests"] = (chart.svg(), _cpu_table(cpu, request_scenarios, "request"))
+    for scenario, title, unit in (
+        ("paginate", "CPU per page of 100 jobs", "page"),
+        ("sse", "CPU per SSE event", "event"),
+    ):
+        if scenario in cpu:
+            reference = ("raw_httpx", cpu[scenario].get("raw_httpx", 0.0))
+            chart = BarChart(
+                title, f"CPU µs per {unit} (lower is better)", [Group("", _bars(cpu[scenario], "µs", reference))]
+            )
+            out[scenario] = (chart.svg(), _cpu_table(cpu, [scenario], unit))
+    imports = clients["import_ms"]
+    if imports:
+        base = imports.get("httpx_pydantic", {}).get("median")
+        bars = [Bar(IMPORTS.get(n, n), s["median"], f"{s['median']:.1f} ms") for n, s in imports.items()]
+        target = (base + IMPORT_TARGET[2], f"target: httpx+pydantic + {IMPORT_TARGET[2]:.0f} ms") if base else None
+        chart = BarChart(
+            "import time in a fresh interpreter", "ms, median (lower is better)", [Group("", bars)], target
+        )
+        rows = [
+            [
+                f"`{IMPORTS.get(n, n)}`",
+                f"{s['median']:.1f} ({s['min']:.1f}-{s['max']:.1f})",
+                "" if base is None else f"{s['median'] - base:+.1f} ms",
+                f"{s['rss_mib']:.1f}",
+            ]
+            for n, s in imports.items()
+        ]
+        out["import"] = (chart.svg(), _table(["import", "ms", "Δ vs httpx+pydantic", "RSS after, MiB"], rows))
+    batch_path = figures_dir / "batch_scale.json"
+    if batch_path.exists():
+        runs = json.loads(batch_path.read_text(encoding="utf-8"))["runs"]
+        full = sorted((r for r in runs if r["run"] == "full run"), key=lambda r: r["inputs"])
+        first = full[0]["cpu_us_per_input"] if full else 0
+        bars = [Bar("client CPU per input", r["cpu_us_per_input"], f"{r['cpu_us_per_input']} µs") for r in full]
+        chart = BarChart(
+            "jobs.batch: CPU per input against the number of inputs",
+            "CPU µs per input (flat is the goal)",
+            [Group(f"{r['inputs']:,} inputs", [bar]) for r, bar in zip(full, bars, strict=True)],
+            (first * 1.2, f"target: 1.2x the {full[0]['inputs']:,} run") if full else None,
+        )
+        rows = [
+            [
+                r["run"],
+                f"{r['inputs']:,}",
+                f"{r['wall_s']} s",
+                f"{r['cpu_us_per_input']} µs",
+                f"{r['stall_ms']} ms",
+                f"{r['peak_rss_mib']} MiB",
+                f"{r['distinct_keys']:,} / {r['jobs']:,} / {r['replays']}",
+            ]
+            for r in runs
+        ]
+        header = ["run", "inputs", "wall", "client CPU / input", "longest stall", "peak RSS", "keys / jobs / replays"]
+        out["batch"] = (chart.svg(), _table(header, rows))
+    return out
+
+
+def machine_markdown(figures_dir: Path = FIGURES_DIR) -> str:
+    """The machine, the command and the load of the client benchmarks, as a Markdown list."""
+    meta = json.loads((figures_dir / "clients.json").read_text(encoding="utf-8"))["meta"]
+    m = meta["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+    return "\n".join(
+        [
+            f"- **Command:** `{meta['command']}` ({meta['reps']} repetitions, interleaved, {meta['elapsed_s']} s)",
+            f"- **When:** {meta['date']}, commit {m['commit']}; load average {meta['loadavg']}",
+            f"- **Machine:** {m['cpu']}, {m['cores']} cores, {m['os']}; {m['python']}",
+            f"- **Versions:** {versions}",
+        ]
+    )
+
+
+def targets_markdown(figures_dir: Path = FIGURES_DIR) -> str:
+    """The targets of PRODUCT.md section 3 and what the committed run measured."""
+    targets = json.loads((figures_dir / "clients.json").read_text(encoding="utf-8"))["targets"]
+    return _table(
+        ["scenario", "target", "measured (median)", "result"],
+        [[t["scenario"], t["target"], t["measured"], t["result"]] for t in targets],
+    )
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """``python -m benchmarks.report figures RESULTS.json``: rewrite figures/clients.json from a run."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.report")
+    sub = parser.add_subparsers(dest="command", required=True)
+    figures = sub.add_parser("figures", help="write figures/clients.json (what the docs draw) from a latest.json")
+    figures.add_argument("results", type=Path, help="a results file, e.g. benchmarks/results/latest.json")
+    args = parser.parse_args(argv)
+    results = json.loads(args.results.read_text(encoding="utf-8"))
+    target = FIGURES_DIR / "clients.json"
+    target.write_text(json.dumps(figures_from_results(results), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {target.relative_to(FIGURES_DIR.parent.parent)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -12,7 +12,7 @@ from pydantic import Field
 from typing_extensions import Literal, Annotated
 
 from microdc import BaseModel, APIResponseValidationError
-from microdc._models import PropertyInfo, parse_json, parse_python
+from microdc._models import PropertyInfo, parse_json
 
 from .conftest import Recorder, reply, make_client
 
@@ -145,9 +145,10 @@ async def test_wrong_typed_field_raises_in_strict_mode() -> None:
     assert "/api/v1/things/1" in str(info.value)
 
 
-async def test_missing_required_field_is_left_unset_in_lenient_mode() -> None:
+async def test_missing_required_field_reads_as_none_and_stays_unset_in_lenient_mode() -> None:
     body = {key: value for key, value in GOOD.items() if key != "count"}
     item = await fetch_item(body)
+    assert item.count is None
     assert "count" not in item.model_fields_set
 
 
@@ -248,13 +249,6 @@ async def test_union_with_unknown_tag_is_kept_in_lenient_mode() -> None:
     assert holder.result.to_dict() == {"type": "llm_new", "text": "hi"}
 
 
-def test_parse_python_is_lenient_unless_strict() -> None:
-    value = {**GOOD, "count": "many"}
-    assert parse_python(Item, value, strict=False).count == "many"  # type: ignore[comparison-overlap]
-    with pytest.raises(ValueError, match="count"):
-        parse_python(Item, value, strict=True)
-
-
 # ---------------------------------------------------------------- not JSON
 
 
@@ -338,3 +332,39 @@ async def test_to_dict_and_to_json_of_a_lenient_model_do_not_warn() -> None:
     item = await fetch_item({**GOOD, "count": "many", "status": "paused"})
     assert item.to_dict()["count"] == "many"
     assert json.loads(item.to_json())["status"] == "paused"
+
+
+async def test_to_dict_and_to_json_use_python_names_when_asked() -> None:
+    item = await fetch_item({**GOOD, "from": "alice"})
+    assert item.to_dict(use_api_names=False)["from_"] == "alice"
+    assert "from" not in item.to_dict(use_api_names=False)
+    assert json.loads(item.to_json(use_api_names=False))["from_"] == "alice"
+
+
+async def test_to_dict_and_to_json_exclude_defaults() -> None:
+    item = await fetch_item({**GOOD, "note": None})
+    assert "note" in item.to_dict(exclude_unset=False)
+    assert "note" not in item.to_dict(exclude_defaults=True)
+    assert "note" not in json.loads(item.to_json(exclude_defaults=True))
+
+
+async def test_to_dict_and_to_json_can_include_fields_the_api_did_not_send() -> None:
+    item = await fetch_item(GOOD)
+    assert item.to_dict(exclude_unset=False)["from"] is None
+    assert json.loads(item.to_json(exclude_unset=False))["from"] is None
+
+
+# ---------------------------------------------------------------- str / repr
+
+
+async def test_str_of_a_model_reads_like_its_repr() -> None:
+    item = await fetch_item(GOOD)
+    assert str(item).startswith("Item(id='job_1', status='running', count=3, ")
+    assert str(item) == repr(item)
+    assert "_request_id" not in str(item)
+
+
+def test_str_of_a_nested_model_names_each_class() -> None:
+    usage = Usage(input_tokens=1, output_tokens=2)
+    assert str(usage) == "Usage(input_tokens=1, output_tokens=2)"
+    assert str(Listing(data=[])) == "Listing(data=[])"

@@ -45,6 +45,13 @@ TYPES_DIR = "src/microdc/types"
 # ----------------------------------------------------------------------------- what to emit
 
 
+TYPES_DOCSTRING = '''"""The API\'s types, from openapi.yml: response models (``microdc.BaseModel``), params ``TypedDict``s and enums.
+
+Each field\'s docstring is its ``description`` in openapi.yml. Nothing here is imported
+by ``import microdc``; ``microdc.types`` loads on first use.
+"""'''
+
+
 def refs(node: TypeNode) -> Iterable[str]:
     if isinstance(node, Ref):
         yield node.name
@@ -260,5 +267,5 @@ def render_types(api: Api) -> Dict[str, str]:
             add(snake(params_class(api, op)), content, names)
 
     init = [f"from .{module} import {name} as {name}" for module, name in sorted(exports, key=lambda e: e[1])]
-    files[f"{TYPES_DIR}/__init__.py"] = HEADER + "\n\n" + "\n".join(init) + "\n"
+    files[f"{TYPES_DIR}/__init__.py"] = HEADER + "\n" + TYPES_DOCSTRING + "\n\n" + "\n".join(init) + "\n"
     return files

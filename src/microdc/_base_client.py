@@ -23,6 +23,7 @@ error through ``_hooks.py``; any other client pays one ``is None`` check per att
 from __future__ import annotations
 
 import logging
+import contextlib
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Dict, Type, Union, Mapping, TypeVar, Optional, cast
 
@@ -57,6 +58,8 @@ _T = TypeVar("_T")
 _PageT = TypeVar("_PageT", bound="BaseAsyncPage[Any]")
 
 _NOT_RETRIED_CODES = frozenset({"idempotency_key_reused"})
+# Cast types already checked (``_models.check_cast_type``): a call pays one set lookup.
+_CHECKED_CAST_TYPES: set[object] = set()
 _NOT_REPLAYABLE = (
     "not retried: the upload reads from a stream that cannot be rewound; "
     "pass bytes, a path or a seekable file to allow retries"
@@ -172,6 +175,12 @@ class BaseClient:
         stream_cls: Optional[Type[Any]] = None,
     ) -> _T:
         """Send one call (with retries) and return what ``cast_to`` and the options' response mode ask for."""
+        try:
+            checked = cast_to in _CHECKED_CAST_TYPES
+        except TypeError:  # an unhashable cast type: checked on every call
+            checked = False
+        if not checked:
+            _check_cast_type(cast_to, stream_cls is None)
         options.cast_to = cast_to
         options.stream = stream
         options.stream_cls = stream_cls
@@ -238,7 +247,8 @@ class BaseClient:
             except APIConnectionError as exc:
                 error = exc
                 delay = policy.backoff(retries_taken)
-                retryable = policy.decide(exc, True)
+                # `retry_if` is asked, but cannot retry what no retry can mend (exc.retryable False).
+                retryable = policy.decide(exc, exc.retryable) and exc.retryable
                 reason = type(exc).__name__
             else:
                 error = make_status_error(response, decode_body(response))
@@ -379,6 +389,15 @@ class BaseClient:
 
         final = FinalRequestOptions.build("GET", path, options, query=query)
         return AsyncPaginator(client=self, page_cls=page, options=final)
+
+
+def _check_cast_type(cast_to: object, build: bool) -> None:
+    """Raise ``TypeError`` before anything is sent for a cast type the parser would not honour."""
+    from ._models import check_cast_type
+
+    check_cast_type(cast_to, build=build)
+    with contextlib.suppress(TypeError):  # unhashable: checked again next time
+        _CHECKED_CAST_TYPES.add(cast_to)
 
 
 def _take_idempotency_header(options: FinalRequestOptions) -> Union[str, Omit, None]:

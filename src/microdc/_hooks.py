@@ -184,9 +184,13 @@ class ErrorInfo(CallInfo):
 # ---------------------------------------------------------------------- hook sets
 
 RequestHook: TypeAlias = Callable[[RequestInfo], Optional[Awaitable[None]]]
+"""An ``on_request`` hook: a function or coroutine function of a :class:`RequestInfo`."""
 ResponseHook: TypeAlias = Callable[[ResponseInfo], Optional[Awaitable[None]]]
+"""An ``on_response`` hook: a function or coroutine function of a :class:`ResponseInfo`."""
 RetryHook: TypeAlias = Callable[[RetryInfo], Optional[Awaitable[None]]]
+"""An ``on_retry`` hook: a function or coroutine function of a :class:`RetryInfo`."""
 ErrorHook: TypeAlias = Callable[[ErrorInfo], Optional[Awaitable[None]]]
+"""An ``on_error`` hook: a function or coroutine function of an :class:`ErrorInfo`."""
 
 
 @dataclass(frozen=True)
@@ -200,19 +204,35 @@ class Hooks:
 
 
 class SupportsOnRequest(Protocol):
-    def on_request(self, info: RequestInfo, /) -> Optional[Awaitable[None]]: ...
+    """A hook set with ``on_request``: called before each attempt is sent."""
+
+    def on_request(self, info: RequestInfo, /) -> Optional[Awaitable[None]]:
+        """Called before each attempt is sent; may be a coroutine function."""
+        ...
 
 
 class SupportsOnResponse(Protocol):
-    def on_response(self, info: ResponseInfo, /) -> Optional[Awaitable[None]]: ...
+    """A hook set with ``on_response``: called for each attempt that got an HTTP answer."""
+
+    def on_response(self, info: ResponseInfo, /) -> Optional[Awaitable[None]]:
+        """Called for each attempt that got an HTTP answer; may be a coroutine function."""
+        ...
 
 
 class SupportsOnRetry(Protocol):
-    def on_retry(self, info: RetryInfo, /) -> Optional[Awaitable[None]]: ...
+    """A hook set with ``on_retry``: called between two attempts."""
+
+    def on_retry(self, info: RetryInfo, /) -> Optional[Awaitable[None]]:
+        """Called between two attempts; may be a coroutine function."""
+        ...
 
 
 class SupportsOnError(Protocol):
-    def on_error(self, info: ErrorInfo, /) -> Optional[Awaitable[None]]: ...
+    """A hook set with ``on_error``: called once, when a call finally raises."""
+
+    def on_error(self, info: ErrorInfo, /) -> Optional[Awaitable[None]]:
+        """Called once, when a call finally raises; may be a coroutine function."""
+        ...
 
 
 HookSet: TypeAlias = Union[Hooks, SupportsOnRequest, SupportsOnResponse, SupportsOnRetry, SupportsOnError]

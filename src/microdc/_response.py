@@ -11,12 +11,14 @@ gets a parsed answer as usual.
 from __future__ import annotations
 
 import os
+import copy
 import datetime
 import functools
 from types import TracebackType
 from typing import (
     TYPE_CHECKING,
     Any,
+    Dict,
     Type,
     Union,
     Generic,
@@ -26,15 +28,17 @@ from typing import (
     Awaitable,
     AsyncIterator,
     cast,
+    overload,
 )
 
 import anyio
 import httpx
 import pydantic
-from typing_extensions import ParamSpec
+from typing_extensions import ParamSpec, get_args, get_origin
 
 from ._logs import redact_url
-from ._models import BaseModel, parse_json, set_request_id
+from ._models import BaseModel, parse_json, set_request_id, check_cast_type
+from ._streaming import AsyncStream
 from .pagination import BaseAsyncPage
 from ._exceptions import APIResponseValidationError, read_body, decode_body
 from ._request_builder import RESPONSE_MODE_OPTION, ResponseMode
@@ -84,8 +88,7 @@ class AsyncAPIResponse(Generic[_T]):
         self.retries_taken = retries_taken
         self._client = client
         self._options = options
-        self._parsed: Optional[_T] = None
-        self._is_parsed = False
+        self._parsed: Dict[object, Any] = {}
 
     @property
     def headers(self) -> httpx.Headers:
@@ -124,39 +127,71 @@ class AsyncAPIResponse(Generic[_T]):
     def http_version(self) -> str:
         return self.http_response.http_version
 
-    async def parse(self) -> _T:
-        """The answer as the SDK object the method returns (computed once, then cached)."""
-        if not self._is_parsed:
-            self._parsed = cast(
-                _T, await parse_response(self._client, self.http_response, self._options, self.retries_taken)
-            )
-            self._is_parsed = True
-        return cast(_T, self._parsed)
+    @overload
+    async def parse(self, *, to: Type[_R]) -> _R: ...
+
+    @overload
+    async def parse(self) -> _T: ...
+
+    async def parse(self, *, to: Optional[Type[Any]] = None) -> Any:
+        """The answer as the SDK object the method returns (computed once per type, then cached).
+
+        ``to`` parses it as another type instead: a ``microdc.BaseModel`` subclass, a
+        union or container of them, a plain type, or ``AsyncStream[T]`` for an event
+        stream of ``T``. A plain ``pydantic.BaseModel`` raises ``TypeError``.
+        """
+        try:
+            return self._parsed[to]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable type: parsed each time
+            return await self._parse_as(to)
+        parsed = self._parsed[to] = await self._parse_as(to)
+        return parsed
+
+    async def _parse_as(self, to: Optional[Type[Any]]) -> Any:
+        options = self._options
+        if to is not None:
+            options = copy.copy(options)
+            origin = get_origin(to) or to
+            if isinstance(origin, type) and issubclass(origin, AsyncStream):
+                args = get_args(to)  # the item type is checked when the stream is built
+                options.stream, options.stream_cls, options.cast_to = True, origin, args[0] if args else object
+            else:
+                check_cast_type(to)
+                options.stream, options.stream_cls, options.cast_to = False, None, to
+        return await parse_response(self._client, self.http_response, options, self.retries_taken)
 
     async def read(self) -> bytes:
         """The whole body as bytes."""
         return await self.http_response.aread()
 
     async def text(self) -> str:
+        """The body decoded as text (read first if needed)."""
         await self.read()
         return self.http_response.text
 
     async def json(self) -> object:
+        """The body parsed as JSON (read first if needed)."""
         await self.read()
         return self.http_response.json()
 
     async def close(self) -> None:
+        """Release the connection without reading the rest of the body."""
         await self.http_response.aclose()
 
     async def iter_bytes(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
+        """The body in chunks of bytes, decoded (gzip, ...) as it arrives."""
         async for chunk in self.http_response.aiter_bytes(chunk_size):
             yield chunk
 
     async def iter_text(self, chunk_size: Optional[int] = None) -> AsyncIterator[str]:
+        """The body in chunks of text, as it arrives."""
         async for chunk in self.http_response.aiter_text(chunk_size):
             yield chunk
 
     async def iter_lines(self) -> AsyncIterator[str]:
+        """The body line by line, as it arrives (line endings removed)."""
         async for line in self.http_response.aiter_lines():
             yield line
 

@@ -55,7 +55,14 @@ from typing_extensions import Self, Annotated, get_args, get_origin
 
 from . import _clock
 from ._logs import redact_url
-from ._models import BaseModel, _validators, _is_json_error, construct_type
+from ._models import (
+    BaseModel,
+    _is_json_error,
+    construct_type,
+    json_validator,
+    check_cast_type,
+    python_validator,
+)
 from ._exceptions import APIError, APIStatusError, APITimeoutError, APIConnectionError, APIResponseValidationError
 
 if TYPE_CHECKING:
@@ -192,8 +199,8 @@ class _ItemKind:
     def __init__(self, envelope_type: Any, data_type: Any) -> None:
         self.envelope_type = envelope_type
         self.data_type = data_type
-        self.validate_data, _ = _validators(data_type)
-        _, self.validate_envelope = _validators(envelope_type)
+        self.validate_data = json_validator(data_type)
+        self.validate_envelope = python_validator(envelope_type)
 
 
 class _ItemKinds:
@@ -220,6 +227,7 @@ class _ItemKinds:
 @cache
 def _item_kinds(cast_to: Any) -> _ItemKinds:
     """Read the item type: a union tagged by ``event`` maps each name to its variant and data type."""
+    check_cast_type(cast_to, build=False)  # each item kind builds its own parsers
     if get_origin(cast_to) is Annotated:
         inner, *metadata = get_args(cast_to)
         if any(getattr(m, "discriminator", None) == "event" for m in metadata):

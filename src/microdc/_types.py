@@ -59,6 +59,7 @@ class NotGiven:
 
 
 NOT_GIVEN = NotGiven()
+"""The default of every optional argument: "not passed", as opposed to ``None`` (see :class:`NotGiven`)."""
 
 
 @final
@@ -83,6 +84,7 @@ class Omit:
 
 
 omit = Omit()
+"""Pass as a header's value in ``extra_headers`` to remove a header the SDK would send (see :class:`Omit`)."""
 
 
 def is_given(value: object) -> bool:

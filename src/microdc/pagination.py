@@ -45,9 +45,11 @@ class BaseAsyncPage(BaseModel, Generic[_T]):
         return None
 
     def has_next_page(self) -> bool:
+        """Whether another page follows this one (a plain method: it sends nothing)."""
         return self.next_page_params() is not None
 
     async def get_next_page(self: _PageT) -> _PageT:
+        """Fetch the page after this one (``has_next_page()`` must be true)."""
         params = self.next_page_params()
         if params is None:
             raise RuntimeError("There is no next page; check `has_next_page()` before calling `get_next_page()`.")

@@ -43,12 +43,16 @@ LATENCY_BUCKETS: Tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
 
 
 class TokenUsage(TypedDict):
+    """Tokens counted for one model in a :class:`MetricsSnapshot`."""
+
     input_tokens: int
     output_tokens: int
     total_tokens: int
 
 
 class LatencyHistogram(TypedDict):
+    """A fixed-bucket histogram of seconds in a :class:`MetricsSnapshot`."""
+
     buckets: Dict[float, int]
     """Upper bound (seconds, the last ``inf``) → answers slower than the previous bound and at most this one."""
     count: int
@@ -57,6 +61,8 @@ class LatencyHistogram(TypedDict):
 
 
 class MetricsSnapshot(TypedDict):
+    """What :meth:`Metrics.snapshot` returns: plain counters, histograms and per-model usage."""
+
     requests: int
     requests_by_route: Dict[str, int]
     responses_by_status: Dict[int, int]
@@ -104,10 +110,12 @@ class Metrics:
     # ------------------------------------------------------------------ hooks
 
     def on_request(self, info: RequestInfo) -> None:
+        """Count the attempt and its route."""
         self._requests += 1
         self._by_route[f"{info.method} {info.path}"] += 1
 
     def on_response(self, info: ResponseInfo) -> None:
+        """Count the status, latency and time to first byte, and the usage of the Jobs in a success (each job once)."""
         self._by_status[info.status_code] += 1
         self._latency_counts[bisect.bisect_left(self._bounds, info.elapsed)] += 1
         self._latency_sum += info.elapsed
@@ -122,10 +130,12 @@ class Metrics:
                     self._count_usage(job)
 
     def on_retry(self, info: RetryInfo) -> None:
+        """Count the retry and its reason."""
         self._retries += 1
         self._retry_reasons[info.reason] += 1
 
     def on_error(self, info: ErrorInfo) -> None:
+        """Count the error by its class."""
         self._errors[type(info.error).__name__] += 1
 
     # ------------------------------------------------------------------ reading

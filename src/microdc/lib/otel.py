@@ -108,6 +108,7 @@ class Tracing:
         self._propagate = propagate_context
 
     def on_request(self, info: RequestInfo) -> None:
+        """Start the call's span on its first attempt (and make it current); record the attempt."""
         call = self._call(info.state)
         if call is None:
             call = self._start(info)
@@ -121,6 +122,7 @@ class Tracing:
                 info.set_header(name, value)
 
     def on_response(self, info: ResponseInfo) -> None:
+        """Record the attempt as a ``microdc.attempt`` event; on a success, set the job's id and type and end the span."""
         call = self._call(info.state)
         if call is None:
             return
@@ -142,6 +144,7 @@ class Tracing:
             self._end(info.state, call)
 
     def on_retry(self, info: RetryInfo) -> None:
+        """Record a ``microdc.retry`` event on the call's span."""
         call = self._call(info.state)
         if call is None:
             return
@@ -155,6 +158,7 @@ class Tracing:
         )
 
     def on_error(self, info: ErrorInfo) -> None:
+        """End the call's span with the error."""
         call = self._call(info.state)
         if call is None:
             return

@@ -73,6 +73,7 @@ class Clock:
         self._listeners.append(callback)
 
     def remove_listener(self, callback: Callable[[], None]) -> None:
+        """Stop calling ``callback`` when the clock jumps (no error if it was not registered)."""
         if callback in self._listeners:
             self._listeners.remove(callback)
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["FakeMicroDC"]
 
 IN_PROCESS_BASE_URL = "http://microdc.test"
+"""The base URL of ``fake.client()`` and ``fake.http_client()``: requests to it never leave the process."""
 DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 
 
@@ -172,6 +173,7 @@ class FakeMicroDC:
         return {file_id: record.view(store.wall) for file_id, record in store.files.items()}
 
     def file_content(self, file_id: str) -> bytes:
+        """The bytes of a stored file (``KeyError`` if there is none)."""
         return self._store.files[file_id].content
 
     @property

@@ -100,6 +100,7 @@ class Faults:
         return self.latency, self.latency
 
     def matches(self, method: str, path: str) -> bool:
+        """Whether a request with this method and path is one these faults may disturb."""
         if self.methods is not None and method.upper() not in {m.upper() for m in self.methods}:
             return False
         return self.paths is None or any(fnmatch.fnmatchcase(path, pattern) for pattern in self.paths)

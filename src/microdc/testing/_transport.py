@@ -136,6 +136,7 @@ class InProcessTransport(httpx.AsyncBaseTransport):
         self._tasks: Set[asyncio.Task[None]] = set()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Serve the request with the fake's ASGI app in this process and return its answer."""
         assert isinstance(request.stream, httpx.AsyncByteStream)
         body = b"".join([chunk async for chunk in request.stream])
         call = _Call(body)
@@ -191,5 +192,6 @@ class InProcessTransport(httpx.AsyncBaseTransport):
         raise httpx.RemoteProtocolError("The app ended without answering", request=request)
 
     async def aclose(self) -> None:
+        """Stop every request the app is still serving (as a server does when its clients go away)."""
         for task in list(self._tasks):
             await _stop(task)

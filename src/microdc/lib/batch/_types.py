@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 BatchItemStatus: TypeAlias = Literal["completed", "failed", "cancelled", "error", "skipped_budget", "submitted"]
+"""How an input of a batch ended: its job's terminal state, ``submitted`` (``wait=False``), ``error`` or ``skipped_budget``."""
 BATCH_ITEM_STATUSES: Tuple[BatchItemStatus, ...] = (
     "completed",
     "failed",

@@ -61,6 +61,7 @@ class JobBuilder:
         self.metadata: Dict[str, str] = dict(metadata or {})
 
     def set_metadata(self, key: str, value: str) -> Self:
+        """Set one metadata key (at most 16 keys, strings only); returns the builder."""
         self.metadata[key] = value
         return self
 
@@ -140,6 +141,7 @@ class LLMComplete(_SamplingBuilder):
         self.prompt = prompt
 
     def set_prompt(self, prompt: str) -> Self:
+        """Set the text to complete; returns the builder."""
         self.prompt = prompt
         return self
 
@@ -174,10 +176,12 @@ class LLMChat(_SamplingBuilder):
         return self
 
     def add_user_message(self, content: str) -> Self:
+        """Append a ``user`` message; returns the builder."""
         self.messages.append({"role": "user", "content": content})
         return self
 
     def add_assistant_message(self, content: str) -> Self:
+        """Append an ``assistant`` message (an earlier reply); returns the builder."""
         self.messages.append({"role": "assistant", "content": content})
         return self
 
@@ -206,10 +210,12 @@ class LLMEmbed(JobBuilder):
         self.normalize = normalize
 
     def add_text(self, text: str) -> Self:
+        """Append one text to embed; returns the builder."""
         self.texts.append(text)
         return self
 
     def add_texts(self, texts: Iterable[str]) -> Self:
+        """Append several texts to embed, in order; returns the builder."""
         self.texts.extend(texts)
         return self
 
@@ -245,6 +251,7 @@ class DocumentCall(JobBuilder):
         return self
 
     def add_files(self, files: Iterable[Union[str, File]]) -> Self:
+        """Add several files (tokens or ``File`` objects) in order; returns the builder."""
         for file in files:
             self.add_file(file)
         return self

@@ -1,0 +1,1 @@
+"""The documentation site's build helpers: the mkdocs hooks, the offline check and the snippet collector."""
