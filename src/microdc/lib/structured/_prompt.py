@@ -127,14 +127,17 @@ class Prompt(Generic[T]):
 
     @property
     def template(self) -> str:
+        """The template, with its ``{name}`` placeholders."""
         return self._template
 
     @property
     def model(self) -> str:
+        """The model each run uses."""
         return self._model
 
     @property
     def system(self) -> Optional[str]:
+        """The system message (``None``: runs are ``llm_complete`` jobs)."""
         return self._system
 
     @property
@@ -144,10 +147,12 @@ class Prompt(Generic[T]):
 
     @property
     def temperature(self) -> float:
+        """The sampling temperature of each job."""
         return self._temperature
 
     @property
     def max_tokens(self) -> Optional[int]:
+        """The output limit of each job (``None``: the model's)."""
         return self._max_tokens
 
     @property
