@@ -108,3 +108,23 @@ def test_a_schema_that_cannot_be_found_is_one_line_of_usage_error(microdc: Runne
         assert done.code == 2, (value, done.stderr)
         assert says in done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_a_line_without_its_type_is_asked_for_the_schema_too(microdc: Runner, tmp_path: Path) -> None:
+    (tmp_path / "labels.py").write_text(LABELS)
+    (tmp_path / "jobs.jsonl").write_text(
+        json.dumps({"model": "json-1", "prompt": "Label it", "max_tokens": 100}) + "\n"
+    )
+    done = microdc("jobs", "run", "jobs.jsonl", "--schema", "labels:Label", "--no-progress")
+    assert done.code == 0, done.stderr
+    (line,) = [json.loads(text) for text in done.stdout.splitlines()]
+    assert line["job"]["type"] == "llm_complete"
+    assert Label.model_validate(line["parsed"]) is not None
+
+
+def test_the_help_shows_the_schema_options_and_an_example(microdc: Runner) -> None:
+    done = microdc("jobs", "run", "--help")
+    assert done.code == 0, done.stderr
+    assert "--schema MODULE:CLASS|FILE.json" in done.stdout
+    assert "--max-reasks" in done.stdout
+    assert "--schema myapp.models:Label" in done.stdout

@@ -109,13 +109,13 @@ async def test_metrics_after_a_mixed_run_equal_what_the_server_saw() -> None:
     errors: CounterT[str] = Counter()
     async with client_for(server, max_retries=1, hooks=metrics) as client:
         calls = [
-            client.get("/api/v1/jobs/job_1", cast_to=object),
-            client.get("/api/v1/jobs/job_1", cast_to=object),  # polled again: its usage counts once
+            client.jobs.retrieve("job_1"),
+            client.jobs.retrieve("job_1"),  # polled again: its usage counts once
             client.post("/api/v1/jobs/submit", body={"type": "llm_complete"}, cast_to=object),  # 503, then 201
-            client.get("/api/v1/jobs/job_404", cast_to=object),  # NotFoundError
-            client.get("/api/v1/jobs/job_down", cast_to=object),  # connection refused twice
+            client.jobs.retrieve("job_404"),  # NotFoundError
+            client.jobs.retrieve("job_down"),  # connection refused twice
             client.get("/api/v1/jobs", cast_to=object),
-            client.get("/api/v1/jobs/job_3/status", cast_to=object),
+            client.jobs.retrieve_status("job_3"),
         ]
         for call in calls:
             try:
@@ -153,9 +153,9 @@ async def test_snapshot_is_a_copy_and_reset_clears() -> None:
     metrics = Metrics()
     server = Server()
     async with client_for(server, hooks=metrics) as client:
-        await client.get("/api/v1/jobs/job_1", cast_to=object)
+        await client.jobs.retrieve("job_1")
         before = metrics.snapshot()
-        await client.get("/api/v1/jobs/job_3", cast_to=object)
+        await client.jobs.retrieve("job_3")
     assert before["requests"] == 1
     assert metrics.snapshot()["requests"] == 2
     metrics.reset()

@@ -36,7 +36,6 @@ from .._hooks import (
     SupportsOnRetry,
     SupportsOnRequest,
     SupportsOnResponse,
-    path_template,
 )
 
 __all__ = [
@@ -56,7 +55,6 @@ __all__ = [
     "SupportsOnRequest",
     "SupportsOnResponse",
     "SupportsOnRetry",
-    "path_template",
 ]
 
 # Reprs and tracebacks say `microdc.lib.hooks.RetryInfo`, not the private module.

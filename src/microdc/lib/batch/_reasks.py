@@ -31,7 +31,8 @@ from ._submit import wait_to_fit, submit_reserved
 from ..jobs._ask import completed_text
 from ._following import Followed
 from ..structured import OutputValidationError, reask_params, validate_reply
-from ..._exceptions import MicroDCError, JobFailedError, AuthenticationError
+from ..._exceptions import MicroDCError, AuthenticationError
+from ..jobs._errors import JobFailedError
 from ..jobs._structured import output_error
 
 if TYPE_CHECKING:

@@ -29,6 +29,7 @@ from typing_extensions import Unpack, TypedDict
 
 from ._ask import AskOptions
 from ._cost import CostEstimate, price_book
+from ._errors import JobFailedError, BudgetExceededError, JobWaitTimeoutError
 from ..._types import MutationRequestOptions
 from ._waiting import OnComplete, as_completed, wait_for_job
 from ._watcher import JobWatcher, JobCallback
@@ -53,11 +54,14 @@ __all__ = [
     "AskOptions",
     "AsyncJobs",
     "BatchArgs",
+    "BudgetExceededError",
     "Conversation",
     "ConversationStream",
     "ConversationUsage",
     "CostEstimate",
     "JobCallback",
+    "JobFailedError",
+    "JobWaitTimeoutError",
     "JobWatcher",
 ]
 

@@ -26,9 +26,10 @@ import anyio
 from typing_extensions import Unpack
 
 from ._cost import cost_of, price_book
+from ._errors import JobFailedError, BudgetExceededError
 from ..._types import MutationRequestOptions
 from ..structured import with_instruction
-from ..._exceptions import APIError, ConflictError, APIStatusError, JobFailedError, BudgetExceededError
+from ..._exceptions import APIError, ConflictError, APIStatusError
 from ...types.job_priority import JobPriority
 
 if TYPE_CHECKING:
