@@ -27,10 +27,12 @@ from typing import (
     List,
     Type,
     Tuple,
+    TypeVar,
     Iterable,
     Optional,
     AsyncGenerator,
     cast,
+    overload,
 )
 from dataclasses import dataclass
 
@@ -44,11 +46,12 @@ from ._ask import (
     check_budget,
     check_prompt,
     require_model,
-    failure_message,
+    completed_text,
     cancel_abandoned,
 )
-from ._errors import JobFailedError
 from ..._types import MutationRequestOptions
+from ..structured import with_instruction
+from ._structured import until_valid, reask_options, check_max_reasks
 from ...types.chat_role import ChatRole
 from ...types.chat_message_param import ChatMessageParam
 from ...types.job_terminal_event import JobTerminalEvent
@@ -63,6 +66,9 @@ __all__ = ["Conversation", "ConversationStream", "ConversationUsage"]
 
 logger = logging.getLogger("microdc")
 
+T = TypeVar("T")
+
+_UNCHANGED = "; the conversation is unchanged"
 _ROLES: Dict[object, ChatRole] = {"system": "system", "user": "user", "assistant": "assistant"}
 
 
@@ -188,8 +194,35 @@ class Conversation:
 
     # --- turns --------------------------------------------------------------------------
 
-    async def send(self, text: str, **options: Unpack[MutationRequestOptions]) -> str:
+    @overload
+    async def send(
+        self, text: str, *, response_model: None = None, **options: Unpack[MutationRequestOptions]
+    ) -> str: ...
+    @overload
+    async def send(
+        self, text: str, *, response_model: Type[T], max_reasks: int = 1, **options: Unpack[MutationRequestOptions]
+    ) -> T: ...
+    @overload
+    async def send(
+        self, text: str, *, response_model: object, max_reasks: int = 1, **options: Unpack[MutationRequestOptions]
+    ) -> Any: ...
+    async def send(
+        self,
+        text: str,
+        *,
+        response_model: object = None,
+        max_reasks: int = 1,
+        **options: Unpack[MutationRequestOptions],
+    ) -> Any:
         """Send ``text`` as the next user message; the reply's text once the job completed.
+
+        With ``response_model`` (anything pydantic's ``TypeAdapter`` takes), the turn's
+        job also carries the instruction for it (a system message) and the reply is
+        returned validated as that type; an invalid reply is re-asked up to
+        ``max_reasks`` times, each re-ask a job of its own (paid for, and checked
+        against the budget before it is sent), and after the last one
+        ``OutputValidationError`` is raised. The history gets the user message and the
+        reply's text, and only when the turn succeeds (no instruction, no re-asks).
 
         Raises ``JobFailedError`` if the job fails or is cancelled, and
         ``BudgetExceededError`` (before sending) if the turn could pass ``max_cost_usd``.
@@ -197,14 +230,20 @@ class Conversation:
         options of ``jobs.create`` (``timeout``, ``extra_headers``, ...).
         """
         async with self._turn():
-            params, estimate = await self._prepare(text)
-            job = await submit_turn(self._jobs, params, options)
-            try:
-                finished = await self._jobs.wait(job.id)
-            except BaseException:
-                self._charge(await cancel_abandoned(self._jobs, job.id), estimate)
-                raise
-            return self._finish(params, finished)
+            params = self._params(text)
+            if response_model is None:
+                _, reply = await self._exchange(params, options)
+                value: object = reply
+            else:
+                check_max_reasks(max_reasks)
+                first = with_instruction(params, response_model)
+
+                async def attempt(params: Dict[str, Any], number: int) -> Tuple[Job, str]:
+                    return await self._exchange(params, reask_options(options, number))
+
+                value, _, reply = await until_valid(first, response_model, max_reasks, attempt)
+            self._remember(params, reply)
+            return value
 
     def stream(self, text: str, **options: Unpack[MutationRequestOptions]) -> ConversationStream:
         """Send ``text``; iterate the result for the reply's text as the model produces it.
@@ -222,7 +261,8 @@ class Conversation:
 
     async def _stream_turn(self, text: str, options: MutationRequestOptions) -> AsyncGenerator[str, None]:
         async with self._turn():
-            params, estimate = await self._prepare(text)
+            params = self._params(text)
+            estimate = await self._admit(params)
             job = await submit_turn(self._jobs, params, options)
             finished: Optional[Job] = None
             try:
@@ -239,7 +279,8 @@ class Conversation:
                 if finished is None:
                     self._charge(await cancel_abandoned(self._jobs, job.id), estimate)
             assert finished is not None  # the try block either set it or raised
-            self._finish(params, finished)
+            self._charge(finished, None)
+            self._remember(params, completed_text(finished, _UNCHANGED))
 
     def _abandon(self, deltas: AsyncGenerator[str, None]) -> None:
         """A stream dropped in the middle of its turn: close it (which cancels its job) on the running loop."""
@@ -267,19 +308,34 @@ class Conversation:
         finally:
             self._busy = False
 
-    async def _prepare(self, text: str) -> Tuple[Dict[str, Any], Optional[CostEstimate]]:
-        """The turn's job parameters and, with a budget, its cost estimate (checked against the budget)."""
+    def _params(self, text: str) -> Dict[str, Any]:
+        """The job parameters of a turn that sends ``text``: the history plus the new user message."""
         check_prompt(text, "message")
         messages: List[ChatMessageParam] = [*self.messages, ChatMessageParam(role="user", content=text)]
-        params = job_params(
+        return job_params(
             "llm_chat", self.model, temperature=self.temperature, max_tokens=self.max_tokens, messages=messages
         )
-        await require_model(self._jobs, self.model, "llm_chat")
+
+    async def _admit(self, params: Dict[str, Any]) -> Optional[CostEstimate]:
+        """Check a job before it is sent: the model serves chats and, with a budget, the job's worst case fits."""
+        await require_model(self._jobs, params["model"], "llm_chat")
         if self._limit is None:
-            return params, None
+            return None
         estimate = await self._jobs.estimate_cost(params)
         check_budget(estimate, spent_usd=self.spent_usd, limit_usd=self._limit)
-        return params, estimate
+        return estimate
+
+    async def _exchange(self, params: Dict[str, Any], options: MutationRequestOptions) -> Tuple[Job, str]:
+        """One job of a turn: admitted, submitted, waited for and paid for; the completed Job and its reply."""
+        estimate = await self._admit(params)
+        job = await submit_turn(self._jobs, params, options)
+        try:
+            finished = await self._jobs.wait(job.id)
+        except BaseException:
+            self._charge(await cancel_abandoned(self._jobs, job.id), estimate)
+            raise
+        self._charge(finished, None)
+        return finished, completed_text(finished, _UNCHANGED)
 
     def _charge(self, job: Optional[Job], estimate: Optional[CostEstimate]) -> None:
         """Add what ``job`` cost; a turn whose cost is unknown counts its worst case against the budget."""
@@ -295,16 +351,9 @@ class Conversation:
         )
         self._cost_usd = add_cost(self._cost_usd, usage.cost_usd)
 
-    def _finish(self, params: Dict[str, Any], job: Job) -> str:
-        """Charge the turn's job; append the exchange if it completed, else raise ``JobFailedError``."""
-        self._charge(job, None)
-        result = job.result
-        if job.status != "completed" or result is None or result.type != "llm_chat":
-            raise JobFailedError(failure_message(job, "; the conversation is unchanged"), job=job)
-        reply = result.message.content
-        history: List[ChatMessageParam] = [*params["messages"], ChatMessageParam(role="assistant", content=reply)]
-        self._messages = history
-        return reply
+    def _remember(self, params: Dict[str, Any], reply: str) -> None:
+        """A turn succeeded: the history becomes its messages plus the reply."""
+        self._messages = [*params["messages"], ChatMessageParam(role="assistant", content=reply)]
 
 
 class ConversationStream:
