@@ -296,6 +296,7 @@ async def parse_response(
 ) -> Any:
     """``response`` as the object ``options`` asks for: a model, a page, a stream, bytes, text or nothing."""
     strict = client._strict_response_validation  # pyright: ignore[reportPrivateUsage]
+    instruments = client._instrumentation  # pyright: ignore[reportPrivateUsage]
     cast_to = options.cast_to
     stream_cls = options.stream_cls
     if options.stream and stream_cls is not None:
@@ -311,6 +312,7 @@ async def parse_response(
             reconnect=reconnect,
             retries_left=max(max_retries - retries_taken, 0),
             retry_policy=client.retry_policy,
+            on_terminal=None if instruments is None or not instruments.on_job else instruments.saw_event,
         )
     if cast_to is httpx.Response:
         return response
@@ -342,6 +344,8 @@ async def parse_response(
     if isinstance(parsed, BaseModel):
         set_request_id(parsed, response.headers.get("x-request-id"))
         _bind_page(parsed, client, options, response.request)
+        if instruments is not None and instruments.on_job:
+            await instruments.saw(parsed)  # the terminal Jobs in it, for the on_job hooks (_job_notices.py)
     return parsed
 
 

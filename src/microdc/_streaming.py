@@ -74,6 +74,8 @@ _T = TypeVar("_T")
 
 Reconnect = Callable[[Optional[str]], Awaitable[httpx.Response]]
 """Re-opens the stream, sending ``Last-Event-ID`` when given one."""
+OnTerminal = Callable[[Any], Awaitable[None]]
+"""Told the data of the stream's terminal event (the client's ``on_job`` hooks, when it has any)."""
 
 
 class ServerSentEvent:
@@ -271,6 +273,7 @@ class AsyncStream(Generic[_T]):
         reconnect: Optional[Reconnect] = None,
         retries_left: int = 0,
         retry_policy: Optional[RetryPolicy] = None,
+        on_terminal: Optional[OnTerminal] = None,
     ) -> None:
         self.response = response
         self._cast_to = cast_to
@@ -279,6 +282,7 @@ class AsyncStream(Generic[_T]):
         self._reconnect = reconnect
         self._retries_left = retries_left
         self._retry_policy = retry_policy
+        self._on_terminal = on_terminal
         self._reconnections = 0
         self._iterator = self._events()
 
@@ -324,10 +328,14 @@ class AsyncStream(Generic[_T]):
             try:
                 async for chunk in self.response.aiter_bytes():
                     for sse in decoder.feed(chunk):
-                        yield cast(_T, self._parse(sse))
+                        item = self._parse(sse)
                         if sse.event in terminal:
                             await self.response.aclose()
+                            if self._on_terminal is not None:
+                                await self._on_terminal(getattr(item, "data", None))
+                            yield cast(_T, item)
                             return
+                        yield cast(_T, item)
                 await self.response.aclose()
                 if not terminal:
                     return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import json
 import math
-from typing import Any, Dict, List, Tuple, Counter as CounterT, ClassVar, Optional
+from typing import Any, Dict, List, Tuple, Counter as CounterT, ClassVar, Optional, Awaitable
 from collections import Counter
 
 import httpx
@@ -108,14 +108,14 @@ async def test_metrics_after_a_mixed_run_equal_what_the_server_saw() -> None:
     server, metrics = Server(), Metrics()
     errors: CounterT[str] = Counter()
     async with client_for(server, max_retries=1, hooks=metrics) as client:
-        calls = [
-            client.get("/api/v1/jobs/job_1", cast_to=object),
-            client.get("/api/v1/jobs/job_1", cast_to=object),  # polled again: its usage counts once
-            client.post("/api/v1/jobs/submit", body={"type": "llm_complete"}, cast_to=object),  # 503, then 201
-            client.get("/api/v1/jobs/job_404", cast_to=object),  # NotFoundError
-            client.get("/api/v1/jobs/job_down", cast_to=object),  # connection refused twice
-            client.get("/api/v1/jobs", cast_to=object),
-            client.get("/api/v1/jobs/job_3/status", cast_to=object),
+        calls: List[Awaitable[object]] = [
+            client.jobs.retrieve("job_1"),
+            client.jobs.retrieve("job_1"),  # polled again: its usage counts once
+            client.jobs.create(type="llm_complete", model="echo-2", prompt="hi"),  # 503, then 201
+            client.jobs.retrieve("job_404"),  # NotFoundError
+            client.jobs.retrieve("job_down"),  # connection refused twice
+            client.jobs.list(),  # a page: job_1 again, job_3, and job_4 (not finished, no usage)
+            client.jobs.retrieve_status("job_3"),
         ]
         for call in calls:
             try:
@@ -153,9 +153,9 @@ async def test_snapshot_is_a_copy_and_reset_clears() -> None:
     metrics = Metrics()
     server = Server()
     async with client_for(server, hooks=metrics) as client:
-        await client.get("/api/v1/jobs/job_1", cast_to=object)
+        await client.jobs.retrieve("job_1")
         before = metrics.snapshot()
-        await client.get("/api/v1/jobs/job_3", cast_to=object)
+        await client.jobs.retrieve("job_3")
     assert before["requests"] == 1
     assert metrics.snapshot()["requests"] == 2
     metrics.reset()

@@ -26,6 +26,7 @@ from typing_extensions import Unpack
 from ._cost import price_book
 from ..._types import MutationRequestOptions
 from ..._exceptions import APIError, ConflictError, APIStatusError, JobFailedError, BudgetExceededError
+from ..._operations import operation
 from ...types.job_priority import JobPriority
 
 if TYPE_CHECKING:
@@ -231,8 +232,10 @@ async def ask(
     await require_model(jobs, model, "llm_complete")
     if limit is not None:
         check_budget(await jobs.estimate_cost(params), spent_usd=0.0, limit_usd=limit)
-    job = await run_job(jobs, params, options)
-    result = job.result
-    if job.status != "completed" or result is None or result.type != "llm_complete":
-        raise JobFailedError(failure_message(job), job=job)
-    return result.text
+    with operation(jobs._client, params) as op:  # the GenAI span, for hooks that observe operations
+        job = await run_job(jobs, params, options)
+        op.finish(job)
+        result = job.result
+        if job.status != "completed" or result is None or result.type != "llm_complete":
+            raise JobFailedError(failure_message(job), job=job)
+        return result.text

@@ -49,6 +49,7 @@ from ._ask import (
 )
 from ..._types import MutationRequestOptions
 from ..._exceptions import JobFailedError
+from ..._operations import operation
 from ...types.chat_role import ChatRole
 from ...types.chat_message_param import ChatMessageParam
 from ...types.job_terminal_event import JobTerminalEvent
@@ -198,13 +199,15 @@ class Conversation:
         """
         async with self._turn():
             params, estimate = await self._prepare(text)
-            job = await submit_turn(self._jobs, params, options)
-            try:
-                finished = await self._jobs.wait(job.id)
-            except BaseException:
-                self._charge(await cancel_abandoned(self._jobs, job.id), estimate)
-                raise
-            return self._finish(params, finished)
+            with operation(self._jobs._client, params) as op:  # the GenAI span, for hooks that observe operations
+                job = await submit_turn(self._jobs, params, options)
+                try:
+                    finished = await self._jobs.wait(job.id)
+                except BaseException:
+                    self._charge(await cancel_abandoned(self._jobs, job.id), estimate)
+                    raise
+                op.finish(finished)
+                return self._finish(params, finished)
 
     def stream(self, text: str, **options: Unpack[MutationRequestOptions]) -> ConversationStream:
         """Send ``text``; iterate the result for the reply's text as the model produces it.
@@ -223,23 +226,40 @@ class Conversation:
     async def _stream_turn(self, text: str, options: MutationRequestOptions) -> AsyncGenerator[str, None]:
         async with self._turn():
             params, estimate = await self._prepare(text)
-            job = await submit_turn(self._jobs, params, options)
-            finished: Optional[Job] = None
+            # The GenAI span, for hooks that observe operations: current while this turn
+            # sends and reads (`op.current()`), never across a `yield` into the caller's code.
+            op = operation(self._jobs._client, params, streaming=True)
             try:
-                async with await self._jobs.events(job.id) as events:
-                    async for event in events:
-                        if isinstance(event, JobOutputDeltaEvent):
-                            yield event.data.delta
-                        elif isinstance(event, JobTerminalEvent):
-                            finished = event.data
-                            break
-                if finished is None:  # the stream ended without its terminal event
-                    finished = await self._jobs.wait(job.id)
-            finally:
-                if finished is None:
-                    self._charge(await cancel_abandoned(self._jobs, job.id), estimate)
-            assert finished is not None  # the try block either set it or raised
-            self._finish(params, finished)
+                with op.current():
+                    job = await submit_turn(self._jobs, params, options)
+                finished: Optional[Job] = None
+                try:
+                    with op.current():
+                        events = await self._jobs.events(job.id)
+                    async with events:
+                        while finished is None:
+                            with op.current():
+                                event = await anext(events, None)
+                            if event is None:
+                                break
+                            if isinstance(event, JobOutputDeltaEvent):
+                                yield event.data.delta
+                            elif isinstance(event, JobTerminalEvent):
+                                finished = event.data
+                    if finished is None:  # the stream ended without its terminal event
+                        with op.current():
+                            finished = await self._jobs.wait(job.id)
+                finally:
+                    if finished is None:
+                        with op.current():
+                            self._charge(await cancel_abandoned(self._jobs, job.id), estimate)
+                assert finished is not None  # the try block either set it or raised
+                op.finish(finished)
+                self._finish(params, finished)
+            except BaseException as exc:  # GeneratorExit too: the caller left the stream
+                op.end(exc)
+                raise
+            op.end()
 
     def _abandon(self, deltas: AsyncGenerator[str, None]) -> None:
         """A stream dropped in the middle of its turn: close it (which cancels its job) on the running loop."""
