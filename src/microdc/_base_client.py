@@ -31,7 +31,7 @@ import httpx
 from typing_extensions import Self, Unpack
 
 from . import _clock
-from ._logs import logger, redact_url, redact_headers
+from ._logs import logger, redact_headers, request_fields
 from ._retry import RetryPolicy
 from ._types import Omit, Timeout, FileTypes, RequestOptions, MutationRequestOptions
 from ._exceptions import (
@@ -228,18 +228,24 @@ class BaseClient:
         started = _clock.monotonic() if policy.deadline is not None else 0.0
         while True:
             request = self._builder.build(options, retries_taken, content, multipart)
-            if logger.isEnabledFor(logging.DEBUG):
-                _log_request(request)
+            # Log records carry the attempt's fields as `extra` (_logs.request_fields); timed only when logged.
+            logged = logger.isEnabledFor(logging.INFO)
+            sent = _clock.monotonic() if logged else 0.0
+            if logged and logger.isEnabledFor(logging.DEBUG):
+                _log_request(request, retries_taken + 1)
             error: Union[APIConnectionError, APIStatusError]
+            answer: Optional[httpx.Response] = None
             try:
                 if call is None:
                     response = await self._attempt(http, request, stream=stream)
                 else:
                     response = await call.attempt(self._attempt, http, request, stream=stream)
+                answer = response
                 if response.is_success:
-                    if logger.isEnabledFor(logging.DEBUG):
+                    if logged and logger.isEnabledFor(logging.DEBUG):
+                        fields = request_fields(request, retries_taken + 1, response, _clock.monotonic() - sent)
                         logger.debug(
-                            "HTTP %s %s -> %s", request.method, redact_url(str(request.url)), response.status_code
+                            "HTTP %s %s -> %s", fields["method"], fields["url"], fields["status_code"], extra=fields
                         )
                     return response, retries_taken
                 # The body of a streamed error answer can still break while it is read.
@@ -263,14 +269,18 @@ class BaseClient:
                 # Say why the call is not retried, on a new error: the one inspected stays as it was.
                 error = cast(Union[APIConnectionError, APIStatusError], with_note(error, _NOT_REPLAYABLE))
                 retry = False
+            fields = request_fields(request, retries_taken + 1, answer, _clock.monotonic() - sent) if logged else {}
             if not retry:
+                if logged:
+                    logger.debug("HTTP %s %s -> %s, raising it", fields["method"], fields["url"], reason, extra=fields)
                 if call is not None:
                     await call.failed(error)
                 raise error
             retries_taken += 1
-            logger.info(
-                "Retrying %s %s in %.2f s after %s", request.method, redact_url(str(request.url)), delay, reason
-            )
+            if logged:
+                logger.info(
+                    "Retrying %s %s in %.2f s after %s", fields["method"], fields["url"], delay, reason, extra=fields
+                )
             if call is not None:
                 await call.retrying(error, delay)
             await policy.sleep(delay)
@@ -417,7 +427,7 @@ def _take_idempotency_header(options: FinalRequestOptions) -> Union[str, Omit, N
     return found
 
 
-def _log_request(request: httpx.Request) -> None:
-    logger.debug(
-        "Request: %s %s headers=%s", request.method, redact_url(str(request.url)), redact_headers(dict(request.headers))
-    )
+def _log_request(request: httpx.Request, attempt: int) -> None:
+    fields = request_fields(request, attempt)
+    headers = redact_headers(dict(request.headers))
+    logger.debug("Request: %s %s headers=%s", fields["method"], fields["url"], headers, extra=fields)
