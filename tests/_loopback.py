@@ -1,8 +1,9 @@
-"""Small loopback servers for transport tests: HTTP/1.1 (TCP, TLS or a Unix socket), HTTP/2, and a forward proxy.
+"""Small loopback servers for transport tests: HTTP/1.1 (TCP, TLS or a Unix socket), HTTP/2, or in a thread.
 
 Each answers every request with JSON describing what it saw (request line, headers,
 the peer's address), so a test can tell which way the request went. They run in the
-test's own event loop and stop (every connection closed) when the block ends.
+test's own event loop (but :func:`serve_in_thread`) and stop (every connection closed)
+when the block ends. The forward proxy is in ``_proxy.py``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, Dict, List, Tuple, Callable, Optional, AsyncGenerator, c
 from dataclasses import field, dataclass
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
 
-__all__ = ["Seen", "serve_h2", "serve_http", "serve_in_thread", "serve_unix"]
+__all__ = ["OpenConnections", "Seen", "serve_h2", "serve_http", "serve_in_thread", "serve_unix"]
 
 
 @dataclass
@@ -155,8 +156,54 @@ async def serve_h2(ssl_context: ssl.SSLContext) -> AsyncGenerator[Tuple[str, See
         await server.wait_closed()
 
 
+class OpenConnections:
+    """How many connections a :func:`serve_in_thread` server has open, and has had in all."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self.open = 0
+        self.total = 0
+
+    def opened(self) -> None:
+        with self._changed:
+            self.open += 1
+            self.total += 1
+
+    def closed(self) -> None:
+        with self._changed:
+            self.open -= 1
+            self._changed.notify_all()
+
+    def wait_until_none_open(self, timeout: float) -> bool:
+        """Whether every connection was closed (by its client) within ``timeout`` seconds."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.open == 0, timeout=timeout)
+
+
+class _CountingServer(ThreadingHTTPServer):
+    counter: Optional[OpenConnections] = None
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, so clients pool connections
+
+    def _counter(self) -> Optional[OpenConnections]:
+        server = self.server
+        return server.counter if isinstance(server, _CountingServer) else None
+
+    def setup(self) -> None:
+        super().setup()
+        counter = self._counter()
+        if counter is not None:
+            counter.opened()
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            counter = self._counter()
+            if counter is not None:
+                counter.closed()
 
     def do_GET(self) -> None:
         body = json.dumps({"path": self.path}).encode()
@@ -171,9 +218,13 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def serve_in_thread() -> Any:
-    """A keep-alive HTTP/1.1 server in a thread (for tests that run several event loops): yields its origin."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+def serve_in_thread(counter: Optional[OpenConnections] = None) -> Any:
+    """A keep-alive HTTP/1.1 server in a thread (for tests that run several event loops): yields its origin.
+
+    ``counter`` is kept up to date with the connections it has open.
+    """
+    server = _CountingServer(("127.0.0.1", 0), _Handler)
+    server.counter = counter
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

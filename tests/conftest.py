@@ -2,19 +2,28 @@
 
 ``Recorder(reply(...), fail(...), ...)`` answers the n-th request with the n-th answer
 (the last one repeats) and keeps every request it saw, so a test can check what was
-sent on each attempt. Nothing here touches the network.
+sent on each attempt. The TLS and proxy fixtures (a throwaway CA, its server
+certificate and CA files, an environment without proxy or CA variables) serve the
+transport tests. Nothing here touches the network.
 """
 
 from __future__ import annotations
 
+import ssl
 import asyncio
+import subprocess
 from typing import Any, Dict, List, Type, Tuple, Union, Callable, Iterator, Optional, Awaitable, AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
+import trustme
 
 from microdc import AsyncMicroDC
 from microdc._retry import disable_retry_delays
+
+from ._certs import hashed_ca_dir, server_context
+from ._transports import transport  # noqa: F401  # pyright: ignore[reportUnusedImport]  # the fixture, for every test
 
 API_KEY = "sk-test-0123456789abcdef-secret"
 BASE_URL = "http://api.microdc.test"
@@ -77,10 +86,10 @@ class Recorder:
 
 def make_client(recorder: Optional[Recorder] = None, **kwargs: Any) -> AsyncMicroDC:
     """An ``AsyncMicroDC`` whose requests go to ``recorder`` (the caller's ``http_client``)."""
-    transport = httpx.MockTransport(recorder or Recorder())
+    mock = httpx.MockTransport(recorder or Recorder())
     kwargs.setdefault("api_key", API_KEY)
     kwargs.setdefault("base_url", BASE_URL)
-    return AsyncMicroDC(http_client=httpx.AsyncClient(transport=transport), **kwargs)
+    return AsyncMicroDC(http_client=httpx.AsyncClient(transport=mock), **kwargs)
 
 
 @pytest.fixture
@@ -131,3 +140,45 @@ def stream_reply(stream: ChunkStream, *, status: int = 200, content_type: str = 
         return httpx.Response(status, headers=headers, stream=stream, request=request)
 
     return answer
+
+
+# ---------------------------------------------------------------- TLS and proxies
+
+NETWORK_ENV = ("SSL_CERT_FILE", "SSL_CERT_DIR", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+@pytest.fixture
+def clean_network_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No proxy or CA settings from the machine running the tests (each test sets its own)."""
+    for name in NETWORK_ENV:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+@pytest.fixture(scope="session")
+def ca() -> trustme.CA:
+    """A private CA nothing trusts by default."""
+    return trustme.CA()
+
+
+@pytest.fixture
+def server_ssl(ca: trustme.CA) -> ssl.SSLContext:
+    """A server context with a certificate from ``ca`` for 127.0.0.1 and localhost."""
+    return server_context(ca)
+
+
+@pytest.fixture
+def ca_file(ca: trustme.CA, tmp_path: Path) -> str:
+    """``ca``'s certificate as a PEM file."""
+    path = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+@pytest.fixture
+def ca_dir(ca: trustme.CA, tmp_path: Path) -> str:
+    """A directory holding ``ca`` as OpenSSL's ``capath`` wants it (skips without the openssl tool)."""
+    try:
+        return hashed_ca_dir(ca, tmp_path / "certs")
+    except (OSError, subprocess.SubprocessError):
+        pytest.skip("the openssl command is needed to hash a certificate directory")

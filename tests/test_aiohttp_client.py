@@ -185,3 +185,8 @@ def test_missing_aiohttp_says_how_to_install(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setitem(sys.modules, "microdc._aiohttp", None)
     with pytest.raises(RuntimeError, match=r"pip install 'microdc\[aiohttp\]'"):
         DefaultAioHttpClient()
+
+
+def test_http2_says_aiohttp_has_none_and_names_the_httpx_client() -> None:
+    with pytest.raises(ValueError, match=r"aiohttp has no HTTP/2.*DefaultAsyncHttpxClient\(http2=True\)"):
+        DefaultAioHttpClient(http2=True)

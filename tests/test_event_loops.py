@@ -9,14 +9,15 @@ from __future__ import annotations
 import gc
 import asyncio
 import threading
-from typing import Any, Dict, List, Optional
+from typing import Any, Set, Dict, List, Optional
 
 import httpx
 import pytest
 
 from microdc import AsyncMicroDC
+from microdc._loop_bound import LoopGuard
 
-from ._loopback import serve_in_thread
+from ._loopback import OpenConnections, serve_in_thread
 
 
 def _client(origin: str) -> AsyncMicroDC:
@@ -124,3 +125,90 @@ def test_callers_http_client_on_another_loop_raises_before_sending() -> None:
         gc.collect()
     assert http.is_closed
     assert len(sent) == 1
+
+
+def test_threads_with_their_own_loops_share_a_client_with_one_pool_per_loop() -> None:
+    # Each thread runs its own loop and 50 concurrent calls, at the same time as the other.
+    counter = OpenConnections()
+    seen: Dict[str, Set[int]] = {}
+    start = threading.Barrier(2, timeout=30)
+
+    async def calls(client: AsyncMicroDC, name: str) -> None:
+        start.wait()  # both loops make their first call together
+
+        async def one() -> None:
+            assert await _call(client) == {"path": "/x"}
+            seen[name].add(id(client._pool.get()))
+
+        seen[name] = set()
+        await asyncio.gather(*(one() for _ in range(50)))
+
+    with serve_in_thread(counter) as origin:
+        client = _client(origin)
+        threads = [threading.Thread(target=asyncio.run, args=(calls(client, name),)) for name in ("a", "b")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not any(thread.is_alive() for thread in threads)
+        # Each loop closed its pool when it ended: the server sees every connection closed.
+        assert counter.wait_until_none_open(timeout=30), f"{counter.open} connections still open"
+        asyncio.run(client.close())
+        gc.collect()
+    assert counter.total > 0
+    assert [len(ids) for ids in seen.values()] == [1, 1]  # one pool per loop, the same for all 50 calls
+    assert seen["a"] != seen["b"]
+
+
+# ---------------------------------------------------------------- LoopGuard
+
+
+def _guarded(ran: List[str]) -> LoopGuard:
+    async def duty() -> None:
+        ran.append("closed")
+
+    return LoopGuard(duty)
+
+
+def test_loop_guard_runs_its_duty_on_its_loop_when_dropped() -> None:
+    ran: List[str] = []
+
+    async def main() -> None:
+        guard = _guarded(ran)
+        del guard  # asyncio finalizes the guard's generator on this loop
+        for _ in range(100):
+            if ran:
+                break
+            await asyncio.sleep(0)
+
+    asyncio.run(main())
+    assert ran == ["closed"]
+
+
+def test_loop_guard_runs_its_duty_when_its_loop_shuts_down() -> None:
+    ran: List[str] = []
+    kept: List[LoopGuard] = []
+
+    async def main() -> None:
+        kept.append(_guarded(ran))
+
+    asyncio.run(main())
+    assert ran == ["closed"]
+    gc.collect()
+    assert ran == ["closed"]  # once only
+
+
+def test_released_loop_guard_never_runs_its_duty() -> None:
+    ran: List[str] = []
+
+    async def main() -> None:
+        kept = _guarded(ran)
+        kept.release()
+        dropped = _guarded(ran)
+        dropped.release()
+        del dropped
+        await asyncio.sleep(0)
+
+    asyncio.run(main())
+    gc.collect()
+    assert ran == []

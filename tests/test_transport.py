@@ -1,4 +1,8 @@
-"""``DefaultAsyncHttpxClient`` over httpcore2: each httpx option it keeps, against real loopback servers."""
+"""``DefaultAsyncHttpxClient`` over httpcore2: each httpx option it keeps, against real loopback servers.
+
+What both transports share is tested over both: TLS (``verify``, ``SSL_CERT_FILE``)
+in ``test_tls.py``, proxies in ``test_proxies.py``.
+"""
 
 from __future__ import annotations
 
@@ -20,40 +24,10 @@ import httpcore2
 from microdc import AsyncMicroDC, APIConnectionError, DefaultAsyncHttpxClient
 from microdc._transport import Httpcore2Transport, map_exception
 
+from ._certs import trusting
 from ._loopback import serve_h2, free_port, serve_http, serve_unix
 
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture
-def server_ssl(ca: trustme.CA) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)  # pyright: ignore[reportUnknownMemberType]
-    return context
-
-
-@pytest.fixture
-def ca_file(ca: trustme.CA, tmp_path: Path) -> str:
-    path = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return str(path)
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No proxy or CA settings from the machine running the tests (each test sets its own)."""
-    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-
-
-def _trusting(ca: trustme.CA) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    ca.configure_trust(context)  # pyright: ignore[reportUnknownMemberType]
-    return context
+pytestmark = pytest.mark.usefixtures("clean_network_env")
 
 
 # ---------------------------------------------------------------- which transport
@@ -82,65 +56,6 @@ async def test_sdk_default_client_round_trip_over_loopback() -> None:
 # ---------------------------------------------------------------- TLS
 
 
-async def test_tls_verifies_against_the_given_ssl_context(ca: trustme.CA, server_ssl: ssl.SSLContext) -> None:
-    async with serve_http(server_ssl) as (origin, _), DefaultAsyncHttpxClient(verify=_trusting(ca)) as client:
-        response = await client.get(origin + "/tls")
-    assert response.json()["line"] == "GET /tls HTTP/1.1"
-
-
-async def test_tls_default_is_certifi_not_a_self_signed_ca(server_ssl: ssl.SSLContext) -> None:
-    async with serve_http(server_ssl) as (origin, _), DefaultAsyncHttpxClient() as client:
-        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
-            await client.get(origin + "/tls")
-
-
-async def test_tls_verify_false_skips_verification(server_ssl: ssl.SSLContext) -> None:
-    async with serve_http(server_ssl) as (origin, _), DefaultAsyncHttpxClient(verify=False) as client:
-        response = await client.get(origin + "/insecure")
-    assert response.status_code == 200
-
-
-async def test_tls_trust_env_reads_ssl_cert_file(
-    server_ssl: ssl.SSLContext, ca_file: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SSL_CERT_FILE", ca_file)
-    async with serve_http(server_ssl) as (origin, _):
-        async with DefaultAsyncHttpxClient() as client:
-            assert (await client.get(origin + "/env")).status_code == 200
-        async with DefaultAsyncHttpxClient(trust_env=False) as client:
-            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
-                await client.get(origin + "/env")
-
-
-@pytest.fixture
-def ca_dir(ca: trustme.CA, tmp_path: Path) -> str:
-    """A directory of hashed CA certificates, as OpenSSL's ``capath`` wants it (needs the openssl tool)."""
-    directory = tmp_path / "certs"
-    directory.mkdir()
-    pem = directory / "ca.pem"
-    ca.cert_pem.write_to_path(str(pem))
-    try:
-        digest = subprocess.run(
-            ["openssl", "x509", "-hash", "-noout", "-in", str(pem)],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        pytest.skip("the openssl command is needed to hash a certificate directory")
-    pem.rename(directory / f"{digest}.0")
-    return str(directory)
-
-
-async def test_tls_trust_env_reads_ssl_cert_dir(
-    server_ssl: ssl.SSLContext, ca_dir: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SSL_CERT_DIR", ca_dir)
-    async with serve_http(server_ssl) as (origin, _), DefaultAsyncHttpxClient() as client:
-        assert (await client.get(origin + "/dir")).status_code == 200
-
-
 async def test_tls_client_certificate_from_cert(ca: trustme.CA, server_ssl: ssl.SSLContext, tmp_path: Path) -> None:
     server_ssl.verify_mode = ssl.CERT_REQUIRED
     ca.configure_trust(server_ssl)  # pyright: ignore[reportUnknownMemberType]
@@ -148,45 +63,22 @@ async def test_tls_client_certificate_from_cert(ca: trustme.CA, server_ssl: ssl.
     ca.issue_cert("client.example").private_key_and_cert_chain_pem.write_to_path(str(chain))
     async with serve_http(server_ssl) as (origin, _):
         with pytest.warns(DeprecationWarning, match="cert"):  # httpx deprecates `cert=`, and still honours it
-            client = DefaultAsyncHttpxClient(verify=_trusting(ca), cert=str(chain))
+            client = DefaultAsyncHttpxClient(verify=trusting(ca), cert=str(chain))
         async with client:
             assert (await client.get(origin + "/mtls")).status_code == 200
-        async with DefaultAsyncHttpxClient(verify=_trusting(ca)) as client:
+        async with DefaultAsyncHttpxClient(verify=trusting(ca)) as client:
             with pytest.raises(httpx.TransportError):  # the server ends the handshake: no client certificate
                 await client.get(origin + "/mtls")
 
 
 async def test_http2_negotiated_with_http2_true(ca: trustme.CA, server_ssl: ssl.SSLContext) -> None:
-    async with serve_h2(server_ssl) as (origin, seen), DefaultAsyncHttpxClient(verify=_trusting(ca), http2=True) as c:
+    async with serve_h2(server_ssl) as (origin, seen), DefaultAsyncHttpxClient(verify=trusting(ca), http2=True) as c:
         response = await c.get(origin + "/h2")
     assert response.http_version == "HTTP/2"
     assert seen.requests[0]["headers"][":path"] == "/h2"
 
 
-# ---------------------------------------------------------------- proxies
-
-
-async def test_proxy_argument_forwards_through_the_proxy() -> None:
-    async with serve_http() as (proxy_origin, proxy_seen), DefaultAsyncHttpxClient(proxy=proxy_origin) as client:
-        response = await client.get("http://api.microdc.test/via-proxy")
-    assert response.json()["line"] == "GET http://api.microdc.test/via-proxy HTTP/1.1"
-    assert len(proxy_seen.requests) == 1
-
-
-async def test_environment_proxy_is_used_unless_no_proxy_matches(monkeypatch: pytest.MonkeyPatch) -> None:
-    async with serve_http() as (proxy_origin, proxy_seen):
-        monkeypatch.setenv("HTTP_PROXY", proxy_origin)
-        monkeypatch.setenv("NO_PROXY", "direct.microdc.test")
-        client = DefaultAsyncHttpxClient()
-        async with client:
-            response = await client.get("http://api.microdc.test/env-proxy")
-            assert response.json()["line"] == "GET http://api.microdc.test/env-proxy HTTP/1.1"
-            assert isinstance(client._transport_for_url(httpx.URL("http://api.microdc.test/")), Httpcore2Transport)
-            assert client._transport_for_url(httpx.URL("http://direct.microdc.test/")) is client._transport
-        async with DefaultAsyncHttpxClient(trust_env=False) as client:
-            with pytest.raises(httpx.ConnectError):
-                await client.get("http://api.microdc.test/no-env")
-    assert len(proxy_seen.requests) == 1
+# ---------------------------------------------------------------- mounts
 
 
 async def test_mounts_are_used_as_given() -> None:

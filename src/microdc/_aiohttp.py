@@ -8,19 +8,37 @@ extraction, event hooks) and converts headers once each way. Redirects are follo
 here (at most ``max_redirects``); one that leaves the origin drops ``Authorization``.
 
 The session is created lazily, inside the event loop that sends first (the SDK's
-``HttpClientPool`` makes one client per loop). Env proxies are not read (aiohttp's
-default); pass ``proxy=`` to use one.
+``HttpClientPool`` makes one client per loop).
+
+What it keeps of httpx, so both transports behave alike:
+
+* proxies: ``proxy=``, or with ``trust_env`` the environment's ``HTTP_PROXY``/
+  ``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY``, are read by ``httpx.AsyncClient`` itself
+  and become its mounts; each request goes through the proxy httpx would pick for its
+  URL (same precedence, same ``NO_PROXY`` matching). A failure through a proxy
+  carries a note naming it, never its credentials;
+* TLS: the SSL context is built with the client, by httpx's rules (:mod:`microdc._tls`),
+  not aiohttp's import-time default;
+* a streamed body dropped unclosed is closed on its loop when it is garbage-collected
+  (:class:`~microdc._loop_bound.LoopGuard`): aiohttp itself keeps such a connection
+  until the server ends the body.
 """
 
 from __future__ import annotations
 
 import time
+import base64
 import asyncio
 import datetime
-from typing import Any, Dict, List, Type, Tuple, Union, Optional, Sequence, AsyncIterator
+import functools
+from typing import Any, Dict, List, Type, Tuple, Union, Mapping, Optional, Sequence, AsyncIterator
 
 import httpx
 import aiohttp
+
+from ._tls import VerifyTypes, ssl_context
+from ._constants import DEFAULT_TIMEOUT, DEFAULT_CONNECTION_LIMITS
+from ._loop_bound import LoopGuard
 
 __all__ = ["AioHttpClient"]
 
@@ -33,30 +51,44 @@ _CONNECT_TIMEOUT: Tuple[Type[BaseException], ...] = tuple(
 )
 
 
-def _transport_error(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
-    """The httpx exception for an aiohttp (or asyncio) failure."""
-    message = str(exc) or type(exc).__name__
+def _transport_error(exc: BaseException, request: httpx.Request, note: Optional[str] = None) -> httpx.TransportError:
+    """The httpx exception for an aiohttp (or asyncio) failure, with ``note`` added."""
+    error = _error_class(exc)(str(exc) or type(exc).__name__, request=request)
+    if note is not None:
+        error.add_note(note)
+    return error
+
+
+def _error_class(exc: BaseException) -> Type[httpx.TransportError]:
     if isinstance(exc, _CONNECT_TIMEOUT):
-        return httpx.ConnectTimeout(message, request=request)
+        return httpx.ConnectTimeout
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
-        return httpx.ReadTimeout(message, request=request)
+        return httpx.ReadTimeout
+    if isinstance(exc, aiohttp.ClientHttpProxyError):  # the proxy refused the tunnel
+        return httpx.ProxyError
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return httpx.ConnectError(message, request=request)
+        return httpx.ConnectError
     if isinstance(exc, (aiohttp.ClientPayloadError, aiohttp.ClientResponseError)):
-        return httpx.RemoteProtocolError(message, request=request)
+        return httpx.RemoteProtocolError
     if isinstance(exc, aiohttp.InvalidURL):
-        return httpx.UnsupportedProtocol(message, request=request)
-    return httpx.ReadError(message, request=request)
+        return httpx.UnsupportedProtocol
+    return httpx.ReadError
+
+
+async def _close_response(response: aiohttp.ClientResponse) -> None:
+    response.close()
 
 
 class _AiohttpStream(httpx.AsyncByteStream):
-    """The body of one aiohttp response, as httpx reads it; closing it frees the connection."""
+    """The body of one aiohttp response, as httpx reads it; closing it (or dropping it) frees the connection."""
 
-    __slots__ = ("_request", "_response")
+    __slots__ = ("_guard", "_request", "_response")
 
     def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
         self._response = response
         self._request = request
+        # aiohttp's own objects keep the response (and its connection) until the body ends.
+        self._guard = LoopGuard(functools.partial(_close_response, response))
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         content = self._response.content
@@ -70,6 +102,7 @@ class _AiohttpStream(httpx.AsyncByteStream):
             raise _transport_error(exc, self._request) from exc
 
     async def aclose(self) -> None:
+        self._guard.release()
         response = self._response
         if response.content.at_eof():
             response.release()  # the connection goes back to the pool
@@ -83,32 +116,55 @@ class AioHttpClient(httpx.AsyncClient):
     def __init__(
         self,
         *,
-        timeout: Union[httpx.Timeout, float, None] = None,
-        limits: Optional[httpx.Limits] = None,
+        timeout: Union[httpx.Timeout, float, None] = DEFAULT_TIMEOUT,
+        limits: Optional[httpx.Limits] = DEFAULT_CONNECTION_LIMITS,
         follow_redirects: bool = True,
         max_redirects: int = 20,
-        headers: Optional[Dict[str, str]] = None,
+        headers: Optional[Mapping[str, str]] = None,
         base_url: str = "",
-        proxy: Optional[str] = None,
-        verify: Any = True,
+        proxy: Union[str, httpx.URL, httpx.Proxy, None] = None,
+        verify: VerifyTypes = True,
+        trust_env: bool = True,
     ) -> None:
-        # The base client never sends; an unusable transport spares it building an
-        # SSL context and an httpcore pool.
+        self._aio_routes: Dict[Tuple[str, str, Optional[int]], Optional[_ProxyRoute]] = {}
+        self._aio_proxied = False  # set while httpx builds the proxy mounts
+        # httpx reads `proxy` and the environment's proxy variables into its mounts
+        # (through the two builders below); the base client never sends.
         super().__init__(
             timeout=timeout,
             follow_redirects=follow_redirects,
             max_redirects=max_redirects,
             headers=headers,
             base_url=base_url,
-            transport=_NoTransport(),
-            trust_env=False,
+            proxy=proxy,
+            trust_env=trust_env,
         )
         self._aio_limits = limits
-        self._aio_proxy = proxy
-        self._aio_verify: Any = verify
+        self._aio_ssl = ssl_context(verify, trust_env=trust_env)
         self._aio_session: Optional[aiohttp.ClientSession] = None
         self._aio_closed = False
         self._aio_timeouts: Dict[_TimeoutKey, aiohttp.ClientTimeout] = {}
+
+    def _init_transport(self, *args: Any, **kwargs: Any) -> httpx.AsyncBaseTransport:  # noqa: ARG002
+        # An unusable transport spares httpx building an SSL context and an httpcore pool.
+        return _NoTransport()
+
+    def _init_proxy_transport(self, proxy: httpx.Proxy, *args: Any, **kwargs: Any) -> httpx.AsyncBaseTransport:  # noqa: ARG002
+        self._aio_proxied = True
+        return _ProxyRoute(proxy)
+
+    def _proxy_for(self, url: httpx.URL) -> Optional[_ProxyRoute]:
+        """The proxy httpx would send ``url`` through (None: direct), remembered per origin."""
+        key = (url.scheme, url.host, url.port)
+        try:
+            return self._aio_routes[key]
+        except KeyError:
+            pass
+        mounted = self._transport_for_url(url)  # httpx's own matching; it reads only the origin
+        route = mounted if isinstance(mounted, _ProxyRoute) else None
+        if len(self._aio_routes) < 256:
+            self._aio_routes[key] = route
+        return route
 
     @property
     def is_closed(self) -> bool:
@@ -118,7 +174,7 @@ class AioHttpClient(httpx.AsyncClient):
         if self._aio_closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
         limits = self._aio_limits
-        connector_args: Dict[str, Any] = {"ssl": self._aio_verify}
+        connector_args: Dict[str, Any] = {"ssl": self._aio_ssl}
         if limits is not None:
             connector_args["limit"] = limits.max_connections or 0
             if limits.keepalive_expiry is not None:
@@ -174,19 +230,28 @@ class AioHttpClient(httpx.AsyncClient):
         session = self._aio_session or self._open_session()
         body = request.stream
         data: Any = request.content if isinstance(body, httpx.ByteStream) else body
+        headers = [(key.decode("latin-1"), value.decode("latin-1")) for key, value in request.headers.raw]
+        route = self._proxy_for(request.url) if self._aio_proxied else None
+        proxy_headers = None
+        if route is not None:
+            if request.url.scheme == "https":
+                proxy_headers = route.headers  # sent with the CONNECT that opens the tunnel
+            elif route.headers:
+                headers.extend(route.headers.items())  # the proxy reads them off the forwarded request
         started = time.perf_counter()
         try:
             response = await session.request(
                 request.method,
                 str(request.url),
-                headers=[(key.decode("latin-1"), value.decode("latin-1")) for key, value in request.headers.raw],
+                headers=headers,
                 data=data or None,
                 allow_redirects=False,
                 timeout=self._aio_timeout(request),
-                proxy=self._aio_proxy,
+                proxy=None if route is None else route.url,
+                proxy_headers=proxy_headers,
             )
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise _transport_error(exc, request) from exc
+            raise _transport_error(exc, request, None if route is None else route.note) from exc
         trace = request.extensions.get("trace")
         if trace is not None:  # hooks time the first byte through httpcore's trace events; report the same one
             await trace("http11.receive_response_headers.complete", {"request": request})
@@ -263,3 +328,24 @@ def _redirect_request(request: httpx.Request, response: httpx.Response) -> httpx
 class _NoTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:  # noqa: ARG002
         raise RuntimeError("AioHttpClient sends through aiohttp")  # pragma: no cover
+
+
+class _ProxyRoute(_NoTransport):
+    """A proxy mount of the client: what aiohttp needs to send through ``proxy`` (never sent through itself)."""
+
+    __slots__ = ("headers", "note", "url")
+
+    def __init__(self, proxy: httpx.Proxy) -> None:
+        scheme = proxy.url.scheme
+        if scheme not in ("http", "https"):
+            raise ValueError(
+                f"DefaultAioHttpClient cannot use the {scheme} proxy {proxy.url}: aiohttp speaks to HTTP and HTTPS "
+                "proxies only. Use DefaultAsyncHttpxClient for a SOCKS proxy (pip install socksio)."
+            )
+        self.url = str(proxy.url)  # httpx.Proxy keeps the credentials out of its url
+        headers = {name: value for name, value in proxy.headers.items()}
+        if proxy.raw_auth is not None:
+            credentials = base64.b64encode(b":".join(proxy.raw_auth)).decode("ascii")
+            headers["Proxy-Authorization"] = f"Basic {credentials}"
+        self.headers: Optional[Dict[str, str]] = headers or None
+        self.note = f"through the proxy {proxy.url}"

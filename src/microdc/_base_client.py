@@ -253,7 +253,8 @@ class BaseClient:
             except APIConnectionError as exc:
                 error = exc
                 delay = policy.backoff(retries_taken)
-                retryable = policy.decide(exc, True)
+                # `retry_if` is asked, but cannot retry what no retry can mend (exc.retryable False).
+                retryable = policy.decide(exc, exc.retryable) and exc.retryable
                 reason = type(exc).__name__
             else:
                 error = make_status_error(response, decode_body(response))

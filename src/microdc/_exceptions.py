@@ -23,7 +23,8 @@ The tree::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Type, Optional
+import ssl
+from typing import TYPE_CHECKING, Any, Dict, List, Type, Optional
 
 import httpx
 from typing_extensions import Literal
@@ -148,10 +149,17 @@ class InternalServerError(APIStatusError):
 
 
 class APIConnectionError(APIError):
-    """No answer arrived: the connection was refused, reset or dropped."""
+    """No answer arrived: the connection was refused, reset or dropped.
 
-    def __init__(self, *, message: str = "Connection error.", request: httpx.Request) -> None:
+    ``retryable`` is False for a failure that a retry cannot mend (the server's TLS
+    certificate does not verify): the SDK never retries those.
+    """
+
+    retryable: bool
+
+    def __init__(self, *, message: str = "Connection error.", request: httpx.Request, retryable: bool = True) -> None:
         super().__init__(message, request, body=None)
+        self.retryable = retryable
 
 
 class APITimeoutError(APIConnectionError):
@@ -159,7 +167,7 @@ class APITimeoutError(APIConnectionError):
 
     def __init__(self, request: httpx.Request, *, note: Optional[str] = None) -> None:
         message = "Request timed out. Raise `timeout` on the client or the call if the server needs longer."
-        super().__init__(message=message if note is None else f"{message} ({note})", request=request)
+        super().__init__(message=_noted(message, note), request=request)
 
 
 class APIResponseValidationError(APIError):
@@ -233,13 +241,53 @@ _STATUS_ERRORS: Dict[int, Type[APIStatusError]] = {
 
 
 def connection_error(exc: httpx.HTTPError, request: httpx.Request) -> APIConnectionError:
-    """The SDK error for a transport failure of ``request``: a timeout, or a connection error."""
+    """The SDK error for a transport failure of ``request``: a timeout, a certificate, or a connection error.
+
+    The transport's notes on ``exc`` (e.g. which proxy it went through) end the message.
+    """
+    notes: Optional[str] = "; ".join(getattr(exc, "__notes__", ())) or None
     if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(request=request)
+        return APITimeoutError(request=request, note=notes)
     if isinstance(exc, httpx.TooManyRedirects):
         return APIConnectionError(message=f"Too many redirects: {exc}", request=request)
+    certificate = _certificate_error(exc)
+    if certificate is not None:
+        message = _UNTRUSTED.format(
+            host=request.url.host, reason=getattr(certificate, "verify_message", None) or certificate
+        )
+        return APIConnectionError(message=_noted(message, notes), request=request, retryable=False)
     detail = redact_url(str(exc)) or type(exc).__name__
-    return APIConnectionError(message=f"Connection error: {detail}", request=request)
+    return APIConnectionError(message=_noted(f"Connection error: {detail}", notes), request=request)
+
+
+_UNTRUSTED = (
+    "The TLS certificate of {host} could not be verified ({reason}); not retried, as no retry can succeed. "
+    "If the server uses a private CA, trust it: build the http client with `verify=` set to the CA's PEM file "
+    "(or an ssl.SSLContext), e.g. `AsyncMicroDC(http_client=DefaultAsyncHttpxClient(verify='ca.pem'))`, "
+    "or set SSL_CERT_FILE=/path/to/ca.pem before the client is built."
+)
+
+
+def _certificate_error(exc: BaseException) -> Optional[ssl.SSLCertVerificationError]:
+    """The certificate failure behind a transport error, if that is what it is (transports chain it)."""
+    found: Optional[ssl.SSLCertVerificationError] = None
+    pending: List[BaseException] = [exc]
+    for _ in range(16):  # a chain of a few links; the bound also ends a cycle
+        if not pending:
+            break
+        current = pending.pop()
+        if isinstance(current, ssl.SSLCertVerificationError):
+            # aiohttp's wrapper is one too, without OpenSSL's reason; the one it wraps has it.
+            if getattr(current, "verify_message", None):
+                return current
+            found = found or current
+        linked = (current.__cause__, current.__context__, *current.args)
+        pending.extend(link for link in linked if isinstance(link, BaseException))
+    return found
+
+
+def _noted(message: str, note: Optional[str]) -> str:
+    return message if note is None else f"{message} ({note})"
 
 
 async def read_body(response: httpx.Response) -> None:
@@ -274,7 +322,7 @@ def make_status_error(response: httpx.Response, body: object | None, *, note: Op
     if isinstance(code, str):
         prefix += f" ({code})"
     message = f"{prefix} - {_shorten(str(detail))}"
-    return error_class(message if note is None else f"{message} ({note})", response=response, body=body)
+    return error_class(_noted(message, note), response=response, body=body)
 
 
 def with_note(error: APIError, note: str) -> APIError:
@@ -285,7 +333,9 @@ def with_note(error: APIError, note: str) -> APIError:
     elif isinstance(error, APITimeoutError):
         noted = APITimeoutError(error.request, note=note)
     elif isinstance(error, APIConnectionError):
-        noted = APIConnectionError(message=f"{error.message} ({note})", request=error.request)
+        noted = APIConnectionError(
+            message=f"{error.message} ({note})", request=error.request, retryable=error.retryable
+        )
     else:
         noted = APIError(f"{error.message} ({note})", error.request, body=error.body)
     noted.__cause__ = error.__cause__

@@ -10,17 +10,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Union, Mapping, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Iterable, Optional
 
 import httpx
 from httpx import USE_CLIENT_DEFAULT
 
 from ._constants import DEFAULT_TIMEOUT, DEFAULT_CONNECTION_LIMITS
-from ._loop_bound import HttpClientPool, current_loop
+from ._loop_bound import STREAMING, HttpClientPool, current_loop
 
 if TYPE_CHECKING:
     import ssl
     import asyncio
+
+    from ._tls import VerifyTypes
 
 __all__ = ["DefaultAioHttpClient", "DefaultAsyncHttpxClient", "HttpClientPool"]
 
@@ -34,7 +36,12 @@ class DefaultAsyncHttpxClient(httpx.AsyncClient):
     and ``socket_options``. The transports httpx would build for the client and for
     its proxies (``proxy=`` or the environment's ``HTTP(S)_PROXY``/``ALL_PROXY``/
     ``NO_PROXY``) are :class:`~microdc._transport.Httpcore2Transport` instead; a
-    ``transport=`` or ``mounts=`` you pass is used as given.
+    ``transport=`` or ``mounts=`` you pass is used as given. ``verify`` takes a path
+    (``str`` or ``os.PathLike``, without httpx's deprecation warning), a bool or an
+    ``ssl.SSLContext``; it, and ``SSL_CERT_FILE``/``SSL_CERT_DIR`` with ``trust_env``,
+    are read and checked here, once for the client and its proxies (:mod:`microdc._tls`).
+    A body you stream (``send(..., stream=True)``) and drop unclosed is closed on its
+    event loop once it is garbage-collected.
 
     Requests beyond ``limits.max_connections`` wait their turn in front of the pool
     rather than inside it, so a deep queue costs no pool work per request (measured
@@ -60,6 +67,9 @@ class DefaultAsyncHttpxClient(httpx.AsyncClient):
             "retries": retries,
             "socket_options": socket_options,
         }
+        # One SSL context for the client and each of its proxies, built (and `verify`
+        # checked) by the first transport httpx builds, here in the constructor.
+        self._ssl_context: Optional[ssl.SSLContext] = None
         super().__init__(**kwargs)
         custom_transport = kwargs.get("transport") is not None or kwargs.get("mounts")
         limits: httpx.Limits = kwargs["limits"]
@@ -67,10 +77,17 @@ class DefaultAsyncHttpxClient(httpx.AsyncClient):
         self._gate: Optional[asyncio.Semaphore] = None
         self._gate_loop: Optional[asyncio.AbstractEventLoop] = None
 
+    def _verify(self, verify: VerifyTypes, cert: Any, trust_env: bool) -> ssl.SSLContext:
+        if self._ssl_context is None:
+            from ._tls import ssl_context
+
+            self._ssl_context = ssl_context(verify, trust_env=trust_env, cert=cert)
+        return self._ssl_context
+
     # httpx builds its transports through these two methods; the SDK's use httpcore2.
     def _init_transport(
         self,
-        verify: Union[ssl.SSLContext, str, bool] = True,
+        verify: VerifyTypes = True,
         cert: Any = None,
         trust_env: bool = True,
         http1: bool = True,
@@ -83,8 +100,7 @@ class DefaultAsyncHttpxClient(httpx.AsyncClient):
         from ._transport import Httpcore2Transport
 
         return Httpcore2Transport(
-            verify=verify,
-            cert=cert,
+            verify=self._verify(verify, cert, trust_env),
             trust_env=trust_env,
             http1=http1,
             http2=http2,
@@ -95,7 +111,7 @@ class DefaultAsyncHttpxClient(httpx.AsyncClient):
     def _init_proxy_transport(
         self,
         proxy: httpx.Proxy,
-        verify: Union[ssl.SSLContext, str, bool] = True,
+        verify: VerifyTypes = True,
         cert: Any = None,
         trust_env: bool = True,
         http1: bool = True,
@@ -105,8 +121,7 @@ class DefaultAsyncHttpxClient(httpx.AsyncClient):
         from ._transport import Httpcore2Transport
 
         return Httpcore2Transport(
-            verify=verify,
-            cert=cert,
+            verify=self._verify(verify, cert, trust_env),
             trust_env=trust_env,
             http1=http1,
             http2=http2,
@@ -123,9 +138,16 @@ class DefaultAsyncHttpxClient(httpx.AsyncClient):
         auth: Any = USE_CLIENT_DEFAULT,
         follow_redirects: Any = USE_CLIENT_DEFAULT,
     ) -> httpx.Response:
-        gate = None if stream else self._in_flight_gate()
+        if stream:
+            # The transport guards a streamed body against being dropped unclosed.
+            token = STREAMING.set(True)
+            try:
+                return await super().send(request, stream=True, auth=auth, follow_redirects=follow_redirects)
+            finally:
+                STREAMING.reset(token)
+        gate = self._in_flight_gate()
         if gate is None:
-            return await super().send(request, stream=stream, auth=auth, follow_redirects=follow_redirects)
+            return await super().send(request, stream=False, auth=auth, follow_redirects=follow_redirects)
         async with gate:
             return await super().send(request, stream=False, auth=auth, follow_redirects=follow_redirects)
 
@@ -143,20 +165,32 @@ class DefaultAsyncHttpxClient(httpx.AsyncClient):
         return self._gate
 
 
-def DefaultAioHttpClient(**kwargs: Any) -> httpx.AsyncClient:
+def DefaultAioHttpClient(*, http2: bool = False, **options: Any) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` that sends through aiohttp (``pip install 'microdc[aiohttp]'``).
 
     ``async with DefaultAioHttpClient() as http, AsyncMicroDC(http_client=http) as client:``
     the same API, aiohttp's faster connection handling underneath. The caller closes
-    it (the client leaves a given ``http_client`` open). Takes ``timeout``, ``limits``,
-    ``follow_redirects``, ``max_redirects``, ``headers``, ``base_url``, ``proxy`` and
-    ``verify``; see :mod:`microdc._aiohttp` for why it is not httpx-aiohttp.
+    it (the client leaves a given ``http_client`` open). It takes ``timeout``,
+    ``limits`` (the SDK's defaults unless given), ``follow_redirects``,
+    ``max_redirects``, ``headers``, ``base_url``, ``proxy``, ``verify`` and
+    ``trust_env``, meaning what they mean for ``httpx.AsyncClient``:
+
+    * ``proxy=`` (a URL or an ``httpx.Proxy``; HTTP and HTTPS proxies); without it and
+      with ``trust_env``, ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY`` and ``NO_PROXY``
+      choose the proxy per request exactly as httpx does;
+    * ``verify=``: a path to CA certificates, a bool or an ``ssl.SSLContext``; with
+      ``trust_env``, ``SSL_CERT_FILE``/``SSL_CERT_DIR``, read now (:mod:`microdc._tls`);
+    * ``http2=True`` raises ``ValueError``: aiohttp speaks HTTP/1.1 only.
+
+    See :mod:`microdc._aiohttp` for why it is not httpx-aiohttp.
     """
+    if http2:
+        raise ValueError(
+            "DefaultAioHttpClient cannot speak HTTP/2: aiohttp has no HTTP/2 client. "
+            "Use DefaultAsyncHttpxClient(http2=True) (pip install 'microdc[http2]') for HTTP/2."
+        )
     try:
         from ._aiohttp import AioHttpClient
     except ImportError as exc:
         raise RuntimeError("DefaultAioHttpClient needs aiohttp: pip install 'microdc[aiohttp]'") from exc
-    kwargs.setdefault("timeout", DEFAULT_TIMEOUT)
-    kwargs.setdefault("limits", DEFAULT_CONNECTION_LIMITS)
-    kwargs.setdefault("follow_redirects", True)
-    return AioHttpClient(**kwargs)
+    return AioHttpClient(**options)

@@ -10,20 +10,27 @@ against every pooled connection on each request, so its CPU per request grows wi
 the pool (about twice openai-python's at 64 in flight, ``benchmarks/``). httpcore2,
 the maintained fork of httpcore, keeps that pass linear and stops it early.
 
-What stays httpx's: the SSL context comes from ``httpx.create_ssl_context`` (certifi,
-``SSL_CERT_FILE``/``SSL_CERT_DIR`` when ``trust_env``; never httpcore2's OS-store
-default), proxies come from the ``httpx.AsyncClient`` that mounts this transport, and
-failures raise httpx's exception classes, mapped from httpcore2's the way httpx maps
-httpcore's (the most specific class wins). httpcore2 is imported when the first
-transport is built, not at ``import microdc``.
+What stays httpx's: the SSL context follows httpx's rules (:mod:`microdc._tls`:
+certifi, ``SSL_CERT_FILE``/``SSL_CERT_DIR`` when ``trust_env``; never httpcore2's
+OS-store default), proxies come from the ``httpx.AsyncClient`` that mounts this
+transport, and failures raise httpx's exception classes, mapped from httpcore2's the
+way httpx maps httpcore's (the most specific class wins); a failure through a proxy
+carries a note naming the proxy (never its credentials). httpcore2 is imported when
+the first transport is built, not at ``import microdc``.
+
+A body streamed by :class:`~microdc._http_clients.DefaultAsyncHttpxClient` (``send(...,
+stream=True)``) is closed on its event loop when it is dropped unclosed
+(:class:`~microdc._loop_bound.LoopGuard`), so its connection goes back to the pool.
 """
 
 from __future__ import annotations
 
-import ssl
 from typing import TYPE_CHECKING, Any, Dict, Type, Tuple, Union, Iterable, Optional, AsyncIterator, cast
 
 import httpx
+
+from ._tls import VerifyTypes, ssl_context
+from ._loop_bound import STREAMING, LoopGuard
 
 if TYPE_CHECKING:
     import httpcore2
@@ -57,8 +64,8 @@ def _load_exception_map() -> Dict[Type[BaseException], Type[httpx.TransportError
     }
 
 
-def map_exception(exc: BaseException) -> Optional[httpx.TransportError]:
-    """The httpx exception for an httpcore2 one (None: not an httpcore2 exception)."""
+def map_exception(exc: BaseException, note: Optional[str] = None) -> Optional[httpx.TransportError]:
+    """The httpx exception for an httpcore2 one (None: not an httpcore2 exception), with ``note`` added."""
     if not _EXCEPTIONS:
         _EXCEPTIONS.update(_load_exception_map())
     target = _EXCEPTIONS.get(type(exc))
@@ -70,16 +77,27 @@ def map_exception(exc: BaseException) -> Optional[httpx.TransportError]:
                 break
         else:
             return None
-    return target(str(exc))
+    mapped = target(str(exc))
+    if note is not None:
+        mapped.add_note(note)
+    return mapped
 
 
 class _ResponseStream(httpx.AsyncByteStream):
-    """An httpcore2 response body as httpx reads it, with httpcore2's errors mapped."""
+    """An httpcore2 response body as httpx reads it, with httpcore2's errors mapped.
 
-    __slots__ = ("_stream",)
+    ``guarded``: closed on its loop if it is dropped unclosed (a body the caller streams).
+    """
 
-    def __init__(self, stream: Any) -> None:
+    __slots__ = ("_guard", "_stream")
+
+    def __init__(self, stream: Any, *, guarded: bool = False) -> None:
         self._stream = stream
+        self._guard: Optional[LoopGuard] = None
+        if guarded:
+            close = getattr(stream, "aclose", None)
+            if close is not None:
+                self._guard = LoopGuard(close)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
@@ -92,6 +110,8 @@ class _ResponseStream(httpx.AsyncByteStream):
             raise mapped from exc
 
     async def aclose(self) -> None:
+        if self._guard is not None:
+            self._guard.release()
         aclose = getattr(self._stream, "aclose", None)
         if aclose is not None:
             await aclose()
@@ -103,7 +123,7 @@ class Httpcore2Transport(httpx.AsyncBaseTransport):
     def __init__(
         self,
         *,
-        verify: Union[ssl.SSLContext, str, bool] = True,
+        verify: VerifyTypes = True,
         cert: Any = None,
         trust_env: bool = True,
         http1: bool = True,
@@ -123,14 +143,8 @@ class Httpcore2Transport(httpx.AsyncBaseTransport):
             except ImportError:
                 raise ImportError("http2=True needs the h2 package: pip install 'microdc[http2]'") from None
         proxy = httpx.Proxy(url=proxy) if isinstance(proxy, (str, httpx.URL)) else proxy
-        # Only a `cert` warns (httpx deprecates it); pass it on only when given.
-        ssl_context = (
-            httpx.create_ssl_context(verify=verify, cert=cert, trust_env=trust_env)
-            if cert
-            else httpx.create_ssl_context(verify=verify, trust_env=trust_env)
-        )
         pool_options: Dict[str, Any] = {
-            "ssl_context": ssl_context,
+            "ssl_context": ssl_context(verify, trust_env=trust_env, cert=cert),
             "max_connections": limits.max_connections,
             "max_keepalive_connections": limits.max_keepalive_connections,
             "keepalive_expiry": limits.keepalive_expiry,
@@ -138,6 +152,9 @@ class Httpcore2Transport(httpx.AsyncBaseTransport):
             "http2": http2,
             "socket_options": socket_options,
         }
+        # Failures through a proxy name it; httpx.Proxy keeps its credentials out of `url`.
+        self._proxy_url = None if proxy is None else proxy.url
+        self._note: Optional[str] = None if proxy is None else f"through the proxy {proxy.url}"
         if proxy is None:
             pool_options.update(uds=uds, local_address=local_address, retries=retries)
         else:
@@ -169,6 +186,11 @@ class Httpcore2Transport(httpx.AsyncBaseTransport):
         """The httpcore2 pool this transport sends through."""
         return self._pool
 
+    @property
+    def proxy_url(self) -> Optional[httpx.URL]:
+        """The proxy this transport sends through, without its credentials (None: direct)."""
+        return self._proxy_url
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         core_request = self._request_cls(
@@ -181,14 +203,14 @@ class Httpcore2Transport(httpx.AsyncBaseTransport):
         try:
             response = await self._pool.handle_async_request(core_request)
         except Exception as exc:
-            mapped = map_exception(exc)
+            mapped = map_exception(exc, self._note)
             if mapped is None:
                 raise
             raise mapped from exc
         return httpx.Response(
             status_code=response.status,
             headers=response.headers,
-            stream=_ResponseStream(response.stream),
+            stream=_ResponseStream(response.stream, guarded=STREAMING.get()),
             extensions=cast("Dict[str, Any]", response.extensions),  # pyright: ignore[reportUnknownMemberType]
         )
 

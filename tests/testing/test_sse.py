@@ -108,6 +108,17 @@ async def test_the_first_event_arrives_while_the_job_still_runs(http: httpx.Asyn
     assert fake.jobs[job["id"]]["status"] == "queued"
 
 
+async def test_event_streams_tell_proxies_neither_to_buffer_nor_to_cache(http: httpx.AsyncClient) -> None:
+    # Behind nginx's default proxy_buffering, a stream's deltas would otherwise arrive all at once at its end.
+    job = await submit(http)
+    headers = {"Accept-Encoding": "gzip"}
+    async with http.stream("GET", f"/api/v1/jobs/{job['id']}/events", headers=headers) as response:
+        assert response.status_code == 200
+        assert response.headers["cache-control"] == "no-cache"
+        assert response.headers["x-accel-buffering"] == "no"
+        assert "content-encoding" not in response.headers  # never compressed: compressors buffer too
+
+
 async def test_last_event_id_resumes_without_loss_or_repeat(http: httpx.AsyncClient, fake: FakeMicroDC) -> None:
     job = await submit(http, prompt="one two three four five six seven")
     fake.advance(10)
