@@ -112,4 +112,5 @@ class RecentIds:
         return len(self._ids)
 
     def clear(self) -> None:
+        """Forget every id."""
         self._ids.clear()
