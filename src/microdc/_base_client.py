@@ -17,7 +17,8 @@ One call, e.g. ``await client.jobs.retrieve(id)``, goes:
    streaming wrappers.
 
 A client given ``hooks=`` or ``rate_limit=`` routes each attempt, retry and final
-error through ``_hooks.py``; any other client pays one ``is None`` check per attempt.
+error through ``_hooks.py``, and the parser tells its ``on_job`` hooks of the terminal
+Jobs it built; any other client pays one ``is None`` check per attempt and one per answer.
 """
 
 from __future__ import annotations

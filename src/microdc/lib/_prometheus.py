@@ -9,7 +9,7 @@ Nothing is counted here, and nothing runs between scrapes.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, List, Tuple, Iterator
+from typing import TYPE_CHECKING, Any, List, Tuple, Mapping, Iterator
 
 try:
     from prometheus_client.core import Metric, CounterMetricFamily, HistogramMetricFamily
@@ -45,18 +45,16 @@ class MetricsCollector(Collector):
             method, _, path = route.partition(" ")
             requests.add_metric([method, path], count)
         yield requests
-        responses = CounterMetricFamily("microdc_responses", "HTTP answers, by status.", labels=["status_code"])
-        for status, count in snap["responses_by_status"].items():
-            responses.add_metric([str(status)], count)
-        yield responses
-        retries = CounterMetricFamily("microdc_retries", "Retries, by reason.", labels=["reason"])
-        for reason, count in snap["retries_by_reason"].items():
-            retries.add_metric([reason], count)
-        yield retries
-        errors = CounterMetricFamily("microdc_errors", "Calls that raised, by exception class.", labels=["error"])
-        for error, count in snap["errors_by_class"].items():
-            errors.add_metric([error], count)
-        yield errors
+        by_one_label: Tuple[Tuple[str, str, str, Mapping[Any, int]], ...] = (
+            ("microdc_responses", "HTTP answers, by status.", "status_code", snap["responses_by_status"]),
+            ("microdc_retries", "Retries, by reason.", "reason", snap["retries_by_reason"]),
+            ("microdc_errors", "Calls that raised, by exception class.", "error", snap["errors_by_class"]),
+        )
+        for name, documentation, label, counts in by_one_label:
+            family = CounterMetricFamily(name, documentation, labels=[label])
+            for value, count in counts.items():
+                family.add_metric([str(value)], count)
+            yield family
         yield _histogram(
             "microdc_request_duration_seconds", "Seconds from sending an attempt to its answer.", snap["latency"]
         )
