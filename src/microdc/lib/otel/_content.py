@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Dict, List, Tuple, Optional, Sequence
 
+from ..._spec import CHAT_ROLES
 from ._semconv import PROVIDER_NAME
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def legacy_input_events(info: OperationInfo) -> List[Event]:
     events: List[Event] = []
     for message in input_messages(info):
         for part in message["parts"]:
-            role = message["role"] if message["role"] in ("system", "user", "assistant") else "user"
+            role = message["role"] if message["role"] in CHAT_ROLES else "user"
             events.append((f"gen_ai.{role}.message", {"gen_ai.system": PROVIDER_NAME, "content": part["content"]}))
     return events
 
