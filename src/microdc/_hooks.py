@@ -101,12 +101,12 @@ class CallInfo:
     """The ``Idempotency-Key`` every attempt of the call sends (``None`` for GET)."""
     call_id: int
     """The same number in every record of one call (unique in the process)."""
-    operation: Optional[OperationInfo] = field(repr=False, compare=False)
-    """The model call (``ask``, ``send``, ...) this call is part of, if any: its ``state`` is
-    where a hook finds what it keeps for the operation (the GenAI span, for ``Telemetry``)."""
     state: Dict[Any, Any] = field(repr=False, compare=False)
     """One dict shared by every record of the call, for hooks that keep per-call
     data (a tracing span, a start time); key it by something your hook owns."""
+    operation: Optional[OperationInfo] = field(default=None, repr=False, compare=False, kw_only=True)
+    """The model call (``ask``, ``send``, ...) this call is part of, if any: its ``state`` is
+    where a hook finds what it keeps for the operation (the GenAI span, for ``Telemetry``)."""
 
 
 @dataclass(frozen=True)
