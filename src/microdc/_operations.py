@@ -122,10 +122,11 @@ def current_operation() -> Optional[OperationInfo]:
 class Operation:
     """One model call's scope: ``with operation(...) as op: ...; op.finish(job)``.
 
-    Entering starts it (``on_operation_start``) and makes it current; leaving ends it
-    (``on_operation_end``, with the exception the block raised, if any). A streamed
-    operation is entered with :meth:`start` / :meth:`end` and made current per read
-    with :meth:`current`.
+    :func:`operation` starts it (``on_operation_start``); entering makes it current and
+    leaving ends it (``on_operation_end``, with the exception the block raised, if any).
+    An operation whose end lies elsewhere (a stream, read step by step; ``jobs.wait``,
+    which ends it after its timeout) is made current per step with :meth:`current`
+    and ended with :meth:`end`.
     """
 
     __slots__ = ("_ended", "_ends", "_job", "_started", "_token", "info")
