@@ -14,11 +14,11 @@ import socket
 import asyncio
 import threading
 import contextlib
-from typing import Any, Dict, List, Tuple, Callable, Optional, AsyncGenerator, cast
+from typing import Any, Dict, List, Tuple, Callable, Optional, Awaitable, AsyncGenerator, cast
 from dataclasses import field, dataclass
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
 
-__all__ = ["OpenConnections", "Seen", "serve_h2", "serve_http", "serve_in_thread", "serve_unix"]
+__all__ = ["OpenConnections", "Seen", "serve_h2", "serve_http", "serve_in_thread", "serve_raw", "serve_unix"]
 
 
 @dataclass
@@ -89,6 +89,29 @@ async def serve_http(ssl_context: Optional[ssl.SSLContext] = None) -> AsyncGener
     finally:
         server.close()
         await seen.close_connections()
+        await server.wait_closed()
+
+
+@contextlib.asynccontextmanager
+async def serve_raw(
+    handle: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]], *, scheme: str = "http"
+) -> AsyncGenerator[str, None]:
+    """A TCP server on 127.0.0.1 whose connections ``handle`` serves as it likes (slowly, not at all):
+    yields its origin (with ``scheme``); every connection is closed when the block ends."""
+    writers: List[asyncio.StreamWriter] = []
+
+    async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            await handle(reader, writer)
+
+    server = await asyncio.start_server(tracked, "127.0.0.1", 0)
+    try:
+        yield f"{scheme}://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        server.close()
+        for writer in writers:
+            writer.close()
         await server.wait_closed()
 
 

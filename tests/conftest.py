@@ -21,6 +21,7 @@ import trustme
 
 from microdc import AsyncMicroDC
 from microdc._retry import disable_retry_delays
+from microdc.lib.hooks import ErrorInfo, RetryInfo
 
 from ._certs import hashed_ca_dir, server_context
 from ._transports import transport  # noqa: F401  # pyright: ignore[reportUnusedImport]  # the fixture, for every test
@@ -90,6 +91,20 @@ def make_client(recorder: Optional[Recorder] = None, **kwargs: Any) -> AsyncMicr
     kwargs.setdefault("api_key", API_KEY)
     kwargs.setdefault("base_url", BASE_URL)
     return AsyncMicroDC(http_client=httpx.AsyncClient(transport=mock), **kwargs)
+
+
+class RetriesAndErrors:
+    """Hooks that keep every ``on_retry`` and ``on_error`` record."""
+
+    def __init__(self) -> None:
+        self.retries: List[RetryInfo] = []
+        self.errors: List[ErrorInfo] = []
+
+    def on_retry(self, info: RetryInfo) -> None:
+        self.retries.append(info)
+
+    def on_error(self, info: ErrorInfo) -> None:
+        self.errors.append(info)
 
 
 @pytest.fixture

@@ -151,7 +151,7 @@ async def test_interrupted_stream_message_hides_the_token() -> None:
     async with make_client(Recorder(stream_reply(Dropping([]))), max_retries=0) as client:
         stream = cast(
             "AsyncStream[object]",
-            await client.get("/events", cast_to=object, stream=True, stream_cls=AsyncStream[object]),
+            await client.get("/events", cast_to=object, sse_cls=AsyncStream[object]),
         )
         assert await stream.__anext__() == {"event": None, "id": None, "data": {}}
         with pytest.raises(APIConnectionError) as info:

@@ -12,7 +12,9 @@ import pytest
 from typing_extensions import Unpack
 
 from microdc import BaseModel, AsyncMicroDC, NotFoundError, RequestOptions, AsyncAPIResponse, AsyncBinaryAPIResponse
+from microdc._resource import AsyncAPIResource, with_response_mode
 from microdc._response import (
+    AsyncResponseContextManager,
     async_to_raw_page_wrapper,
     async_to_raw_response_wrapper,
     async_to_streamed_response_wrapper,
@@ -29,21 +31,47 @@ class Thing(BaseModel):
     size: int
 
 
-async def get_thing(client: AsyncMicroDC, thing_id: str, **options: Unpack[RequestOptions]) -> Thing:
-    """What a generated ``retrieve`` does (the wrappers set the response mode through ``options``)."""
-    return await client.get(f"/api/v1/things/{thing_id}", cast_to=Thing, **options)
+class Things(AsyncAPIResource):
+    """What a generated resource does."""
+
+    async def content(self, **options: Unpack[RequestOptions]) -> AsyncBinaryAPIResponse:
+        """What ``files.content`` does."""
+        return await self._request("GET", "/api/v1/files/f_1/content", cast_to=AsyncBinaryAPIResponse, options=options)
+
+    async def retrieve(self, thing_id: str, **options: Unpack[RequestOptions]) -> Thing:
+        return await self._request(
+            "GET",
+            f"/api/v1/things/{thing_id}",
+            path_template="/api/v1/things/{thing_id}",
+            cast_to=Thing,
+            options=options,
+        )
+
+    def list(self, **options: Unpack[RequestOptions]) -> AsyncPaginator[Thing, AsyncCursorPage[Thing]]:
+        return self._get_api_list("/api/v1/things", page=AsyncCursorPage[Thing], model=Thing, options=options)
 
 
-def list_things(
+async def raw_get_thing(
+    client: AsyncMicroDC, thing_id: str, **options: Unpack[RequestOptions]
+) -> AsyncAPIResponse[Thing]:
+    """``with_raw_response.retrieve``, as a generated raw view builds it."""
+    return await async_to_raw_response_wrapper(with_response_mode(Things(client), "raw").retrieve)(thing_id, **options)
+
+
+def streamed_get_thing(
+    client: AsyncMicroDC, thing_id: str, **options: Unpack[RequestOptions]
+) -> AsyncResponseContextManager[AsyncAPIResponse[Thing]]:
+    """``with_streaming_response.retrieve``, as a generated streaming view builds it."""
+    retrieve = with_response_mode(Things(client), "unread").retrieve
+    return async_to_streamed_response_wrapper(retrieve)(thing_id, **options)
+
+
+async def raw_list_things(
     client: AsyncMicroDC, **options: Unpack[RequestOptions]
-) -> AsyncPaginator[Thing, AsyncCursorPage[Thing]]:
-    """What a generated ``list`` does."""
-    return client.get_api_list("/api/v1/things", page=AsyncCursorPage[Thing], **options)
+) -> AsyncAPIResponse[AsyncCursorPage[Thing]]:
+    """``with_raw_response.list``."""
+    return await async_to_raw_page_wrapper(with_response_mode(Things(client), "raw").list)(**options)
 
-
-raw_get_thing = async_to_raw_response_wrapper(get_thing)
-streamed_get_thing = async_to_streamed_response_wrapper(get_thing)
-raw_list_things = async_to_raw_page_wrapper(list_things)
 
 THING = {"id": "t_1", "size": 3}
 
@@ -113,10 +141,20 @@ async def test_raw_response_still_raises_status_errors() -> None:
             await raw_get_thing(client, "t_1")
 
 
-async def test_raw_mode_ends_with_the_call() -> None:
+async def test_raw_mode_belongs_to_the_view_not_to_the_resource() -> None:
     async with make_client(Recorder(reply(200, THING))) as client:
-        await raw_get_thing(client, "t_1")
-        assert isinstance(await get_thing(client, "t_1"), Thing)
+        things = Things(client)
+        await async_to_raw_response_wrapper(with_response_mode(things, "raw").retrieve)("t_1")
+        assert isinstance(await things.retrieve("t_1"), Thing)
+
+
+@pytest.mark.parametrize("keyword", ["_response_mode", "response_mode", "stream", "stream_cls", "sse_cls"])
+async def test_the_response_mode_is_no_keyword_a_caller_can_pass(keyword: str) -> None:
+    recorder = Recorder(reply(200, {"id": "job_1", "object": "job"}))
+    async with make_client(recorder) as client:
+        with pytest.raises(TypeError, match=keyword):
+            await client.jobs.retrieve("job_1", **{keyword: "raw"})  # type: ignore[arg-type]
+    assert recorder.requests == []
 
 
 async def test_raw_page_response_parses_to_a_page_that_can_continue() -> None:
@@ -242,9 +280,8 @@ async def test_streamed_response_retries_before_streaming() -> None:
 # ---------------------------------------------------------------- binary answers
 
 
-async def get_content(client: AsyncMicroDC, **options: Unpack[RequestOptions]) -> AsyncBinaryAPIResponse:
-    """What ``files.content`` does."""
-    return await client.get("/api/v1/files/f_1/content", cast_to=AsyncBinaryAPIResponse, **options)
+async def get_content(client: AsyncMicroDC) -> AsyncBinaryAPIResponse:
+    return await Things(client).content()
 
 
 async def test_binary_response_read() -> None:
@@ -270,10 +307,9 @@ async def test_binary_response_write_to_file(tmp_path: Path) -> None:
 
 async def test_binary_response_streamed_reads_nothing_until_asked(tmp_path: Path) -> None:
     body = ChunkStream([b"part1-", b"part2"])
-    streamed_content = async_to_streamed_response_wrapper(get_content)
     async with (
         make_client(Recorder(stream_reply(body, content_type="application/octet-stream"))) as client,
-        streamed_content(client) as response,
+        async_to_streamed_response_wrapper(with_response_mode(Things(client), "unread").content)() as response,
     ):
         assert body.yielded == 0
         await response.stream_to_file(tmp_path / "f.bin")

@@ -14,12 +14,17 @@ from microdc import (
     APIError,
     RetryPolicy,
     AsyncMicroDC,
+    APITimeoutError,
     BadRequestError,
     APIConnectionError,
     InternalServerError,
+    APIResponseValidationError,
+    _clock,
 )
+from microdc._retry import NEVER_RETRIED_CODES
 from microdc.lib.hooks import RetryInfo
 from microdc.lib.retry import disable_retry_delays
+from microdc._exceptions import make_status_error
 
 from .conftest import Recorder, fail, error, reply, make_client
 
@@ -214,6 +219,103 @@ async def test_retry_if_is_not_asked_about_a_success() -> None:
     async with make_client(recorder, retry=RetryPolicy(retry_if=retry_if)) as client:
         await client.get("/x", cast_to=object)
     assert calls == []
+
+
+# ---------------------------------------------------------------- next_delay: the one decision
+
+REQUEST = httpx.Request("GET", "http://api.microdc.test/x")
+
+
+def answer(status: int, code: Optional[str] = None, headers: Optional[dict[str, str]] = None) -> httpx.Response:
+    body = {"error": {"type": "invalid_request_error", "code": code, "message": "no", "param": None}}
+    return httpx.Response(status, json=body, headers=headers, request=REQUEST)
+
+
+def decide(policy: RetryPolicy, outcome: Outcome, retries_taken: int = 0, **kwargs: Any) -> Optional[float]:
+    return policy.next_delay(outcome, retries_taken=retries_taken, started=0.0, **kwargs)
+
+
+def test_next_delay_is_the_backoff_for_a_retryable_answer_and_none_for_another() -> None:
+    policy = RetryPolicy(jitter=0.0)
+    assert decide(policy, answer(503), retries_taken=2) == 2.0
+    assert decide(policy, answer(400)) is None
+
+
+def test_next_delay_takes_a_status_error_as_its_answer() -> None:
+    seen: List[Outcome] = []
+
+    def retry_if(outcome: Outcome) -> None:
+        seen.append(outcome)
+
+    policy = RetryPolicy(jitter=0.0, retry_if=retry_if)
+    response = answer(429, headers={"retry-after": "2"})
+    assert decide(policy, make_status_error(response, response.json())) == 2.0
+    assert seen == [response]  # retry_if sees the answer, as in the request loop
+
+
+@pytest.mark.parametrize("verdict", [None, True])
+@pytest.mark.parametrize("headers", [{}, {"x-should-retry": "true"}])
+def test_a_never_retried_code_is_never_retried(verdict: Optional[bool], headers: dict[str, str]) -> None:
+    policy = RetryPolicy(jitter=0.0, retry_if=lambda _outcome: verdict)
+    assert {"idempotency_key_reused"} == NEVER_RETRIED_CODES
+    assert decide(policy, answer(422, "idempotency_key_reused", headers)) is None
+    assert decide(policy, answer(422, "other_code", headers)) == (None if verdict is None and not headers else 0.5)
+
+
+@pytest.mark.parametrize("verdict", [None, True])
+def test_a_connection_error_that_cannot_succeed_is_never_retried(verdict: Optional[bool]) -> None:
+    policy = RetryPolicy(jitter=0.0, retry_if=lambda _outcome: verdict)
+    assert decide(policy, APIConnectionError(request=REQUEST, retryable=False)) is None
+    assert decide(policy, APIConnectionError(request=REQUEST)) == 0.5
+    assert decide(policy, APITimeoutError(REQUEST)) == 0.5
+
+
+def test_an_error_that_is_no_failed_attempt_is_not_retried() -> None:
+    invalid = APIResponseValidationError(httpx.Response(200, request=REQUEST), None)
+    assert decide(RetryPolicy(), invalid) is None
+
+
+def test_max_retries_given_overrides_the_policys_count() -> None:
+    policy = RetryPolicy(max_retries=1, jitter=0.0)
+    assert decide(policy, answer(500), retries_taken=1) is None
+    assert decide(policy, answer(500), retries_taken=1, max_retries=5) == 1.0
+    assert decide(policy, answer(500), retries_taken=5, max_retries=5) is None
+
+
+def test_no_wait_ends_past_the_deadline() -> None:
+    policy = RetryPolicy(max_retries=5, initial_delay=1.0, jitter=0.0, deadline=10.0)
+    with disable_retry_delays():
+        started = _clock.monotonic()
+        assert policy.next_delay(answer(500), retries_taken=3, started=started) == 8.0
+        assert policy.next_delay(answer(500), retries_taken=3, started=started - 2.5) is None
+        hinted = answer(503, headers={"retry-after": "9"})
+        assert policy.next_delay(hinted, retries_taken=0, started=started - 2.0) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    status=st.sampled_from([400, 404, 408, 409, 422, 429, 500, 503]),
+    hint=st.one_of(st.none(), st.floats(min_value=-10, max_value=120, allow_nan=False)),
+    retries_taken=st.integers(min_value=0, max_value=12),
+    max_retries=st.integers(min_value=0, max_value=12),
+    deadline=st.one_of(st.none(), st.floats(min_value=0.01, max_value=30)),
+    elapsed=st.floats(min_value=0, max_value=40),
+)
+def test_a_delay_is_never_past_the_count_the_cap_or_the_deadline(
+    status: int, hint: Optional[float], retries_taken: int, max_retries: int, deadline: Optional[float], elapsed: float
+) -> None:
+    policy = RetryPolicy(max_retries=max_retries, deadline=deadline)
+    headers = {} if hint is None else {"retry-after-ms": str(hint * 1000)}
+    with disable_retry_delays():
+        now = _clock.monotonic()
+        delay = policy.next_delay(answer(status, headers=headers), retries_taken=retries_taken, started=now - elapsed)
+    if delay is None:
+        return
+    assert retries_taken < max_retries
+    assert status in (408, 409, 429) or status >= 500
+    assert 0 <= delay <= max(policy.max_delay, policy.max_retry_after)
+    if deadline is not None:
+        assert elapsed + delay <= deadline + 0.01
 
 
 # ---------------------------------------------------------------- configuration

@@ -1,4 +1,4 @@
-"""Server-sent events: the decoder's edge cases, and ``AsyncStream`` closing, mapping errors and resuming."""
+"""``AsyncStream``: closing, mapping errors, parsing by event name and resuming (the decoder: ``test_sse.py``)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from microdc import (
     APIResponseValidationError,
 )
 from microdc._clock import use_clock
-from microdc._streaming import SSEDecoder, ServerSentEvent
 from microdc.types.job_event import JobEvent
 from microdc.types.job_status_event import JobStatusEvent
 from microdc.types.job_terminal_event import JobTerminalEvent
@@ -30,181 +29,6 @@ from microdc.types.job_output_delta_event import JobOutputDeltaEvent
 from .conftest import Answer, Recorder, ChunkStream, fail, error, make_client, stream_reply
 
 pytestmark = pytest.mark.usefixtures("no_retry_delays")
-
-# ---------------------------------------------------------------- the decoder
-
-
-def decode(*chunks: bytes) -> List[ServerSentEvent]:
-    decoder = SSEDecoder()
-    events: List[ServerSentEvent] = []
-    for chunk in chunks:
-        events.extend(decoder.feed(chunk))
-    return events
-
-
-def summary(events: List[ServerSentEvent]) -> List[Tuple[Optional[str], str, Optional[str], Optional[int]]]:
-    return [(e.event, e.data, e.id, e.retry) for e in events]
-
-
-def test_single_event() -> None:
-    assert summary(decode(b"event: job.status\nid: 1\ndata: {}\n\n")) == [("job.status", "{}", "1", None)]
-
-
-def test_multi_line_data_is_joined_with_newlines() -> None:
-    assert [e.data for e in decode(b"data: first\ndata: second\ndata:\ndata: fourth\n\n")] == [
-        "first\nsecond\n\nfourth"
-    ]
-
-
-def test_only_one_leading_space_is_removed() -> None:
-    assert [e.data for e in decode(b"data:no-space\n\ndata:  two\n\n")] == ["no-space", " two"]
-
-
-def test_field_without_colon_has_an_empty_value() -> None:
-    assert [e.data for e in decode(b"data\ndata\n\n")] == ["\n"]
-
-
-def test_id_persists_until_replaced() -> None:
-    events = decode(b"id: 1\ndata: a\n\ndata: b\n\nid: 2\ndata: c\n\n")
-    assert [e.id for e in events] == ["1", "1", "2"]
-
-
-def test_empty_id_resets_it() -> None:
-    events = decode(b"id: 1\ndata: a\n\nid\ndata: b\n\n")
-    assert [e.id for e in events] == ["1", ""]
-
-
-def test_id_with_nul_is_ignored() -> None:
-    events = decode(b"id: 1\ndata: a\n\nid: 2\x003\ndata: b\n\n")
-    assert [e.id for e in events] == ["1", "1"]
-
-
-def test_event_name_does_not_persist() -> None:
-    events = decode(b"event: job.status\ndata: a\n\ndata: b\n\n")
-    assert [e.event for e in events] == ["job.status", None]
-
-
-def test_retry_field_is_read() -> None:
-    events = decode(b"retry: 1500\ndata: a\n\n")
-    assert [e.retry for e in events] == [1500]
-
-
-@pytest.mark.parametrize("value", [b"soon", b"1.5", b"-1", b"\xc2\xb2", b"\xd9\xa3"])
-def test_retry_field_that_is_not_ascii_digits_is_ignored(value: bytes) -> None:
-    events = decode(b"retry: " + value + b"\ndata: a\n\n")
-    assert [e.retry for e in events] == [None]
-
-
-def test_comments_are_ignored() -> None:
-    events = decode(b": keep-alive\n\n:another\ndata: a\n: inside\n\n")
-    assert [e.data for e in events] == ["a"]
-
-
-def test_unknown_fields_are_ignored() -> None:
-    assert [e.data for e in decode(b"foo: bar\ndata: a\n\n")] == ["a"]
-
-
-def test_block_without_data_is_not_dispatched() -> None:
-    assert decode(b"event: job.status\n\nid: 7\n\n") == []
-
-
-def test_block_without_data_does_not_leak_its_event_name() -> None:
-    events = decode(b"event: ping\n\ndata: a\n\n")
-    assert [(e.event, e.data) for e in events] == [(None, "a")]
-
-
-STREAM = (
-    b": hello\n"
-    b"retry: 3000\n"
-    b'event: job.status\nid: 1\ndata: {"status": "running"}\n\n'
-    b'event: job.output.delta\nid: 2\ndata: {"delta": "h\xc3\xa9"}\ndata: {}\n\n'
-    b'event: job.completed\nid: 3\ndata: {"status": "completed"}\n\n'
-)
-EXPECTED = [
-    ("job.status", '{"status": "running"}', "1", 3000),
-    ("job.output.delta", '{"delta": "hé"}\n{}', "2", 3000),
-    ("job.completed", '{"status": "completed"}', "3", 3000),
-]
-
-
-@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
-def test_every_line_ending(newline: bytes) -> None:
-    assert summary(decode(STREAM.replace(b"\n", newline))) == EXPECTED
-
-
-def test_mixed_line_endings() -> None:
-    assert [e.data for e in decode(b"data: a\r\ndata: b\rdata: c\n\r\n")] == ["a\nb\nc"]
-
-
-@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
-def test_split_at_every_boundary(newline: bytes) -> None:
-    stream = STREAM.replace(b"\n", newline)
-    for cut in range(len(stream) + 1):
-        assert summary(decode(stream[:cut], stream[cut:])) == EXPECTED, f"split at byte {cut}"
-
-
-@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
-def test_split_into_single_bytes(newline: bytes) -> None:
-    stream = STREAM.replace(b"\n", newline)
-    assert summary(decode(*(stream[i : i + 1] for i in range(len(stream))))) == EXPECTED
-
-
-def test_crlf_split_by_an_empty_chunk() -> None:
-    assert [e.data for e in decode(b"data: a\r", b"", b"\ndata: b\r\n\r\n")] == ["a\nb"]
-
-
-def test_unterminated_last_event_is_dropped() -> None:
-    events = decode(b"data: a\n\ndata: b\n")
-    assert [e.data for e in events] == ["a"]
-
-
-def test_unterminated_last_line_is_dropped() -> None:
-    assert [e.data for e in decode(b"data: a\n\ndata: b")] == ["a"]
-
-
-def test_byte_order_mark_is_skipped() -> None:
-    events = decode(b"\xef\xbb\xbfid: 1\ndata: a\n\n")
-    assert summary(events) == [(None, "a", "1", None)]
-
-
-def test_byte_order_mark_split_across_chunks_is_skipped() -> None:
-    stream = b"\xef\xbb\xbfid: 1\ndata: a\n\n"
-    for cut in range(1, 4):
-        assert summary(decode(stream[:cut], stream[cut:])) == [(None, "a", "1", None)], f"split at byte {cut}"
-
-
-def test_byte_order_mark_later_in_the_stream_is_data() -> None:
-    events = decode(b"data: a\n\n", b"data: \xef\xbb\xbfb\n\n")
-    assert [e.data for e in events] == ["a", "\ufeffb"]
-
-
-def test_utf8_character_split_across_chunks() -> None:
-    stream = "data: ☕ café\n\n".encode()
-    for cut in range(len(stream) + 1):
-        assert [e.data for e in decode(stream[:cut], stream[cut:])] == ["☕ café"]
-
-
-def test_last_event_id_is_that_of_the_last_complete_event() -> None:
-    decoder = SSEDecoder()
-    decoder.feed(b"id: 1\ndata: a\n\nid: 2\ndata: b\n")
-    assert decoder.last_event_id == "1"
-    decoder.feed(b"\n")
-    assert decoder.last_event_id == "2"
-
-
-def test_discarded_partial_event_keeps_the_last_complete_id() -> None:
-    decoder = SSEDecoder()
-    decoder.feed(b"id: 1\ndata: a\n\nid: 2\ndata: b")
-    decoder.discard_partial_event()
-    assert decoder.last_event_id == "1"
-    events = decoder.feed(b"data: c\n\n")
-    assert summary(events) == [(None, "c", "1", None)]
-
-
-def test_server_sent_event_json() -> None:
-    (event,) = decode(b'data: {"a": [1, 2]}\n\n')
-    assert event.json() == {"a": [1, 2]}
-
 
 # ---------------------------------------------------------------- AsyncStream
 
@@ -231,9 +55,7 @@ def sse(event_id: int, event: str = "job.status") -> bytes:
 
 async def open_events(client: AsyncMicroDC, **options: Any) -> AsyncStream[Event]:
     """What ``jobs.events`` does."""
-    stream = await client.get(
-        "/api/v1/jobs/job_1/events", cast_to=Event, stream=True, stream_cls=AsyncStream[Event], **options
-    )
+    stream = await client.get("/api/v1/jobs/job_1/events", cast_to=Event, sse_cls=AsyncStream[Event], **options)
     return cast("AsyncStream[Event]", stream)
 
 
@@ -346,7 +168,7 @@ async def test_invalid_event_json_raises_validation_error_and_closes() -> None:
 async def test_strict_event_that_does_not_fit_raises_validation_error() -> None:
     body = ChunkStream([b'data: {"status": 5}\n\n'])
     async with make_client(Recorder(stream_reply(body)), _strict_response_validation=True) as client:
-        raw = await client.get("/events", cast_to=StatusEvent, stream=True, stream_cls=AsyncStream[StatusEvent])
+        raw = await client.get("/events", cast_to=StatusEvent, sse_cls=AsyncStream[StatusEvent])
         stream = cast("AsyncStream[StatusEvent]", raw)
         with pytest.raises(APIResponseValidationError):
             async for _ in stream:
@@ -357,7 +179,7 @@ async def test_strict_event_that_does_not_fit_raises_validation_error() -> None:
 async def test_lenient_event_that_does_not_fit_is_kept() -> None:
     body = ChunkStream([b'data: {"status": 5}\n\n'])
     async with make_client(Recorder(stream_reply(body))) as client:
-        raw = await client.get("/events", cast_to=StatusEvent, stream=True, stream_cls=AsyncStream[StatusEvent])
+        raw = await client.get("/events", cast_to=StatusEvent, sse_cls=AsyncStream[StatusEvent])
         events = [event async for event in cast("AsyncStream[StatusEvent]", raw)]
     assert events[0].data.status == 5  # type: ignore[comparison-overlap]
 
@@ -431,19 +253,31 @@ async def test_several_drops_resume_each_time() -> None:
     assert [r.headers.get("last-event-id") for r in recorder.requests] == [None, "1", "2", "3"]
 
 
-async def test_reconnections_count_against_max_retries() -> None:
-    recorder = Recorder(dropping(sse(1)), dropping(sse(2)), ending(sse(3)))
+async def test_reconnections_count_failures_in_a_row_against_max_retries() -> None:
+    recorder = Recorder(dropping(sse(1)), fail(httpx.ConnectError), ending(sse(2)))
     async with make_client(recorder, max_retries=1) as client:
         stream = await open_events(client)
         seen: List[Event] = []
         with pytest.raises(APIConnectionError):
             await collect(stream, into=seen)
-    assert ids(seen) == ["1", "2"]
+    assert ids(seen) == ["1"]
     assert len(recorder.requests) == 2
 
 
-async def test_retries_before_the_stream_opened_count_too() -> None:
-    recorder = Recorder(error(503), dropping(sse(1)), ending(sse(2)))
+async def test_a_reconnection_that_delivers_an_event_restores_the_whole_budget() -> None:
+    # Four failures in all with max_retries=2, never more than two in a row.
+    answers = [dropping(sse(1)), fail(httpx.ConnectError), dropping(sse(2)), fail(httpx.ConnectError), ending(sse(3))]
+    recorder = Recorder(*answers)
+    async with make_client(recorder, max_retries=2) as client:
+        stream = await open_events(client)
+        events = await collect(stream)
+    assert ids(events) == ["1", "2", "3"]
+    assert stream.reconnections == 4
+    assert [r.headers["x-stainless-retry-count"] for r in recorder.requests] == ["0", "1", "2", "1", "2"]
+
+
+async def test_retries_before_the_stream_opened_count_until_its_first_event() -> None:
+    recorder = Recorder(error(503), dropping(), ending(sse(1)))
     async with make_client(recorder, max_retries=1) as client:
         with pytest.raises(APIConnectionError):
             await collect(await open_events(client))
@@ -646,13 +480,13 @@ async def test_stream_ended_before_its_terminal_event_resumes_with_last_event_id
     assert [r.headers.get("last-event-id") for r in recorder.requests] == [None, "2"]
 
 
-async def test_stream_ended_early_counts_against_max_retries() -> None:
-    answers = [ending(status_event(1)), ending(status_event(2)), ending(terminal_event(3))]
+async def test_a_stream_that_keeps_ending_without_an_event_gives_up_after_max_retries() -> None:
+    answers = [ending(status_event(1)), ending(), ending(), ending(terminal_event(2))]
     recorder = Recorder(*answers)
     seen: List[JobEvent] = []
     with pytest.raises(APIConnectionError, match=r"ended before its last event \(job\.cancelled"):
         await read_job_events(recorder, into=seen, max_retries=1)
-    assert [event.id for event in seen] == ["1", "2"]
+    assert [event.id for event in seen] == ["1"]
     assert len(recorder.requests) == 2
 
 
@@ -680,13 +514,21 @@ class RecordingClock:
 
 
 async def test_reconnections_wait_on_the_sdk_clock_with_the_policy_backoff() -> None:
-    answers = [dropping(status_event(1)), ending(status_event(2)), ending(terminal_event(3))]
+    connect_error = fail(httpx.ConnectError)
+    answers = [
+        dropping(status_event(1)),
+        connect_error,
+        connect_error,
+        ending(status_event(2)),
+        ending(terminal_event(3)),
+    ]
     clock = RecordingClock()
     with use_clock(clock):
         events, _ = await job_events(answers)
     assert [event.id for event in events] == ["1", "2", "3"]
     policy = RetryPolicy()
-    assert len(clock.sleeps) == 2
-    for n, slept in enumerate(clock.sleeps):
+    # Failures in a row back off as retries do (0, 1, 2); after event 2 the count starts again.
+    assert len(clock.sleeps) == 4
+    for n, slept in zip([0, 1, 2, 0], clock.sleeps, strict=True):
         full = min(policy.initial_delay * 2**n, policy.max_delay)
         assert full * (1 - policy.jitter) <= slept <= full

@@ -94,7 +94,7 @@ async def test_a_streamed_attempt_is_timed_to_its_headers() -> None:
             api_key=API_KEY, base_url="http://x.test", http_client=http, hooks=Hooks(on_response=infos.append)
         ) as client,
     ):
-        await client.get("/x", cast_to=httpx.Response, stream=True)
+        await client.get("/x", cast_to=httpx.Response, read_body=False)
     assert infos[0].time_to_first_byte == infos[0].elapsed
 
 

@@ -131,23 +131,26 @@ class _ResourceWriter:
         if response.kind in ("sse", "binary"):
             accept = "text/event-stream" if response.kind == "sse" else "application/octet-stream"
             lines += f'        options["extra_headers"] = {{"Accept": "{accept}", **(options.get("extra_headers") or {{}})}}\n'
+        # The spec's path for the hooks (`CallInfo.path`); a path without parameters is its own.
+        template = [f'path_template="{op.path}"'] if op.path_params else []
         if response.kind == "page":
             assert response.schema is not None
             assert response.pagination is not None
             item, page = response.schema, self.page_classes[response.pagination]
-            args = [path, f"page={page}[{item}]", f"model={item}", *verb_args, "options=options"]
+            args = [path, *template, f"page={page}[{item}]", f"model={item}", *verb_args, "options=options"]
             return lines + f"        return self._get_api_list({', '.join(args)})\n"
-        verb = f"_{op.http_method}"
         if response.kind == "sse":
             if op.http_method != "get":
                 raise SpecError(f"{op.http_method.upper()} {op.path}: only GET event streams are supported")
-            verb = "_get_stream"
-            args = [path, f"item_type={response.schema}", f"stream_cls=AsyncStream[{response.schema}]", *verb_args]
+            verb = "_get_events"
+            args = [path, *template, f"item_type={response.schema}", f"sse_cls=AsyncStream[{response.schema}]"]
         elif response.kind == "binary":
-            args = [path, "cast_to=AsyncBinaryAPIResponse", *verb_args]
+            verb = "_request"
+            args = [f'"{op.http_method.upper()}"', path, *template, "cast_to=AsyncBinaryAPIResponse"]
         else:
-            args = [path, f"cast_to={response.schema}", *verb_args]
-        return lines + f"        return await self.{verb}({', '.join([*args, 'options=options'])})\n"
+            verb = "_request"
+            args = [f'"{op.http_method.upper()}"', path, *template, f"cast_to={response.schema}"]
+        return lines + f"        return await self.{verb}({', '.join([*args, *verb_args, 'options=options'])})\n"
 
     # ------------------------------------------------------------------ methods
 
@@ -251,17 +254,22 @@ class _ResourceWriter:
 
     def view(self, cls: str, suffix: str, mode: str) -> str:
         what = "raw `AsyncAPIResponse`" if mode == "raw" else "`AsyncAPIResponse` context manager"
+        # The views wrap the methods of a copy of the resource whose answers come back
+        # raw (read) or unread: the mode is that copy's typed attribute, never a keyword.
+        response_mode = "raw" if mode == "raw" else "unread"
+        self.imports.runtime("_resource", "with_response_mode")
         lines = [
             f"class {cls}{suffix}:\n",
             f'    """`client.{self.resource.name}.with_{"raw" if mode == "raw" else "streaming"}_response`: '
             f'the same methods, returning the {what}."""\n\n',
             f"    def __init__(self, {self.resource.name}: {cls}) -> None:\n",
+            f'        answering = with_response_mode({self.resource.name}, "{response_mode}")\n',
         ]
         for op in self.resource.operations:
             kind = "page" if op.response.kind == "page" else "response"
             wrapper = f"async_to_{mode}_{kind}_wrapper"
             self.imports.runtime("_response", wrapper)
-            lines.append(f"        self.{op.method} = {wrapper}({self.resource.name}.{op.method})\n")
+            lines.append(f"        self.{op.method} = {wrapper}(answering.{op.method})\n")
         return "".join(lines)
 
 

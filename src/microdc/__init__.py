@@ -31,15 +31,12 @@ from ._exceptions import (
     ConflictError,
     NotFoundError,
     APIStatusError,
-    JobFailedError,
     RateLimitError,
     APITimeoutError,
     BadRequestError,
     APIConnectionError,
     AuthenticationError,
-    BudgetExceededError,
     InternalServerError,
-    JobWaitTimeoutError,
     PermissionDeniedError,
     UnprocessableEntityError,
     APIResponseValidationError,
@@ -50,7 +47,8 @@ if TYPE_CHECKING:
     from ._models import BaseModel as BaseModel
     from ._response import AsyncAPIResponse as AsyncAPIResponse, AsyncBinaryAPIResponse as AsyncBinaryAPIResponse
     from ._streaming import AsyncStream as AsyncStream
-    from .lib.rate_limit import RateLimit
+    from ._rate_limit import RateLimit
+    from .lib.jobs._errors import JobFailedError, BudgetExceededError, JobWaitTimeoutError
     from .lib.jobs.builders import LLMChat, LLMEmbed, LLMComplete, DocumentCall
 
 __all__ = [
@@ -110,7 +108,11 @@ _LAZY = {
     "LLMChat": "microdc.lib.jobs.builders",
     "LLMEmbed": "microdc.lib.jobs.builders",
     "DocumentCall": "microdc.lib.jobs.builders",
-    "RateLimit": "microdc.lib.rate_limit",
+    "RateLimit": "microdc._rate_limit",
+    # The job helpers' errors live with the helpers that raise them.
+    "JobWaitTimeoutError": "microdc.lib.jobs._errors",
+    "JobFailedError": "microdc.lib.jobs._errors",
+    "BudgetExceededError": "microdc.lib.jobs._errors",
 }
 
 

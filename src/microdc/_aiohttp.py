@@ -7,7 +7,9 @@ the layers of ``httpx.AsyncClient.send`` the SDK does not use (auth flows, cooki
 extraction, event hooks) and converts headers once each way. Redirects are followed
 here (at most ``max_redirects``); one that leaves the origin drops ``Authorization``.
 
-The session is created lazily, inside the event loop that sends first (the SDK's
+Requests beyond ``limits.max_connections`` wait in the SDK's queue in front of the
+session (:mod:`microdc._gate`), bounded by ``timeout.pool``; streamed answers skip
+it, as on the default client. The session is created lazily, inside the event loop that sends first (the SDK's
 ``HttpClientPool`` makes one client per loop).
 
 What it keeps of httpx, so both transports behave alike:
@@ -37,6 +39,7 @@ import httpx
 import aiohttp
 
 from ._tls import VerifyTypes, ssl_context
+from ._gate import InFlightGate
 from ._constants import DEFAULT_TIMEOUT, DEFAULT_CONNECTION_LIMITS
 from ._loop_bound import LoopGuard
 
@@ -141,6 +144,8 @@ class AioHttpClient(httpx.AsyncClient):
         )
         self._aio_limits = limits
         self._aio_ssl = ssl_context(verify, trust_env=trust_env)
+        limit = None if limits is None else limits.max_connections
+        self._aio_gate = None if limit is None else InFlightGate(limit)
         self._aio_session: Optional[aiohttp.ClientSession] = None
         self._aio_closed = False
         self._aio_timeouts: Dict[_TimeoutKey, aiohttp.ClientTimeout] = {}
@@ -186,6 +191,10 @@ class AioHttpClient(httpx.AsyncClient):
             skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
             timeout=aiohttp.ClientTimeout(total=None),
         )
+        # aiohttp resends an idempotent request once, unseen, when the server drops the
+        # connection before answering; the SDK's retry policy decides (and counts) retries.
+        if hasattr(self._aio_session, "_retry_connection"):
+            self._aio_session._retry_connection = False
         return self._aio_session
 
     def _aio_timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
@@ -212,6 +221,17 @@ class AioHttpClient(httpx.AsyncClient):
         if auth is not httpx.USE_CLIENT_DEFAULT and auth is not None:
             raise NotImplementedError("AioHttpClient does not run httpx auth flows; send the credentials as headers.")
         follow = self.follow_redirects if follow_redirects is httpx.USE_CLIENT_DEFAULT else bool(follow_redirects)
+        gate = self._aio_gate
+        if stream or gate is None or (places := gate.place()) is None:
+            return await self._follow(request, stream=stream, follow=follow)
+        await gate.enter(places, request)
+        try:
+            return await self._follow(request, stream=False, follow=follow)
+        finally:
+            places.release()
+
+    async def _follow(self, request: httpx.Request, *, stream: bool, follow: bool) -> httpx.Response:
+        """Send ``request``, and the requests of the redirects it gets when ``follow``."""
         history: List[httpx.Response] = []
         while True:
             response = await self._send_one(request, stream=stream)
@@ -229,8 +249,13 @@ class AioHttpClient(httpx.AsyncClient):
     async def _send_one(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
         session = self._aio_session or self._open_session()
         body = request.stream
-        data: Any = request.content if isinstance(body, httpx.ByteStream) else body
         headers = [(key.decode("latin-1"), value.decode("latin-1")) for key, value in request.headers.raw]
+        if isinstance(body, httpx.ByteStream):
+            data: Any = request.content
+        else:
+            data = body
+            # aiohttp chunks a stream of unknown length itself, and refuses a request that says so too.
+            headers = [(key, value) for key, value in headers if key.lower() != "transfer-encoding"]
         route = self._proxy_for(request.url) if self._aio_proxied else None
         proxy_headers = None
         if route is not None:

@@ -2,7 +2,9 @@
 
 One call, e.g. ``await client.jobs.retrieve(id)``, goes:
 
-1. the resource method builds the call's :class:`~microdc._request_builder.FinalRequestOptions`
+1. the resource method (generated) hands its path, the spec's path template and its
+   options to :meth:`BaseClient._call` (the raw verbs ``client.get(...)`` go there
+   too), which builds the call's :class:`~microdc._request_builder.FinalRequestOptions`
    (its plan: method, path, query, body, per-request options, response mode) and
    calls :meth:`BaseClient.request`;
 2. :meth:`BaseClient.request` mints the idempotency key of a POST or DELETE, once,
@@ -10,15 +12,18 @@ One call, e.g. ``await client.jobs.retrieve(id)``, goes:
 3. the sender, :meth:`BaseClient._send`, loops: the
    :class:`~microdc._request_builder.RequestBuilder` builds the attempt's request (URL,
    headers, query, body), :meth:`BaseClient._attempt` sends it once and maps
-   transport failures to ``APIConnectionError`` / ``APITimeoutError``, and the
-   :class:`~microdc._retry.RetryPolicy` decides whether and when to try again;
+   transport failures to ``APIConnectionError`` / ``APITimeoutError``, and
+   :meth:`RetryPolicy.next_delay <microdc._retry.RetryPolicy.next_delay>` decides
+   whether and when to try again;
 4. the parser (:func:`~microdc._response.parse_response`) turns the answer into what
-   the plan asks for: the SDK object, or an ``AsyncAPIResponse`` for the raw and
-   streaming wrappers.
+   the plan asks for: the SDK object, an ``AsyncStream`` for an event stream (which
+   re-enters the loop of step 3 to resume), or an ``AsyncAPIResponse`` for the raw and
+   streaming views.
 
-A client given ``hooks=`` or ``rate_limit=`` routes each attempt, retry and final
-error through ``_hooks.py``, and the parser tells its ``on_job`` hooks of the terminal
-Jobs it built; any other client pays one ``is None`` check per attempt and one per answer.
+A client given ``hooks=``, ``rate_limit=`` or a policy ``deadline`` sends each attempt
+through a guard (``_hooks.InstrumentedCall``; :class:`_Deadline`, a cancel scope on the
+SDK clock), and the parser tells its ``on_job`` hooks of the terminal Jobs it built;
+any other client pays one ``is None`` check per attempt and one per answer.
 """
 
 from __future__ import annotations
@@ -26,31 +31,35 @@ from __future__ import annotations
 import logging
 import contextlib
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Dict, Type, Union, Mapping, TypeVar, Optional, cast
+from typing import TYPE_CHECKING, Any, Dict, Type, Tuple, Union, Mapping, TypeVar, Optional, cast
 
 import httpx
-from typing_extensions import Self, Unpack
+from typing_extensions import Self, Unpack, Protocol
 
 from . import _clock
 from ._logs import logger, redact_headers, request_fields
 from ._retry import RetryPolicy
-from ._types import Omit, Timeout, FileTypes, RequestOptions, MutationRequestOptions
+from ._types import Omit, Timeout, NotGiven, FileTypes, RequestContent, RequestOptions, MutationRequestOptions
+from ._timeouts import effective_timeout
 from ._exceptions import (
+    APIError,
     APIStatusError,
+    APITimeoutError,
     APIConnectionError,
-    read_body,
     with_note,
     decode_body,
+    read_response,
     connection_error,
     make_status_error,
 )
 from ._http_clients import HttpClientPool, DefaultAsyncHttpxClient
-from ._request_builder import MUTATION_METHODS, RequestBuilder, FinalRequestOptions, idempotency_key
+from ._request_builder import MUTATION_METHODS, ResponseMode, RequestBuilder, FinalRequestOptions, idempotency_key
 
 if TYPE_CHECKING:
-    from ._hooks import HooksArg, Instrumentation, InstrumentedCall
+    from ._hooks import HooksArg, SendAttempt, Instrumentation, InstrumentedCall
+    from ._streaming import Resume
     from .pagination import BaseAsyncPage, AsyncPaginator
-    from .lib.rate_limit import RateLimit
+    from ._rate_limit import RateLimit
 
 __all__ = ["BaseClient"]
 
@@ -58,7 +67,6 @@ _T = TypeVar("_T")
 # A string bound: `BaseAsyncPage[Any]` would build a pydantic class at import time.
 _PageT = TypeVar("_PageT", bound="BaseAsyncPage[Any]")
 
-_NOT_RETRIED_CODES = frozenset({"idempotency_key_reused"})
 # Cast types already checked (``_models.check_cast_type``): a call pays one set lookup.
 _CHECKED_CAST_TYPES: set[object] = set()
 _NOT_REPLAYABLE = (
@@ -77,7 +85,7 @@ class BaseClient:
         self,
         *,
         base_url: Union[str, httpx.URL],
-        timeout: Timeout,
+        timeout: Union[Timeout, NotGiven],
         retry: RetryPolicy,
         http_client: Optional[httpx.AsyncClient] = None,
         custom_headers: Optional[Mapping[str, Union[str, Omit]]] = None,
@@ -92,11 +100,13 @@ class BaseClient:
             raise TypeError(f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}")
         self._custom_headers: Mapping[str, Union[str, Omit]] = custom_headers or {}
         self._custom_query: Mapping[str, object] = custom_query or {}
+        self._timeout_option = timeout
         self._builder = RequestBuilder(
             base_url=str(base_url),
-            timeout=timeout,
+            timeout=effective_timeout(timeout, http_client),
             headers=RequestBuilder.default_headers(self.auth_headers, self._custom_headers),
             custom_query=self._custom_query,
+            custom_headers=self._custom_headers,
         )
         self._strict_response_validation = _strict_response_validation
         self._pool = HttpClientPool(http_client, DefaultAsyncHttpxClient)
@@ -126,7 +136,13 @@ class BaseClient:
 
     @property
     def base_url(self) -> httpx.URL:
+        """The URL every request path is joined to (always ending in ``/``)."""
         return httpx.URL(self._builder.base_url)
+
+    @base_url.setter
+    def base_url(self, url: Union[str, httpx.URL]) -> None:
+        # Requests already planned are unaffected; copies made before keep their own.
+        self._builder.set_base_url(str(url))
 
     @property
     def _base_url(self) -> str:
@@ -134,6 +150,8 @@ class BaseClient:
 
     @property
     def timeout(self) -> Timeout:
+        """The timeout of every request that sets none: the client's ``timeout=``, else its
+        ``http_client``'s own (when you passed one), else 60 s (5 s to connect)."""
         return self._builder.timeout
 
     @property
@@ -167,24 +185,15 @@ class BaseClient:
 
     # ------------------------------------------------------------------ one call
 
-    async def request(
-        self,
-        cast_to: Type[_T],
-        options: FinalRequestOptions,
-        *,
-        stream: bool = False,
-        stream_cls: Optional[Type[Any]] = None,
-    ) -> _T:
+    async def request(self, cast_to: Type[_T], options: FinalRequestOptions) -> _T:
         """Send one call (with retries) and return what ``cast_to`` and the options' response mode ask for."""
         try:
             checked = cast_to in _CHECKED_CAST_TYPES
         except TypeError:  # an unhashable cast type: checked on every call
             checked = False
         if not checked:
-            _check_cast_type(cast_to, stream_cls is None)
+            _check_cast_type(cast_to, options.sse_cls is None)
         options.cast_to = cast_to
-        options.stream = stream
-        options.stream_cls = stream_cls
         if options.idempotency_key is None and options.method in MUTATION_METHODS:
             from_headers = _take_idempotency_header(options)
             if from_headers is None:
@@ -192,121 +201,149 @@ class BaseClient:
             elif isinstance(from_headers, str):
                 options.idempotency_key = from_headers
             # else `omit`: the caller asked for no key at all
-        mode = options.response_mode
         max_retries = options.max_retries if isinstance(options.max_retries, int) else self.max_retries
-        response, retries_taken = await self._send(options, stream=stream or mode == "stream", max_retries=max_retries)
+        call = None if self._instrumentation is None else self._instrumentation.start_call(options)
+        response, retries_taken = await self._send(options, max_retries=max_retries, call=call)
         # The parse layer defines pydantic models: loaded on the first answer, not at `import microdc`.
         from ._response import AsyncAPIResponse, AsyncBinaryAPIResponse, parse_response
 
-        if mode == "parsed":
-            return cast(_T, await parse_response(self, response, options, retries_taken))
+        if options.response_mode == "parsed":
+            return cast(_T, await parse_response(self, response, options, retries_taken, call))
         response_cls = AsyncBinaryAPIResponse if cast_to is AsyncBinaryAPIResponse else AsyncAPIResponse
-        return cast(_T, response_cls(raw=response, client=self, options=options, retries_taken=retries_taken))
+        return cast(
+            _T, response_cls(raw=response, client=self, options=options, retries_taken=retries_taken, call=call)
+        )
 
     async def _send(
-        self, options: FinalRequestOptions, *, stream: bool, max_retries: int
-    ) -> tuple[httpx.Response, int]:
-        """The retry loop: attempts until a 2xx answer, a final error, or no retries left."""
-        if self._instrumentation is None:
-            return await self._send_attempts(options, stream, max_retries, None)
-        # Hooks and the rate limit (``_hooks.py``). A call that leaves by an exception the
-        # hooks did not see (cancelled, a bug) is reported here, in the call's own task.
-        call = self._instrumentation.start_call(options)
+        self,
+        options: FinalRequestOptions,
+        *,
+        max_retries: int,
+        call: Optional[InstrumentedCall],
+        retries_taken: int = 0,
+        failure: Optional[APIError] = None,
+    ) -> Tuple[httpx.Response, int]:
+        """The retry loop: attempts until a 2xx answer, a final error, or no retries left.
+
+        An event stream resuming after ``failure`` enters it with that failure and
+        the failures in a row so far as ``retries_taken``: the loop first asks the
+        policy about it, then reconnects.
+        """
+        deadline = self._retry_policy.deadline
+        started = 0.0
+        guard: Optional[_Guard] = call
+        if deadline is not None:
+            started = _clock.monotonic()
+            guard = _Deadline(started + deadline, deadline, call)
+        if guard is None:
+            return await self._attempts(options, max_retries, None, started, retries_taken, failure)
+        # Hooks, the rate limit (``_hooks.py``) and the deadline. A call that leaves by an
+        # exception the hooks did not see (cancelled, a bug) is reported here, in its own task.
         try:
-            return await self._send_attempts(options, stream, max_retries, call)
+            return await self._attempts(options, max_retries, guard, started, retries_taken, failure)
         except BaseException as exc:
-            call.interrupted(exc)
+            guard.interrupted(exc)
             raise
 
-    async def _send_attempts(
-        self, options: FinalRequestOptions, stream: bool, max_retries: int, call: Optional[InstrumentedCall]
-    ) -> tuple[httpx.Response, int]:
+    async def _attempts(
+        self,
+        options: FinalRequestOptions,
+        max_retries: int,
+        guard: Optional[_Guard],
+        started: float,
+        retries_taken: int,
+        failure: Optional[APIError],
+    ) -> Tuple[httpx.Response, int]:
         policy = self._retry_policy
         http = self._pool.get()
         content, multipart = options.body()
-        retries_taken = 0
-        # The deadline, when the policy has one, counts from the start of the call on the SDK clock.
-        started = _clock.monotonic() if policy.deadline is not None else 0.0
+        read_body = options.read_body
         while True:
-            request = self._builder.build(options, retries_taken, content, multipart)
             # Log records carry the attempt's fields as `extra` (_logs.request_fields); timed only when logged.
             logged = logger.isEnabledFor(logging.INFO)
-            sent = _clock.monotonic() if logged else 0.0
-            if logged and logger.isEnabledFor(logging.DEBUG):
-                _log_request(request, retries_taken + 1)
-            error: Union[APIConnectionError, APIStatusError]
-            answer: Optional[httpx.Response] = None
-            try:
-                if call is None:
-                    response = await self._attempt(http, request, stream=stream)
-                else:
-                    response = await call.attempt(self._attempt, http, request, stream=stream)
-                answer = response
-                if response.is_success:
-                    if logged and logger.isEnabledFor(logging.DEBUG):
-                        fields = request_fields(request, retries_taken + 1, response, _clock.monotonic() - sent)
-                        logger.debug(
-                            "HTTP %s %s -> %s", fields["method"], fields["url"], fields["status_code"], extra=fields
-                        )
-                    return response, retries_taken
-                # The body of a streamed error answer can still break while it is read.
-                await read_body(response)
-            except APIConnectionError as exc:
-                error = exc
-                delay = policy.backoff(retries_taken)
-                # `retry_if` is asked, but cannot retry what no retry can mend (exc.retryable False).
-                retryable = policy.decide(exc, exc.retryable) and exc.retryable
-                reason = type(exc).__name__
-            else:
-                error = make_status_error(response, decode_body(response))
-                await response.aclose()
-                delay = policy.delay(retries_taken, response.headers)
-                retryable = (
-                    policy.decide(response, policy.should_retry_response(response))
-                    and error.code not in _NOT_RETRIED_CODES
-                )
-                reason = f"HTTP {response.status_code}"
-            retry = retryable and policy.allows(retries_taken, max_retries, started, delay)
-            if retry and multipart is not None and not multipart.replayable:
-                # Say why the call is not retried, on a new error: the one inspected stays as it was.
-                error = cast(Union[APIConnectionError, APIStatusError], with_note(error, _NOT_REPLAYABLE))
-                retry = False
-            fields = request_fields(request, retries_taken + 1, answer, _clock.monotonic() - sent) if logged else {}
-            if not retry:
+            sent: Optional[float] = None
+            if failure is None:
+                request = self._builder.build(options, retries_taken, content, multipart)
                 if logged:
-                    logger.debug("HTTP %s %s -> %s, raising it", fields["method"], fields["url"], reason, extra=fields)
-                if call is not None:
-                    await call.failed(error)
-                raise error
+                    sent = _clock.monotonic()
+                    if logger.isEnabledFor(logging.DEBUG):
+                        _log_request(request, retries_taken + 1)
+                try:
+                    if guard is None:
+                        response = await self._attempt(http, request, read_body=read_body)
+                    else:
+                        response = await guard.attempt(self._attempt, http, request, read_body=read_body)
+                except APIConnectionError as exc:
+                    failure = exc
+                else:
+                    if response.is_success:
+                        if logged and logger.isEnabledFor(logging.DEBUG):
+                            fields = request_fields(request, retries_taken + 1, response, _since(sent))
+                            logger.debug(
+                                "HTTP %s %s -> %s", fields["method"], fields["url"], fields["status_code"], extra=fields
+                            )
+                        return response, retries_taken
+                    failure = make_status_error(response, decode_body(response))
+                    await response.aclose()
+            # A failure an event stream resumes after was not timed here: its elapsed_ms is None.
+            fields = _failure_fields(failure, retries_taken + 1, _since(sent)) if logged else {}
+            delay = policy.next_delay(failure, retries_taken=retries_taken, started=started, max_retries=max_retries)
+            if delay is not None and multipart is not None and not multipart.replayable:
+                # Say why the call is not retried, on a new error: the one inspected stays as it was.
+                failure, delay = with_note(failure, _NOT_REPLAYABLE), None
+            if delay is None:
+                if logged:
+                    logger.debug(
+                        "HTTP %s %s -> %s, raising it", fields["method"], fields["url"], _reason(failure), extra=fields
+                    )
+                if guard is not None:
+                    await guard.failed(failure)
+                raise failure
             retries_taken += 1
             if logged:
                 logger.info(
-                    "Retrying %s %s in %.2f s after %s", fields["method"], fields["url"], delay, reason, extra=fields
+                    "Retrying %s %s in %.2f s after %s",
+                    fields["method"],
+                    fields["url"],
+                    delay,
+                    _reason(failure),
+                    extra=fields,
                 )
-            if call is not None:
-                await call.retrying(error, delay)
-            await policy.sleep(delay)
+            if guard is not None:
+                await guard.retrying(failure, delay)
+            await _clock.sleep(delay)
+            failure = None
 
-    async def _attempt(self, http: httpx.AsyncClient, request: httpx.Request, *, stream: bool) -> httpx.Response:
-        """One attempt: send ``request``; transport failures become SDK errors."""
+    async def _attempt(self, http: httpx.AsyncClient, request: httpx.Request, *, read_body: bool) -> httpx.Response:
+        """One attempt: send ``request``; transport failures become SDK errors.
+
+        An error answer comes back read, even when the call leaves its body unread
+        (an event stream, ``with_streaming_response``): the error is made from it.
+        """
         try:
-            return await http.send(request, stream=stream)
+            response = await http.send(request, stream=not read_body)
         except httpx.HTTPError as exc:
             raise connection_error(exc, request) from exc
-
-    async def _reconnect_stream(self, options: FinalRequestOptions, last_event_id: Optional[str]) -> httpx.Response:
-        """One attempt to re-open an event stream after ``last_event_id``."""
-        if last_event_id is not None:
-            options = options.with_headers({"Last-Event-ID": last_event_id})
-        response, _ = await self._send(options, stream=True, max_retries=0)
+        if not read_body and not response.is_success:
+            await read_response(response)
         return response
+
+    def _stream_resumer(self, options: FinalRequestOptions, call: Optional[InstrumentedCall]) -> Resume:
+        """How an event stream of the call ``options`` plans re-opens itself after a failure."""
+        max_retries = options.max_retries if isinstance(options.max_retries, int) else self.max_retries
+
+        async def resume(failure: APIError, last_event_id: Optional[str], failures: int) -> Tuple[httpx.Response, int]:
+            plan = options if last_event_id is None else options.with_headers({"Last-Event-ID": last_event_id})
+            return await self._send(plan, max_retries=max_retries, call=call, retries_taken=failures, failure=failure)
+
+        return resume
 
     async def _request_page(self, page_cls: Type[_PageT], options: FinalRequestOptions) -> _PageT:
         return await self.request(page_cls, options)
 
     # ------------------------------------------------------------------ verbs
 
-    async def _verb(
+    async def _call(
         self,
         method: str,
         path: str,
@@ -316,11 +353,45 @@ class BaseClient:
         query: Optional[Mapping[str, object]] = None,
         body: Optional[object] = None,
         files: Optional[Mapping[str, FileTypes]] = None,
-        stream: bool = False,
-        stream_cls: Optional[Type[Any]] = None,
+        content: Optional[RequestContent] = None,
+        path_template: Optional[str] = None,
+        response_mode: ResponseMode = "parsed",
+        sse_cls: Optional[Type[Any]] = None,
+        read_body: bool = True,
     ) -> _T:
-        final = FinalRequestOptions.build(method, path, options, query=query, body=body, files=files)
-        return await self.request(cast_to, final, stream=stream, stream_cls=stream_cls)
+        """The one way in for the raw verbs and the generated resources: plan the call, send it."""
+        plan = FinalRequestOptions.build(
+            method,
+            path,
+            options,
+            query=query,
+            body=body,
+            files=files,
+            content=content,
+            path_template=path_template,
+            response_mode=response_mode,
+            sse_cls=sse_cls,
+            read_body=read_body,
+        )
+        return await self.request(cast_to, plan)
+
+    def _paginate(
+        self,
+        path: str,
+        *,
+        page: Type[_PageT],
+        options: RequestOptions,
+        query: Optional[Mapping[str, object]] = None,
+        path_template: Optional[str] = None,
+        response_mode: ResponseMode = "parsed",
+    ) -> AsyncPaginator[Any, _PageT]:
+        """A paginator over the list at ``path`` (nothing is sent until it is awaited or iterated)."""
+        from .pagination import AsyncPaginator
+
+        plan = FinalRequestOptions.build(
+            "GET", path, options, query=query, path_template=path_template, response_mode=response_mode
+        )
+        return AsyncPaginator(client=self, page_cls=page, options=plan)
 
     async def get(
         self,
@@ -328,13 +399,18 @@ class BaseClient:
         *,
         cast_to: Type[_T],
         query: Optional[Mapping[str, object]] = None,
-        stream: bool = False,
-        stream_cls: Optional[Type[Any]] = None,
+        sse_cls: Optional[Type[Any]] = None,
+        read_body: bool = True,
         **options: Unpack[RequestOptions],
     ) -> _T:
-        """GET ``path`` (relative to ``base_url``) and parse the answer as ``cast_to``."""
-        return await self._verb(
-            "GET", path, cast_to=cast_to, options=options, query=query, stream=stream, stream_cls=stream_cls
+        """GET ``path`` (relative to ``base_url``) and parse the answer as ``cast_to``.
+
+        ``sse_cls=AsyncStream[T]`` reads the answer as an event stream of ``T`` items
+        (returned unread, resumed as ``jobs.events`` is); ``read_body=False`` with
+        ``cast_to=httpx.Response`` returns the response with its body still unread.
+        """
+        return await self._call(
+            "GET", path, cast_to=cast_to, options=options, query=query, sse_cls=sse_cls, read_body=read_body
         )
 
     async def post(
@@ -345,10 +421,27 @@ class BaseClient:
         body: Optional[object] = None,
         query: Optional[Mapping[str, object]] = None,
         files: Optional[Mapping[str, FileTypes]] = None,
+        content: Optional[RequestContent] = None,
+        sse_cls: Optional[Type[Any]] = None,
+        read_body: bool = True,
         **options: Unpack[MutationRequestOptions],
     ) -> _T:
-        """POST ``body`` (JSON, or multipart with ``files``) to ``path``; sends an ``Idempotency-Key``."""
-        return await self._verb("POST", path, cast_to=cast_to, options=options, query=query, body=body, files=files)
+        """POST to ``path``: ``body`` as JSON, ``files`` (with ``body``'s fields) as multipart, or
+        ``content`` as raw bytes (``application/octet-stream`` unless ``extra_headers`` gives a
+        ``Content-Type``); sends an ``Idempotency-Key``. ``sse_cls`` and ``read_body`` work as
+        for :meth:`get`."""
+        return await self._call(
+            "POST",
+            path,
+            cast_to=cast_to,
+            options=options,
+            query=query,
+            body=body,
+            files=files,
+            content=content,
+            sse_cls=sse_cls,
+            read_body=read_body,
+        )
 
     async def patch(
         self,
@@ -357,10 +450,13 @@ class BaseClient:
         cast_to: Type[_T],
         body: Optional[object] = None,
         query: Optional[Mapping[str, object]] = None,
+        content: Optional[RequestContent] = None,
         **options: Unpack[RequestOptions],
     ) -> _T:
-        """PATCH ``path`` with a JSON ``body``."""
-        return await self._verb("PATCH", path, cast_to=cast_to, options=options, query=query, body=body)
+        """PATCH ``path`` with a JSON ``body`` (or raw ``content``, as for :meth:`post`)."""
+        return await self._call(
+            "PATCH", path, cast_to=cast_to, options=options, query=query, body=body, content=content
+        )
 
     async def put(
         self,
@@ -370,10 +466,13 @@ class BaseClient:
         body: Optional[object] = None,
         query: Optional[Mapping[str, object]] = None,
         files: Optional[Mapping[str, FileTypes]] = None,
+        content: Optional[RequestContent] = None,
         **options: Unpack[RequestOptions],
     ) -> _T:
-        """PUT ``body`` to ``path``."""
-        return await self._verb("PUT", path, cast_to=cast_to, options=options, query=query, body=body, files=files)
+        """PUT ``body`` to ``path`` (JSON, multipart with ``files``, or raw ``content``, as for :meth:`post`)."""
+        return await self._call(
+            "PUT", path, cast_to=cast_to, options=options, query=query, body=body, files=files, content=content
+        )
 
     async def delete(
         self,
@@ -385,7 +484,7 @@ class BaseClient:
         **options: Unpack[MutationRequestOptions],
     ) -> _T:
         """DELETE ``path``; sends an ``Idempotency-Key``."""
-        return await self._verb("DELETE", path, cast_to=cast_to, options=options, query=query, body=body)
+        return await self._call("DELETE", path, cast_to=cast_to, options=options, query=query, body=body)
 
     def get_api_list(
         self,
@@ -396,10 +495,65 @@ class BaseClient:
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[Any, _PageT]:
         """A paginator over the list at ``path`` (nothing is sent until it is awaited or iterated)."""
-        from .pagination import AsyncPaginator
+        return self._paginate(path, page=page, options=options, query=query)
 
-        final = FinalRequestOptions.build("GET", path, options, query=query)
-        return AsyncPaginator(client=self, page_cls=page, options=final)
+
+class _Guard(Protocol):
+    """What wraps the attempts of a call with hooks or a deadline (``InstrumentedCall``, ``_Deadline``)."""
+
+    async def attempt(
+        self, send: SendAttempt, http: httpx.AsyncClient, request: httpx.Request, *, read_body: bool
+    ) -> httpx.Response: ...
+
+    async def retrying(self, error: APIError, delay: float) -> None: ...
+
+    async def failed(self, error: APIError) -> None: ...
+
+    def interrupted(self, error: BaseException) -> None: ...
+
+
+class _Deadline:
+    """The policy's ``deadline`` around each attempt: at ``at`` on the SDK clock the attempt is cut.
+
+    The cut attempt raises ``APITimeoutError``; hooks, when the client has them, run inside.
+    """
+
+    __slots__ = ("_at", "_call", "_seconds")
+
+    def __init__(self, at: float, seconds: float, call: Optional[InstrumentedCall]) -> None:
+        self._at = at
+        self._seconds = seconds
+        self._call = call
+
+    async def attempt(
+        self, send: SendAttempt, http: httpx.AsyncClient, request: httpx.Request, *, read_body: bool
+    ) -> httpx.Response:
+        call = self._call
+        with _clock.cancel_at(self._at) as scope:
+            if call is None:
+                return await send(http, request, read_body=read_body)
+            return await call.attempt(send, http, request, read_body=read_body)
+        assert scope.cancelled_caught
+        raise APITimeoutError(
+            request,
+            note=f"the call's deadline of {self._seconds:g} s passed; raise RetryPolicy(deadline=...) if it needs longer",
+        )
+
+    async def retrying(self, error: APIError, delay: float) -> None:
+        if self._call is not None:
+            await self._call.retrying(error, delay)
+
+    async def failed(self, error: APIError) -> None:
+        if self._call is not None:
+            await self._call.failed(error)
+
+    def interrupted(self, error: BaseException) -> None:
+        if self._call is not None:
+            self._call.interrupted(error)
+
+
+def _reason(error: APIError) -> str:
+    return f"HTTP {error.status_code}" if isinstance(error, APIStatusError) else type(error).__name__
 
 
 def _check_cast_type(cast_to: object, build: bool) -> None:
@@ -427,6 +581,16 @@ def _take_idempotency_header(options: FinalRequestOptions) -> Union[str, Omit, N
     if found is not None:
         options.headers = {name: value for name, value in headers.items() if name.lower() != "idempotency-key"}
     return found
+
+
+def _since(sent: Optional[float]) -> Optional[float]:
+    return None if sent is None else _clock.monotonic() - sent
+
+
+def _failure_fields(failure: APIError, attempt: int, elapsed: Optional[float]) -> Dict[str, Any]:
+    """The log fields of the attempt that ended in ``failure`` (its answer, if it got one)."""
+    response = failure.response if isinstance(failure, APIStatusError) else None
+    return request_fields(failure.request, attempt, response, elapsed)
 
 
 def _log_request(request: httpx.Request, attempt: int) -> None:

@@ -17,13 +17,14 @@ from typing_extensions import Self, override
 from ._logs import setup_logging
 from ._retry import RetryPolicy
 from ._types import NOT_GIVEN, Omit, Timeout, NotGiven
-from ._constants import ENV_API_KEY, ENV_BASE_URL, DEFAULT_TIMEOUT
+from ._timeouts import effective_timeout
+from ._constants import ENV_API_KEY, ENV_BASE_URL
 from ._exceptions import MicroDCError
 from ._client_resources import AsyncMicroDCResources
 
 if TYPE_CHECKING:
     from ._hooks import HooksArg
-    from .lib.rate_limit import RateLimit
+    from ._rate_limit import RateLimit
 
 __all__ = ["AsyncMicroDC"]
 
@@ -60,8 +61,8 @@ class AsyncMicroDC(AsyncMicroDCResources):
           api_key: defaults to the ``MICRODC_API_KEY`` environment variable.
           base_url: the service's origin, e.g. ``http://127.0.0.1:8000``; defaults to
             ``MICRODC_BASE_URL``.
-          timeout: seconds or an ``httpx.Timeout`` (default 60 s, 5 s to connect);
-            ``None`` disables it.
+          timeout: seconds or an ``httpx.Timeout``; ``None`` disables it. Default: the
+            ``http_client``'s own timeout when you pass one, else 60 s (5 s to connect).
           max_retries: retries after the first attempt (default 3); overrides the
             count of ``retry``.
           retry: a ``microdc.RetryPolicy``: count, backoff, jitter, a deadline per
@@ -81,6 +82,8 @@ class AsyncMicroDC(AsyncMicroDCResources):
         setup_logging()
         if api_key is None:
             api_key = os.environ.get(ENV_API_KEY)
+        elif not isinstance(api_key, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"api_key must be a str, got {type(api_key).__name__}")
         if not api_key:
             raise MicroDCError(
                 f"No API key: pass `api_key=` to AsyncMicroDC(...) or set the {ENV_API_KEY} environment variable."
@@ -95,7 +98,7 @@ class AsyncMicroDC(AsyncMicroDCResources):
         self.api_key = api_key
         super().__init__(
             base_url=base_url,
-            timeout=DEFAULT_TIMEOUT if isinstance(timeout, NotGiven) else timeout,
+            timeout=timeout,
             retry=_policy(retry, max_retries),
             http_client=http_client,
             custom_headers=default_headers,
@@ -130,7 +133,8 @@ class AsyncMicroDC(AsyncMicroDCResources):
 
         ``default_headers``/``default_query`` are merged into this client's;
         ``set_default_headers``/``set_default_query`` replace them. Passing
-        ``http_client`` gives the copy its own pool. ``retry`` replaces the retry
+        ``http_client`` gives the copy its own pool (and, unless this client was given
+        ``timeout=``, that client's own timeout). ``retry`` replaces the retry
         policy and ``max_retries`` its count. ``hooks`` and ``rate_limit`` are this
         client's unless given (``None`` turns them off for the copy).
         """
@@ -151,7 +155,7 @@ class AsyncMicroDC(AsyncMicroDCResources):
         clone = type(self)(
             api_key=api_key or self.api_key,
             base_url=base_url or self._base_url,
-            timeout=self.timeout if isinstance(timeout, NotGiven) else timeout,
+            timeout=self._copy_timeout(timeout, http_client),
             max_retries=max_retries,
             retry=self.retry_policy if retry is None else retry,
             default_headers=headers,
@@ -163,7 +167,17 @@ class AsyncMicroDC(AsyncMicroDCResources):
         )
         if http_client is None:
             clone._pool = self._pool  # copies share the connection pool (its own is never opened)
+        if isinstance(timeout, NotGiven):
+            clone._timeout_option = self._timeout_option  # a timeout from the http_client stays one
         return clone
+
+    def _copy_timeout(self, timeout: Union[Timeout, NotGiven], http_client: Optional[httpx.AsyncClient]) -> Timeout:
+        """A copy's timeout: the one given, else this client's own ``timeout=``, else its http client's."""
+        if not isinstance(timeout, NotGiven):
+            return timeout
+        if not isinstance(self._timeout_option, NotGiven):
+            return self._timeout_option
+        return effective_timeout(NOT_GIVEN, http_client) if http_client is not None else self.timeout
 
     with_options = copy
 

@@ -16,24 +16,19 @@ The tree::
     │   ├── APIConnectionError              (no answer: refused, reset, DNS, ...)
     │   │   └── APITimeoutError
     │   └── APIResponseValidationError      (an answer that does not fit the schema)
-    ├── JobWaitTimeoutError                 (jobs.wait gave up; carries the last Job)
-    ├── JobFailedError                      (ask/send: the job failed or was cancelled; carries it)
-    └── BudgetExceededError                 (a turn's worst case would pass max_cost_usd)
+    └── (the job helpers' errors, in ``microdc.lib.jobs``: JobWaitTimeoutError,
+         JobFailedError, BudgetExceededError; also importable from ``microdc``)
 """
 
 from __future__ import annotations
 
 import ssl
-from typing import TYPE_CHECKING, Any, Dict, List, Type, Optional
+from typing import Any, Dict, List, Type, Optional
 
 import httpx
 from typing_extensions import Literal
 
 from ._logs import redact_url
-
-if TYPE_CHECKING:
-    from .types.job import Job
-    from .lib.jobs._cost import CostEstimate
 
 __all__ = [
     "APIConnectionError",
@@ -43,11 +38,8 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
-    "BudgetExceededError",
     "ConflictError",
     "InternalServerError",
-    "JobFailedError",
-    "JobWaitTimeoutError",
     "MicroDCError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -55,8 +47,9 @@ __all__ = [
     "UnprocessableEntityError",
     "connection_error",
     "decode_body",
+    "error_code",
     "make_status_error",
-    "read_body",
+    "read_response",
 ]
 
 
@@ -151,8 +144,8 @@ class InternalServerError(APIStatusError):
 class APIConnectionError(APIError):
     """No answer arrived: the connection was refused, reset or dropped.
 
-    ``retryable`` is False for a failure that a retry cannot mend (the server's TLS
-    certificate does not verify): the SDK never retries those.
+    ``retryable`` is False for a failure no retry can fix (e.g. a server certificate
+    that does not verify); the retry policy never retries those.
     """
 
     retryable: bool
@@ -180,53 +173,6 @@ class APIResponseValidationError(APIError):
         super().__init__(message or "Data returned by API invalid for expected schema.", response.request, body=body)
         self.response = response
         self.status_code = response.status_code
-
-
-class JobWaitTimeoutError(MicroDCError):
-    """``jobs.wait`` reached its ``timeout`` before the job ended.
-
-    ``job`` is the last state of the job that was seen (``None`` if none was, e.g.
-    when ``as_completed`` gives up on several jobs at once).
-    """
-
-    job: Optional[Job]
-
-    def __init__(self, message: str, *, job: Optional[Job]) -> None:
-        super().__init__(message)
-        self.job = job
-
-
-class JobFailedError(MicroDCError):
-    """``jobs.ask`` or a conversation's ``send``/``stream``: the job ended ``failed`` or ``cancelled``.
-
-    ``job`` is that terminal Job (its ``error`` says why it failed). A conversation's
-    history is left as it was before the turn.
-    """
-
-    job: Job
-
-    def __init__(self, message: str, *, job: Job) -> None:
-        super().__init__(message)
-        self.job = job
-
-
-class BudgetExceededError(MicroDCError):
-    """A job's worst-case cost would take the spend past ``max_cost_usd``; nothing was sent.
-
-    ``spent_usd`` is what was spent so far (0 for ``jobs.ask``), ``limit_usd`` the
-    budget, ``estimate`` the job's ``CostEstimate`` (``estimate.worst_case_usd`` is
-    what it could cost at most).
-    """
-
-    spent_usd: float
-    limit_usd: float
-    estimate: CostEstimate
-
-    def __init__(self, message: str, *, spent_usd: float, limit_usd: float, estimate: CostEstimate) -> None:
-        super().__init__(message)
-        self.spent_usd = spent_usd
-        self.limit_usd = limit_usd
-        self.estimate = estimate
 
 
 _STATUS_ERRORS: Dict[int, Type[APIStatusError]] = {
@@ -290,13 +236,18 @@ def _noted(message: str, note: Optional[str]) -> str:
     return message if note is None else f"{message} ({note})"
 
 
-async def read_body(response: httpx.Response) -> None:
+async def read_response(response: httpx.Response) -> None:
     """Read ``response``'s body; a transport failure while reading closes it and raises the SDK error."""
     try:
         await response.aread()
     except httpx.HTTPError as exc:
         await response.aclose()
         raise connection_error(exc, response.request) from exc
+
+
+def error_code(body: object | None) -> Optional[str]:
+    """The ``error.code`` of a decoded error body, if it has one."""
+    return _str_or_none(_error_object(body).get("code"))
 
 
 def decode_body(response: httpx.Response) -> object:

@@ -15,15 +15,16 @@ import io
 import os
 import uuid
 import mimetypes
-from typing import IO, Dict, List, Tuple, Union, Optional, AsyncIterator, cast
+from typing import IO, Dict, List, Tuple, Optional, AsyncIterable, AsyncIterator, cast
 
 import anyio
 import httpx
 import anyio.to_thread
 
-from ._types import Omit, NotGiven, FileTypes, FileContent
+from ._qs import Querystring
+from ._types import FileTypes, FileContent
 
-__all__ = ["MultipartBody", "UploadFile", "to_upload_file"]
+__all__ = ["ContentStream", "MultipartBody", "StreamedBody", "UploadFile", "to_upload_file"]
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -134,16 +135,48 @@ def _quote(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
 
 
-class MultipartBody(httpx.AsyncByteStream):
+class StreamedBody(httpx.AsyncByteStream):
+    """A request body sent as a stream: its ``Content-Type``, its length when known, and whether it can be re-sent."""
+
+    @property
+    def content_type(self) -> Optional[str]:
+        """The ``Content-Type`` it must be sent with (None: the call's own)."""
+        return None
+
+    @property
+    def replayable(self) -> bool:
+        """Whether the whole body can be sent again (for a retry)."""
+        return False
+
+    def content_length(self) -> Optional[int]:
+        """The number of bytes it holds, when known in advance (else it is sent chunked)."""
+        return None
+
+
+class ContentStream(StreamedBody):
+    """A caller's ``content=`` given as an async iterable of bytes: read once, while it is sent."""
+
+    def __init__(self, chunks: AsyncIterable[bytes]) -> None:
+        self._chunks = chunks
+        self._sent = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._sent:
+            raise RuntimeError("this request body is an async iterable, which can be read only once")
+        self._sent = True
+        async for chunk in self._chunks:
+            yield chunk
+
+
+class MultipartBody(StreamedBody):
     """A ``multipart/form-data`` body of form fields and files, streamed and replayable."""
 
     def __init__(self, fields: Dict[str, object], files: List[Tuple[str, UploadFile]]) -> None:
         self.boundary = uuid.uuid4().hex
-        # Like query parameters, a field that is None, NOT_GIVEN or omit is not sent.
+        # Encoded as query parameters are (None, NOT_GIVEN and omit left out), except that a
+        # list is one part per item named `key[]`, as openai-python and anthropic-sdk-python send it.
         self._fields = b"".join(
-            self._part_head(name, None, None) + _field_bytes(value) + b"\r\n"
-            for name, value in fields.items()
-            if value is not None and not isinstance(value, (NotGiven, Omit))
+            self._part_head(name, None, None) + _field_bytes(value) + b"\r\n" for name, value in _FORM.fields(fields)
         )
         self._files = files
         self._heads = [self._part_head(name, upload.filename, upload.content_type) for name, upload in files]
@@ -192,8 +225,7 @@ class MultipartBody(httpx.AsyncByteStream):
 
 
 def _field_bytes(value: object) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, bool):
-        return b"true" if value else b"false"
-    return str(cast(Union[str, int, float], value)).encode()
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
+_FORM = Querystring(array_format="brackets")

@@ -35,7 +35,6 @@ A hook is a plain or ``async`` callable. One that raises is logged on the
 
 from __future__ import annotations
 
-import re
 import inspect
 import itertools
 from typing import TYPE_CHECKING, Any, Dict, List, Tuple, Union, TypeVar, Callable, Optional, Sequence, Awaitable, cast
@@ -55,7 +54,7 @@ from ._operations import EndHook, StartHook, OperationInfo, is_cancellation, cur
 from ._job_notices import JobHook, JobInfo, terminal_jobs
 
 if TYPE_CHECKING:
-    from .lib.rate_limit import RateLimit
+    from ._rate_limit import RateLimit
     from ._request_builder import FinalRequestOptions
 
 __all__ = [
@@ -76,8 +75,8 @@ __all__ = [
     "SupportsOnError",
     "SupportsOnRequest",
     "SupportsOnResponse",
+    "SendAttempt",
     "SupportsOnRetry",
-    "path_template",
 ]
 
 _InfoT = TypeVar("_InfoT")
@@ -92,7 +91,8 @@ class CallInfo:
     method: str
     """``GET``, ``POST``, ..."""
     path: str
-    """The path template, ids replaced: ``/api/v1/jobs/{job_id}/status``."""
+    """The operation's path template from the spec: ``/api/v1/jobs/{job_id}/status``
+    (for ``client.get(path)`` and the other raw verbs: that path, without its query)."""
     url: str
     """The full URL of the attempt, download tokens redacted."""
     attempt: int
@@ -293,52 +293,17 @@ async def _run(hooks: Sequence[Callable[[_InfoT], object]], info: _InfoT) -> Non
             logger.exception("A hook raised; ignoring it: %r", hook)
 
 
-# ---------------------------------------------------------------------- path templates
-
-_NAMED_IDS = {"job": "{job_id}", "file": "{file_id}"}
-_PREFIXED_ID = re.compile(r"([a-z]+)_([A-Za-z0-9][A-Za-z0-9_-]*)")
-_OPAQUE_ID = re.compile(r"[0-9]+|[0-9a-fA-F-]{16,}")
-# Collections whose ids carry no prefix: the segment after them is an id.
-_COLLECTION_IDS = {"models": "{model_id}"}
-
-
-def path_template(path: str) -> str:
-    """``path`` with its ids replaced: ``/api/v1/jobs/job_9f2c/status`` → ``/api/v1/jobs/{job_id}/status``.
-
-    ``job_…`` and ``file_…`` become ``{job_id}`` / ``{file_id}``, the segment after
-    ``models/`` becomes ``{model_id}``; other ids (another prefix with a digit,
-    numbers, UUIDs, long hex) become ``{id}``. A full URL keeps only its path.
-    """
-    if "://" in path:
-        path = urlsplit(path).path
-    path = path.split("?", 1)[0]
-    segments = path.split("/")
-    previous = ""
-    for index, segment in enumerate(segments):
-        template = _COLLECTION_IDS.get(previous) if segment else None
-        if template is None:
-            prefixed = _PREFIXED_ID.fullmatch(segment)
-            if prefixed is not None:
-                template = _NAMED_IDS.get(prefixed.group(1))
-                if template is None and any(char.isdigit() for char in prefixed.group(2)):
-                    template = "{id}"
-            elif _OPAQUE_ID.fullmatch(segment):
-                template = "{id}"
-        if template is not None:
-            segments[index] = template
-        previous = segment
-    return "/".join(segments)
-
-
 # ---------------------------------------------------------------------- dispatch
 
 
 _InterruptedHook: TypeAlias = Callable[[Dict[Any, Any], BaseException, bool], None]
 
 
-class _Send(Protocol):
+class SendAttempt(Protocol):
+    """How an attempt is sent (``BaseClient._attempt``): the request, whether to read the whole body."""
+
     def __call__(
-        self, http: httpx.AsyncClient, request: httpx.Request, *, stream: bool
+        self, http: httpx.AsyncClient, request: httpx.Request, *, read_body: bool
     ) -> Awaitable[httpx.Response]: ...
 
 
@@ -407,7 +372,7 @@ class InstrumentedCall:
         self.state: Dict[Any, Any] = {}
         self._base: Dict[str, Any] = {
             "method": options.method,
-            "path": path_template(options.url),
+            "path": _path_only(options.path_template),
             "url": "",
             "attempt": 0,
             "idempotency_key": options.idempotency_key,
@@ -417,7 +382,7 @@ class InstrumentedCall:
         }
 
     async def attempt(
-        self, send: _Send, http: httpx.AsyncClient, request: httpx.Request, *, stream: bool
+        self, send: SendAttempt, http: httpx.AsyncClient, request: httpx.Request, *, read_body: bool
     ) -> httpx.Response:
         """Send one attempt through the rate limit, between ``on_request`` and ``on_response``."""
         instruments = self._instruments
@@ -429,7 +394,7 @@ class InstrumentedCall:
         if limit is not None:
             await limit.acquire()
         headers_at: Optional[_HeadersArrival] = None
-        if instruments.on_response and not stream:
+        if instruments.on_response and read_body:
             # httpcore reports when the response headers arrive through the request's
             # `trace` extension; a streamed attempt returns at that moment anyway.
             headers_at = _HeadersArrival()
@@ -438,7 +403,7 @@ class InstrumentedCall:
             if instruments.on_request:
                 await _run(instruments.on_request, RequestInfo(**base, _headers=request.headers))
             sent = _clock.monotonic()
-            response = await send(http, request, stream=stream)
+            response = await send(http, request, read_body=read_body)
             elapsed = _clock.monotonic() - sent
         finally:
             if limit is not None:
@@ -495,6 +460,13 @@ class InstrumentedCall:
                 hook(self.state, error, cancelled)
             except Exception:
                 logger.exception("A hook raised; ignoring it: %r", hook)
+
+
+def _path_only(path: str) -> str:
+    """The path of a raw verb's full URL or query-carrying path (a spec template has neither)."""
+    if "://" in path:
+        path = urlsplit(path).path
+    return path.split("?", 1)[0]
 
 
 class _HeadersArrival:

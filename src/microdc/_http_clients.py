@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any, Mapping, Iterable, Optional
 import httpx
 from httpx import USE_CLIENT_DEFAULT
 
+from ._gate import InFlightGate
 from ._constants import DEFAULT_TIMEOUT, DEFAULT_CONNECTION_LIMITS
-from ._loop_bound import STREAMING, HttpClientPool, current_loop
+from ._loop_bound import STREAMING, HttpClientPool
 
 if TYPE_CHECKING:
     import ssl
-    import asyncio
 
     from ._tls import VerifyTypes
 
@@ -45,8 +45,9 @@ class DefaultAsyncHttpxClient(httpx.AsyncClient):
 
     Requests beyond ``limits.max_connections`` wait their turn in front of the pool
     rather than inside it, so a deep queue costs no pool work per request (measured
-    with ``benchmarks/soak.py``: 256 calls in flight over 100 connections). Streamed
-    answers skip the gate.
+    with ``benchmarks/soak.py``: 256 calls in flight over 100 connections); the wait
+    is bounded by ``timeout.pool`` (:mod:`microdc._gate`). Streamed answers skip the
+    queue.
     """
 
     def __init__(
@@ -58,6 +59,10 @@ class DefaultAsyncHttpxClient(httpx.AsyncClient):
         socket_options: Optional[Iterable[Any]] = None,
         **kwargs: Any,
     ) -> None:
+        if kwargs.get("http2"):  # before httpx checks it, with a message that names the SDK's extra
+            from ._transport import require_h2
+
+            require_h2()
         kwargs.setdefault("timeout", DEFAULT_TIMEOUT)
         kwargs.setdefault("limits", DEFAULT_CONNECTION_LIMITS)
         kwargs.setdefault("follow_redirects", True)
@@ -73,9 +78,8 @@ class DefaultAsyncHttpxClient(httpx.AsyncClient):
         super().__init__(**kwargs)
         custom_transport = kwargs.get("transport") is not None or kwargs.get("mounts")
         limits: httpx.Limits = kwargs["limits"]
-        self._max_in_flight = None if custom_transport else limits.max_connections
-        self._gate: Optional[asyncio.Semaphore] = None
-        self._gate_loop: Optional[asyncio.AbstractEventLoop] = None
+        limit = None if custom_transport else limits.max_connections
+        self._gate = None if limit is None else InFlightGate(limit)
 
     def _verify(self, verify: VerifyTypes, cert: Any, trust_env: bool) -> ssl.SSLContext:
         if self._ssl_context is None:
@@ -139,30 +143,20 @@ class DefaultAsyncHttpxClient(httpx.AsyncClient):
         follow_redirects: Any = USE_CLIENT_DEFAULT,
     ) -> httpx.Response:
         if stream:
-            # The transport guards a streamed body against being dropped unclosed.
+            # The transport guards a streamed body against being dropped unclosed; streams skip the gate.
             token = STREAMING.set(True)
             try:
                 return await super().send(request, stream=True, auth=auth, follow_redirects=follow_redirects)
             finally:
                 STREAMING.reset(token)
-        gate = self._in_flight_gate()
-        if gate is None:
+        gate = self._gate
+        if gate is None or (places := gate.place()) is None:
             return await super().send(request, stream=False, auth=auth, follow_redirects=follow_redirects)
-        async with gate:
+        await gate.enter(places, request)
+        try:
             return await super().send(request, stream=False, auth=auth, follow_redirects=follow_redirects)
-
-    def _in_flight_gate(self) -> Optional[asyncio.Semaphore]:
-        """The semaphore of the running asyncio loop (None: no limit, or not asyncio)."""
-        if self._max_in_flight is None:
-            return None
-        loop = current_loop()
-        if loop is None:
-            return None
-        if self._gate_loop is not loop:
-            import asyncio  # loaded already: a loop is running
-
-            self._gate, self._gate_loop = asyncio.Semaphore(self._max_in_flight), loop
-        return self._gate
+        finally:
+            places.release()
 
 
 def DefaultAioHttpClient(*, http2: bool = False, **options: Any) -> httpx.AsyncClient:

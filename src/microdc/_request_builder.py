@@ -3,11 +3,13 @@
 The one module for request building, between ``BaseClient.request`` (which makes
 the options) and the sender (which sends what :class:`RequestBuilder` builds):
 
-* :class:`FinalRequestOptions` is the call plan: method, path, query, headers, body,
-  per-request options, and how the answer is wanted (``response_mode``: parsed, raw
-  or streamed, set by the ``with_raw_response``/``with_streaming_response``
-  wrappers; ``cast_to`` and ``stream_cls``). A plain ``__slots__`` object, not a
-  pydantic model: one is built on every call, so it must cost next to nothing.
+* :class:`FinalRequestOptions` is the call plan: method, path (and the spec's path
+  template), query, headers, body, per-request options, and how the answer is
+  wanted: ``response_mode`` (parsed, raw or unread; set by the resource views behind
+  ``with_raw_response``/``with_streaming_response``, never by a keyword), ``cast_to``,
+  ``sse_cls`` (the event-stream class of an SSE answer) and ``read_body`` (whether an
+  attempt reads the whole body before it returns). A plain ``__slots__`` object, not
+  a pydantic model: one is built on every call, so it must cost next to nothing.
 * :class:`RequestBuilder` joins the URL against the base URL, puts headers in a
   fixed order (defaults, platform, auth, the caller's, then per attempt:
   idempotency key, retry count, read timeout), encodes the query string and the
@@ -17,7 +19,7 @@ the options) and the sender (which sends what :class:`RequestBuilder` builds):
 from __future__ import annotations
 
 import uuid
-from typing import Any, Dict, List, Type, Tuple, Union, Mapping, Optional, cast
+from typing import Any, Set, Dict, List, Type, Tuple, Union, Mapping, Optional, cast
 
 import httpx
 import pydantic_core
@@ -27,13 +29,15 @@ from ._qs import Querystring
 from ._logs import redact_url
 from ._spec import IDEMPOTENCY_KEY_MAX_LENGTH
 from ._urls import URLJoiner
-from ._files import UploadFile, MultipartBody, to_upload_file
-from ._types import Omit, Timeout, NotGiven, FileTypes, RequestOptions, MutationRequestOptions
+from ._files import UploadFile, StreamedBody, ContentStream, MultipartBody, to_upload_file
+from ._types import Omit, Timeout, NotGiven, FileTypes, RequestContent, RequestOptions, MutationRequestOptions
 from ._platform import platform_headers
+from ._timeouts import timeout_extension
 
 __all__ = [
     "MUTATION_METHODS",
-    "RESPONSE_MODE_OPTION",
+    "READ_TIMEOUT_HEADER",
+    "RETRY_COUNT_HEADER",
     "FinalRequestOptions",
     "RequestBuilder",
     "ResponseMode",
@@ -42,15 +46,17 @@ __all__ = [
     "accept_encoding",
     "check_request_options",
     "merge_headers",
-    "timeout_extension",
 ]
 
-ResponseMode: TypeAlias = Literal["parsed", "raw", "stream"]
+ResponseMode: TypeAlias = Literal["parsed", "raw", "unread"]
 """How a call wants its answer: the parsed SDK object (the default), the raw
-``AsyncAPIResponse`` read whole, or an ``AsyncAPIResponse`` that reads nothing until asked."""
+``AsyncAPIResponse`` read whole (``with_raw_response``), or an ``AsyncAPIResponse``
+that reads nothing until asked (``with_streaming_response``)."""
 
-RESPONSE_MODE_OPTION = "_response_mode"
-"""The private request option through which the raw/streaming wrappers set :data:`ResponseMode`."""
+RETRY_COUNT_HEADER = "x-stainless-retry-count"
+"""Sent on each attempt: how many retries came before it (a caller may set or omit it)."""
+READ_TIMEOUT_HEADER = "x-stainless-read-timeout"
+"""Sent on each attempt with a read timeout: its seconds (a caller may set or omit it)."""
 
 MUTATION_METHODS = frozenset({"POST", "DELETE"})
 """The methods that change state: they take ``idempotency_key`` and always send an ``Idempotency-Key``."""
@@ -66,6 +72,7 @@ class FinalRequestOptions:
 
     __slots__ = (
         "cast_to",
+        "content",
         "extra_json",
         "files",
         "headers",
@@ -74,9 +81,10 @@ class FinalRequestOptions:
         "max_retries",
         "method",
         "params",
+        "path_template",
+        "read_body",
         "response_mode",
-        "stream",
-        "stream_cls",
+        "sse_cls",
         "timeout",
         "url",
     )
@@ -96,11 +104,15 @@ class FinalRequestOptions:
         idempotency_key: Optional[str] = None,
         response_mode: ResponseMode = "parsed",
         cast_to: Type[Any] = object,
-        stream: bool = False,
-        stream_cls: Optional[Type[Any]] = None,
+        sse_cls: Optional[Type[Any]] = None,
+        read_body: bool = True,
+        path_template: Optional[str] = None,
+        content: Optional[RequestContent] = None,
     ) -> None:
         self.method = method
         self.url = url
+        # The operation's path as the spec writes it (`/api/v1/jobs/{job_id}`); a raw verb's own path.
+        self.path_template = url if path_template is None else path_template
         self.params = params
         self.headers = headers
         self.json_data = json_data
@@ -113,8 +125,10 @@ class FinalRequestOptions:
         self.idempotency_key = idempotency_key
         self.response_mode: ResponseMode = response_mode
         self.cast_to: Type[Any] = cast_to
-        self.stream = stream
-        self.stream_cls = stream_cls
+        self.sse_cls = sse_cls  # the stream class (`AsyncStream[JobEvent]`) an event-stream answer becomes
+        # An SSE answer is read event by event, an unread one by the caller: neither is read here.
+        self.read_body = read_body and sse_cls is None and response_mode != "unread"
+        self.content = content
 
     @classmethod
     def build(
@@ -126,10 +140,28 @@ class FinalRequestOptions:
         query: Optional[Mapping[str, object]] = None,
         body: Optional[object] = None,
         files: Optional[Mapping[str, FileTypes]] = None,
+        content: Optional[RequestContent] = None,
+        path_template: Optional[str] = None,
+        response_mode: ResponseMode = "parsed",
+        sse_cls: Optional[Type[Any]] = None,
+        read_body: bool = True,
     ) -> FinalRequestOptions:
         """Options for a call from its arguments and its ``**options``."""
+        if content is not None or _is_raw(body):
+            check_content(body, files, content)
         if not options:
-            return cls(method, url, params=query, json_data=body, files=files)
+            return cls(
+                method,
+                url,
+                params=query,
+                json_data=body,
+                files=files,
+                content=content,
+                path_template=path_template,
+                response_mode=response_mode,
+                sse_cls=sse_cls,
+                read_body=read_body,
+            )
         check_request_options(method, options)
         extra_query = options.get("extra_query")
         if extra_query:
@@ -145,7 +177,11 @@ class FinalRequestOptions:
             max_retries=options.get("max_retries", NotGiven()),
             timeout=options.get("timeout", NotGiven()),
             idempotency_key=cast(MutationRequestOptions, options).get("idempotency_key"),
-            response_mode=cast(Mapping[str, Any], options).get(RESPONSE_MODE_OPTION, "parsed"),
+            path_template=path_template,
+            response_mode=response_mode,
+            sse_cls=sse_cls,
+            read_body=read_body,
+            content=content,
         )
 
     def _clone(self) -> FinalRequestOptions:
@@ -160,6 +196,7 @@ class FinalRequestOptions:
         clone.params = {**self.params, **params} if self.params else dict(params)
         clone.idempotency_key = None
         clone.response_mode = "parsed"
+        clone.read_body = True
         return clone
 
     def with_headers(self, headers: Mapping[str, str]) -> FinalRequestOptions:
@@ -168,8 +205,13 @@ class FinalRequestOptions:
         clone.headers = {**self.headers, **headers} if self.headers else dict(headers)
         return clone
 
-    def body(self) -> Tuple[Optional[bytes], Optional[MultipartBody]]:
-        """The encoded body: JSON bytes, or a multipart stream when there are files."""
+    def body(self) -> Tuple[Optional[bytes], Optional[StreamedBody]]:
+        """The encoded body: JSON or raw bytes, or a stream (multipart when there are files)."""
+        content = self.content
+        if content is not None:
+            if isinstance(content, (bytes, bytearray, memoryview)):
+                return bytes(content), None
+            return None, ContentStream(content)
         data = self.json_data
         extra = self.extra_json
         if extra is not None:
@@ -187,7 +229,6 @@ class FinalRequestOptions:
 
 _OPTION_NAMES = RequestOptions.__required_keys__ | RequestOptions.__optional_keys__
 _MUTATION_OPTION_NAMES = MutationRequestOptions.__required_keys__ | MutationRequestOptions.__optional_keys__
-_RESPONSE_MODES = ("parsed", "raw", "stream")
 
 
 def check_request_options(method: str, options: Mapping[str, object]) -> None:
@@ -197,15 +238,13 @@ def check_request_options(method: str, options: Mapping[str, object]) -> None:
     (``max_token=5``) and send the request without it.
     """
     allowed = _MUTATION_OPTION_NAMES if method in MUTATION_METHODS else _OPTION_NAMES
-    unknown = [name for name in options if name not in allowed and name != RESPONSE_MODE_OPTION]
+    unknown = [name for name in options if name not in allowed]
     if unknown:
         names = ", ".join(repr(name) for name in unknown)
         raise TypeError(
             f"Unexpected keyword argument {names}; besides its own parameters, this method takes only "
             f"the request options {', '.join(sorted(allowed))}"
         )
-    if options.get(RESPONSE_MODE_OPTION, "parsed") not in _RESPONSE_MODES:
-        raise ValueError(f"{RESPONSE_MODE_OPTION} must be one of {_RESPONSE_MODES}")
     timeout = options.get("timeout")
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float, httpx.Timeout, NotGiven, type(None))):
         raise TypeError(f"`timeout` must be seconds, an httpx.Timeout or None, got {type(timeout).__name__}")
@@ -227,6 +266,23 @@ def check_request_options(method: str, options: Mapping[str, object]) -> None:
             raise ValueError(f"`idempotency_key` must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters, got {len(key)}")
 
 
+def check_content(body: object, files: object, content: object) -> None:
+    """Raise ``TypeError`` unless the call has one kind of body, and ``content`` is bytes or an async iterable."""
+    if content is None:
+        raise TypeError("`body` is sent as JSON; pass raw bytes as `content=` (with a Content-Type in extra_headers)")
+    if body is not None or files:
+        raise TypeError(
+            "Pass one kind of body: `body` (JSON), `files` (multipart) or `content` (raw bytes), not several"
+        )
+    if not _is_raw(content) and not hasattr(content, "__aiter__"):
+        hint = "; encode text to bytes" if isinstance(content, str) else ""
+        raise TypeError(f"`content` must be bytes or an async iterable of bytes, got {type(content).__name__}{hint}")
+
+
+def _is_raw(value: object) -> bool:
+    return isinstance(value, (bytes, bytearray, memoryview))
+
+
 def merge_headers(base: Dict[str, str], extra: Optional[Mapping[str, Union[str, Omit]]]) -> Dict[str, str]:
     """``base`` updated with ``extra``, names compared case-insensitively; ``omit`` removes.
 
@@ -243,13 +299,6 @@ def merge_headers(base: Dict[str, str], extra: Optional[Mapping[str, Union[str, 
             base[name] = value
             lowered[name.lower()] = name
     return base
-
-
-def timeout_extension(timeout: Timeout) -> Dict[str, Optional[float]]:
-    """The ``timeout`` request extension httpx reads for one request."""
-    if isinstance(timeout, httpx.Timeout):
-        return timeout.as_dict()
-    return httpx.Timeout(timeout).as_dict()
 
 
 def accept_encoding() -> str:
@@ -278,6 +327,8 @@ class RequestBuilder:
         "_header_cache",
         "_headers",
         "_querystring",
+        "_sets_read_timeout",
+        "_sets_retry_count",
         "_timeout_ext",
         "_urls",
         "timeout",
@@ -290,10 +341,9 @@ class RequestBuilder:
         timeout: Timeout,
         headers: Dict[str, str],
         custom_query: Mapping[str, object],
+        custom_headers: Optional[Mapping[str, Union[str, Omit]]] = None,
     ) -> None:
-        if not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must start with http:// or https://, got {redact_url(base_url)!r}")
-        self._urls = URLJoiner(base_url)
+        self._urls = _joiner(base_url)
         self.timeout = timeout
         self._timeout_ext = timeout_extension(timeout)
         self._headers = headers
@@ -301,6 +351,10 @@ class RequestBuilder:
         # describes a body that is not there is pure cost.
         self._bodiless_headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
         self._custom_query = custom_query
+        # A per-attempt header the client's `default_headers` set (or omit) is the client's, not ours.
+        fixed = {name.lower() for name in custom_headers or ()}
+        self._sets_retry_count = RETRY_COUNT_HEADER not in fixed
+        self._sets_read_timeout = READ_TIMEOUT_HEADER not in fixed
         self._header_cache: Dict[Tuple[bool, Optional[float]], httpx.Headers] = {}
         self._querystring = Querystring(array_format="comma")
 
@@ -325,6 +379,11 @@ class RequestBuilder:
         """A copy: the client's headers are fixed when it is made (``with_options`` makes another)."""
         return dict(self._headers)
 
+    def set_base_url(self, base_url: str) -> None:
+        """Join later requests to ``base_url`` (``client.base_url = ...``)."""
+        self._urls = _joiner(base_url)
+        self._header_cache = {}  # the cached headers hold the old Host
+
     def url(self, path: str) -> str:
         """``path`` joined to the base URL (a full URL is kept as it is)."""
         return self._urls.text(path)
@@ -334,7 +393,7 @@ class RequestBuilder:
         options: FinalRequestOptions,
         retries_taken: int,
         content: Optional[bytes],
-        multipart: Optional[MultipartBody],
+        multipart: Optional[StreamedBody],
     ) -> httpx.Request:
         """The request of attempt ``retries_taken + 1`` of the call ``options`` plans."""
         timeout = options.timeout
@@ -349,7 +408,7 @@ class RequestBuilder:
         path = options.url
         secret = "token=" in path or "api_key=" in path or "token=" in query or "api_key=" in query
         request_cls = SecretRequest if secret else httpx.Request
-        if multipart is None and not options.headers and not self._urls.is_absolute(path):
+        if multipart is None and not options.headers and options.content is None and not self._urls.is_absolute(path):
             # The common call: the client's own headers, already in httpx's form; only
             # the few that change per attempt are set on the copy.
             headers: Union[httpx.Headers, Dict[str, str]] = httpx.Headers(
@@ -357,12 +416,15 @@ class RequestBuilder:
             )
             if options.idempotency_key is not None:
                 headers["Idempotency-Key"] = options.idempotency_key
-            headers["x-stainless-retry-count"] = str(retries_taken)
+            if self._sets_retry_count:
+                headers[RETRY_COUNT_HEADER] = str(retries_taken)
         else:
             headers = self._headers_for(options, retries_taken, extension, content is not None or multipart is not None)
             if multipart is not None:
-                headers.pop("Content-Type", None)
-                headers["Content-Type"] = multipart.content_type
+                content_type = multipart.content_type
+                if content_type is not None:
+                    headers.pop("Content-Type", None)
+                    headers["Content-Type"] = content_type
                 length = multipart.content_length()
                 if length is not None:
                     headers["Content-Length"] = str(length)
@@ -395,14 +457,25 @@ class RequestBuilder:
     ) -> Dict[str, str]:
         """The headers of an attempt, as a plain dict (a call with its own headers or files)."""
         headers = dict(self._headers if has_body else self._bodiless_headers)
-        if options.headers:
-            merge_headers(headers, options.headers)
+        extra = options.headers
+        if extra:
+            merge_headers(headers, extra)
         if options.idempotency_key is not None:
             headers["Idempotency-Key"] = options.idempotency_key
-        headers["x-stainless-retry-count"] = str(retries_taken)
+        sets_retry_count, sets_read_timeout = self._sets_retry_count, self._sets_read_timeout
+        named: Set[str] = {name.lower() for name in extra} if extra else set()
+        if named:
+            # The caller's value (or `omit`) of a per-attempt header wins; merged above, in place.
+            sets_retry_count = sets_retry_count and RETRY_COUNT_HEADER not in named
+            sets_read_timeout = sets_read_timeout and READ_TIMEOUT_HEADER not in named
+        if options.content is not None and "content-type" not in named:
+            headers.pop("Content-Type", None)  # raw bytes are not the client's JSON
+            headers["Content-Type"] = "application/octet-stream"
+        if sets_retry_count:
+            headers[RETRY_COUNT_HEADER] = str(retries_taken)
         read = extension.get("read")
-        if read is not None:
-            headers["x-stainless-read-timeout"] = str(read)
+        if read is not None and sets_read_timeout:
+            headers[READ_TIMEOUT_HEADER] = str(read)
         return headers
 
     def _static_headers(self, has_body: bool, read: Optional[float]) -> httpx.Headers:
@@ -414,12 +487,18 @@ class RequestBuilder:
                 "Host": self._urls.netloc.decode("ascii"),
                 **(self._headers if has_body else self._bodiless_headers),
             }
-            if read is not None:
-                plain["x-stainless-read-timeout"] = str(read)
+            if read is not None and self._sets_read_timeout:
+                plain[READ_TIMEOUT_HEADER] = str(read)
             headers = httpx.Headers(plain)
             if len(self._header_cache) < 32:  # per-request timeouts are few; never grow without bound
                 self._header_cache[key] = headers
         return headers
+
+
+def _joiner(base_url: str) -> URLJoiner:
+    if not base_url.startswith(("http://", "https://")):
+        raise ValueError(f"base_url must start with http:// or https://, got {redact_url(base_url)!r}")
+    return URLJoiner(base_url)
 
 
 class SecretURL(httpx.URL):

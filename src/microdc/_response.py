@@ -1,11 +1,12 @@
 """The parser, and the raw and streamed responses ``with_raw_response`` / ``with_streaming_response`` give.
 
 :func:`parse_response` turns an answer into what a call's plan
-(:class:`~microdc._request_builder.FinalRequestOptions`) asks for. The wrappers below
-do not smuggle a flag through fake headers or a context variable: they pass the
-response mode as a private request option of that one call, so it becomes a typed
-field of the call's options; a hook or a task that makes another call meanwhile
-gets a parsed answer as usual.
+(:class:`~microdc._request_builder.FinalRequestOptions`) asks for. The response mode
+is no flag smuggled through fake headers, a context variable or a keyword: the
+generated raw/streaming views wrap the methods of a resource copy whose mode is set
+(:func:`microdc._resource.with_response_mode`), so it reaches the plan as a typed
+field; the wrappers below only give the methods their return types. A hook or a
+task that makes another call meanwhile gets a parsed answer as usual.
 """
 
 from __future__ import annotations
@@ -40,10 +41,10 @@ from ._logs import redact_url
 from ._models import BaseModel, parse_json, set_request_id, check_cast_type
 from ._streaming import AsyncStream
 from .pagination import BaseAsyncPage
-from ._exceptions import APIResponseValidationError, read_body, decode_body
-from ._request_builder import RESPONSE_MODE_OPTION, ResponseMode
+from ._exceptions import APIResponseValidationError, decode_body, read_response
 
 if TYPE_CHECKING:
+    from ._hooks import InstrumentedCall
     from .pagination import AsyncPaginator
     from ._base_client import BaseClient
     from ._request_builder import FinalRequestOptions
@@ -83,11 +84,13 @@ class AsyncAPIResponse(Generic[_T]):
         client: BaseClient,
         options: FinalRequestOptions,
         retries_taken: int,
+        call: Optional[InstrumentedCall] = None,
     ) -> None:
         self.http_response = raw
         self.retries_taken = retries_taken
         self._client = client
         self._options = options
+        self._call = call  # the hooks' view of the call, for an event stream's reconnections
         self._parsed: Dict[object, Any] = {}
 
     @property
@@ -156,11 +159,11 @@ class AsyncAPIResponse(Generic[_T]):
             origin = get_origin(to) or to
             if isinstance(origin, type) and issubclass(origin, AsyncStream):
                 args = get_args(to)  # the item type is checked when the stream is built
-                options.stream, options.stream_cls, options.cast_to = True, origin, args[0] if args else object
+                options.sse_cls, options.cast_to = origin, args[0] if args else object
             else:
                 check_cast_type(to)
-                options.stream, options.stream_cls, options.cast_to = False, None, to
-        return await parse_response(self._client, self.http_response, options, self.retries_taken)
+                options.sse_cls, options.cast_to = None, to
+        return await parse_response(self._client, self.http_response, options, self.retries_taken, self._call)
 
     async def read(self) -> bytes:
         """The whole body as bytes."""
@@ -234,33 +237,21 @@ class AsyncResponseContextManager(Generic[_T]):
             await response.close()
 
 
-def _in_mode(mode: ResponseMode, kwargs: Any) -> Any:
-    """``kwargs`` plus the private request option asking for the answer in ``mode`` (this call only)."""
-    return {**kwargs, RESPONSE_MODE_OPTION: mode}
-
-
 def async_to_raw_response_wrapper(
     func: Callable[_P, Awaitable[_R]],
 ) -> Callable[_P, Awaitable[AsyncAPIResponse[_R]]]:
-    """``func`` returning the raw :class:`AsyncAPIResponse` instead of the parsed object."""
-
-    @functools.wraps(func)
-    async def wrapped(*args: _P.args, **kwargs: _P.kwargs) -> AsyncAPIResponse[_R]:
-        return cast(AsyncAPIResponse[_R], await cast(Any, func)(*args, **_in_mode("raw", kwargs)))
-
-    return wrapped
+    """``func`` (a method of a resource in ``"raw"`` mode) typed as returning the raw :class:`AsyncAPIResponse`."""
+    return cast("Callable[_P, Awaitable[AsyncAPIResponse[_R]]]", func)
 
 
 def async_to_streamed_response_wrapper(
     func: Callable[_P, Awaitable[_R]],
 ) -> Callable[_P, AsyncResponseContextManager[AsyncAPIResponse[_R]]]:
-    """``func`` returning a context manager over an unread :class:`AsyncAPIResponse`."""
+    """``func`` (of a resource in ``"unread"`` mode) returning a context manager over its unread :class:`AsyncAPIResponse`."""
 
     @functools.wraps(func)
     def wrapped(*args: _P.args, **kwargs: _P.kwargs) -> AsyncResponseContextManager[AsyncAPIResponse[_R]]:
-        return AsyncResponseContextManager(
-            cast("Awaitable[AsyncAPIResponse[_R]]", cast(Any, func)(*args, **_in_mode("stream", kwargs)))
-        )
+        return AsyncResponseContextManager(cast("Awaitable[AsyncAPIResponse[_R]]", func(*args, **kwargs)))
 
     return wrapped
 
@@ -268,11 +259,11 @@ def async_to_streamed_response_wrapper(
 def async_to_raw_page_wrapper(
     func: Callable[_P, AsyncPaginator[Any, _PageT]],
 ) -> Callable[_P, Awaitable[AsyncAPIResponse[_PageT]]]:
-    """A list method returning the raw response of its first page."""
+    """A list method (of a resource in ``"raw"`` mode) returning the raw response of its first page."""
 
     @functools.wraps(func)
     async def wrapped(*args: _P.args, **kwargs: _P.kwargs) -> AsyncAPIResponse[_PageT]:
-        return cast(AsyncAPIResponse[_PageT], await cast(Any, func)(*args, **_in_mode("raw", kwargs)))
+        return cast(AsyncAPIResponse[_PageT], await func(*args, **kwargs))
 
     return wrapped
 
@@ -280,43 +271,43 @@ def async_to_raw_page_wrapper(
 def async_to_streamed_page_wrapper(
     func: Callable[_P, AsyncPaginator[Any, _PageT]],
 ) -> Callable[_P, AsyncResponseContextManager[AsyncAPIResponse[_PageT]]]:
-    """A list method returning a context manager over the unread response of its first page."""
+    """A list method (of a resource in ``"unread"`` mode) returning a context manager over its first page's response."""
 
     @functools.wraps(func)
     def wrapped(*args: _P.args, **kwargs: _P.kwargs) -> AsyncResponseContextManager[AsyncAPIResponse[_PageT]]:
-        return AsyncResponseContextManager(
-            cast("Awaitable[AsyncAPIResponse[_PageT]]", cast(Any, func)(*args, **_in_mode("stream", kwargs)))
-        )
+        return AsyncResponseContextManager(cast("Awaitable[AsyncAPIResponse[_PageT]]", func(*args, **kwargs)))
 
     return wrapped
 
 
 async def parse_response(
-    client: BaseClient, response: httpx.Response, options: FinalRequestOptions, retries_taken: int
+    client: BaseClient,
+    response: httpx.Response,
+    options: FinalRequestOptions,
+    retries_taken: int,
+    call: Optional[InstrumentedCall] = None,
 ) -> Any:
-    """``response`` as the object ``options`` asks for: a model, a page, a stream, bytes, text or nothing."""
+    """``response`` as the object ``options`` asks for: a model, a page, a stream, bytes, text or nothing.
+
+    ``call`` (a client with hooks) is the call the hooks saw, which an event stream's
+    reconnections continue.
+    """
     strict = client._strict_response_validation  # pyright: ignore[reportPrivateUsage]
     instruments = client._instrumentation  # pyright: ignore[reportPrivateUsage]
     cast_to = options.cast_to
-    stream_cls = options.stream_cls
-    if options.stream and stream_cls is not None:
-        max_retries = options.max_retries if isinstance(options.max_retries, int) else client.max_retries
-
-        async def reconnect(last_event_id: Optional[str]) -> httpx.Response:
-            return await client._reconnect_stream(options, last_event_id)  # pyright: ignore[reportPrivateUsage]
-
-        return stream_cls(
+    sse_cls = options.sse_cls
+    if sse_cls is not None:
+        return sse_cls(
             cast_to=cast_to,
             response=response,
             strict=strict,
-            reconnect=reconnect,
-            retries_left=max(max_retries - retries_taken, 0),
-            retry_policy=client.retry_policy,
+            resume=client._stream_resumer(options, call),  # pyright: ignore[reportPrivateUsage]
+            failures=retries_taken,
             on_terminal=None if instruments is None or not instruments.on_job else instruments.saw_event,
         )
     if cast_to is httpx.Response:
         return response
-    await read_body(response)
+    await read_response(response)
     if cast_to is AsyncBinaryAPIResponse:
         return AsyncBinaryAPIResponse(raw=response, client=client, options=options, retries_taken=retries_taken)
     if cast_to is type(None):

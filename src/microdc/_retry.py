@@ -24,7 +24,7 @@ import random
 import contextlib
 import dataclasses
 import email.utils
-from typing import TYPE_CHECKING, Union, Callable, Optional, Generator
+from typing import Union, Callable, Optional, FrozenSet, Generator
 from dataclasses import field, dataclass
 
 import httpx
@@ -33,11 +33,9 @@ from typing_extensions import TypeAlias
 from . import _clock
 from ._clock import InstantClock, use_clock
 from ._constants import MAX_RETRY_AFTER, MAX_RETRY_DELAY, DEFAULT_MAX_RETRIES, INITIAL_RETRY_DELAY
+from ._exceptions import APIError, APIStatusError, APIConnectionError, error_code, decode_body
 
-if TYPE_CHECKING:
-    from ._exceptions import APIError
-
-__all__ = ["RetryOutcome", "RetryPolicy", "disable_retry_delays", "retry_after_seconds"]
+__all__ = ["NEVER_RETRIED_CODES", "RetryOutcome", "RetryPolicy", "disable_retry_delays", "retry_after_seconds"]
 
 _RETRY_STATUSES = frozenset({408, 409, 429})
 
@@ -60,7 +58,7 @@ def disable_retry_delays() -> Generator[InstantClock, None, None]:
         yield clock
 
 
-RetryOutcome: TypeAlias = Union[httpx.Response, "APIError"]
+RetryOutcome: TypeAlias = Union[httpx.Response, APIError]
 """What ``retry_if`` is shown of a failed attempt: the error answer (read), or the
 ``APIConnectionError``/``APITimeoutError`` the attempt raised."""
 
@@ -117,23 +115,60 @@ class RetryPolicy:
             return self
         return dataclasses.replace(self, max_retries=max_retries)
 
-    def should_retry_response(self, response: httpx.Response) -> bool:
-        """Whether an error answer is worth another attempt by the built-in rules."""
-        override = response.headers.get("x-should-retry")
-        if override == "true":
-            return True
-        if override == "false":
-            return False
-        status = response.status_code
-        return status in _RETRY_STATUSES or status >= 500
+    def next_delay(
+        self,
+        outcome: RetryOutcome,
+        *,
+        retries_taken: int,
+        started: float,
+        max_retries: Optional[int] = None,
+    ) -> Optional[float]:
+        """The one retry decision: seconds to wait before the next attempt, or ``None`` to stop.
 
-    def decide(self, outcome: RetryOutcome, built_in: bool) -> bool:
-        """The built-in decision for a failed attempt, unless ``retry_if`` overrides it."""
+        ``outcome`` is what the failed attempt gave: its error answer (an
+        ``httpx.Response``, already read) or the ``APIError`` it raised.
+        ``retries_taken`` counts the retries made so far (for an event stream: the
+        reconnections that failed in a row), ``started`` is when the call began on
+        the SDK clock (:func:`microdc._clock.monotonic`; read only with a
+        ``deadline``), and ``max_retries``, when given, overrides this policy's count.
+
+        In order: what can never succeed on a retry stops (a code in
+        :data:`NEVER_RETRIED_CODES`, an ``APIConnectionError`` whose ``retryable`` is
+        False); otherwise the built-in rules, unless ``retry_if`` says otherwise
+        (it sees an ``httpx.Response`` for an error answer); then the count; the wait
+        is the server's hint when sane, else the backoff; a wait that would end past
+        the ``deadline`` stops.
+        """
+        response: Optional[httpx.Response]
+        if isinstance(outcome, httpx.Response):
+            response, code = outcome, _error_code(outcome)
+        elif isinstance(outcome, APIStatusError):
+            response, code = outcome.response, outcome.code
+        else:
+            response, code = None, outcome.code
+        if response is not None:
+            shown: RetryOutcome = response
+            never = code in NEVER_RETRIED_CODES
+            built_in = _retryable_answer(response)
+        else:
+            shown = outcome
+            never = isinstance(outcome, APIConnectionError) and not outcome.retryable
+            built_in = isinstance(outcome, APIConnectionError)
         retry_if = self.retry_if
-        if retry_if is None:
-            return built_in
-        verdict = retry_if(outcome)
-        return built_in if verdict is None else bool(verdict)
+        if retry_if is not None:
+            verdict = retry_if(shown)
+            if verdict is not None:
+                built_in = bool(verdict)
+        if never or not built_in:
+            return None
+        if retries_taken >= (self.max_retries if max_retries is None else max_retries):
+            return None
+        delay = None if response is None else self._hint(response.headers)
+        if delay is None:
+            delay = self.backoff(retries_taken)
+        if self.deadline is not None and _clock.monotonic() + delay - started > self.deadline:
+            return None
+        return delay
 
     def backoff(self, retries_taken: int) -> float:
         """The wait before retry number ``retries_taken + 1`` when the server gave no hint."""
@@ -141,32 +176,36 @@ class RetryPolicy:
         base = min(self.initial_delay * 2.0 ** min(retries_taken, 64), self.max_delay)
         return base * (1 - self.jitter * self._random.random())
 
-    def delay(self, retries_taken: int, headers: Optional[httpx.Headers] = None) -> float:
-        """The wait before the next retry: the server's hint when sane, else backoff."""
-        if headers is not None:
-            hinted = retry_after_seconds(headers)
-            if hinted is not None and 0 < hinted <= self.max_retry_after:
-                return hinted
-        return self.backoff(retries_taken)
+    def _hint(self, headers: httpx.Headers) -> Optional[float]:
+        """The server's requested wait, when it is in (0, ``max_retry_after``] seconds."""
+        hinted = retry_after_seconds(headers)
+        if hinted is not None and 0 < hinted <= self.max_retry_after:
+            return hinted
+        return None
 
-    def allows(self, retries_taken: int, max_retries: int, started: float, delay: float) -> bool:
-        """Whether one more retry fits: attempts left, and the wait ends within the deadline if any.
 
-        ``started`` is the call's start on the SDK clock (:func:`microdc._clock.monotonic`).
-        """
-        if retries_taken >= max_retries:
-            return False
-        return self.deadline is None or _clock.monotonic() + delay - started <= self.deadline
+NEVER_RETRIED_CODES: FrozenSet[str] = frozenset({"idempotency_key_reused"})
+"""Error codes no retry can fix, whatever ``x-should-retry`` or ``retry_if`` say: a
+422 ``idempotency_key_reused`` means the key is bound to another body."""
 
-    def remaining(self, started: float) -> Optional[float]:
-        """Seconds left before the deadline of a call that started at ``started`` (``None``: no deadline)."""
-        if self.deadline is None:
-            return None
-        return self.deadline - (_clock.monotonic() - started)
 
-    async def sleep(self, seconds: float) -> None:
-        """Wait ``seconds`` on the SDK's clock (instant inside :func:`disable_retry_delays`)."""
-        await _clock.sleep(seconds)
+def _retryable_answer(response: httpx.Response) -> bool:
+    """The built-in rule for an error answer: ``x-should-retry``, else 408/409/429/5xx."""
+    override = response.headers.get("x-should-retry")
+    if override == "true":
+        return True
+    if override == "false":
+        return False
+    status = response.status_code
+    return status in _RETRY_STATUSES or status >= 500
+
+
+def _error_code(response: httpx.Response) -> Optional[str]:
+    """The ``error.code`` of a read error answer, if it has one."""
+    try:
+        return error_code(decode_body(response))
+    except httpx.ResponseNotRead:
+        return None
 
 
 def retry_after_seconds(headers: httpx.Headers) -> Optional[float]:

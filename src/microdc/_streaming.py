@@ -1,13 +1,9 @@
-"""Server-sent events: the decoder and the :class:`AsyncStream` that ``jobs.events`` returns.
+"""Server-sent events: the :class:`AsyncStream` that ``jobs.events`` returns.
 
-:class:`SSEDecoder` follows the WHATWG event-stream rules: ``\\n``, ``\\r`` and
-``\\r\\n`` line ends (also split across chunks), multi-line ``data``, ``id`` that
-persists until replaced, ``retry``, comments, and an unterminated last event that
-is dropped.
-
-:class:`AsyncStream` yields one parsed item per event. Each event's ``data`` is
-parsed as JSON on its own, in one pass from its text, as the data type of the item
-its *name* selects (``job.status`` -> ``JobStatusUpdate``, a terminal name -> ``Job``);
+The bytes become events in :class:`~microdc._sse.SSEDecoder` (WHATWG framing, linear
+in the stream's size); :class:`AsyncStream` yields one parsed item per event. Each
+event's ``data`` is parsed as JSON on its own, in one pass from its bytes, as the
+data type of the item its *name* selects (``job.status`` -> ``JobStatusUpdate``, a terminal name -> ``Job``);
 the item is then built around it. Nothing in the data can change which kind of
 item it becomes. Data that does not fit that type is kept as sent (lenient) or
 raises ``APIResponseValidationError`` (strict); data that is not JSON always raises.
@@ -18,12 +14,17 @@ is neither lost nor taken for a kind of event the code checks for.
 The stream ends after a terminal event (for ``JobEvent`` items, the names of the
 generated ``JobTerminalEvent``). When the connection drops, or the server ends the
 stream cleanly before a terminal event (proxies close idle streams that way), it
-reconnects with ``Last-Event-ID`` after a backoff from the client's retry policy,
-on the SDK's clock (``microdc._clock``); each reconnection counts against the
-call's ``max_retries``. So the caller sees every event exactly once. A stream of an
-item type without terminal names ends when the server ends it. Leave a stream early
-with ``async with`` (or ``await stream.close()``): the connection is closed before
-control returns, including on cancellation.
+re-enters the client's retry loop with that failure (``BaseClient._send``), which
+asks the retry policy (``RetryPolicy.next_delay``: its rules, ``retry_if``, the
+server's hints, the deadline), fires ``on_retry``, waits on the SDK's clock
+(``microdc._clock``) and reconnects with ``Last-Event-ID``; ``on_error`` fires only
+if the stream finally raises. ``max_retries`` counts the failures in a row: a
+reconnection that delivers a new event restores the whole budget, so a stream
+follows a job of any length through any number of cuts that each make progress.
+The caller sees every event exactly once. A stream of an item type without terminal
+names ends when the server ends it. Leave a stream early with ``async with`` (or
+``await stream.close()``): the connection is closed before control returns,
+including on cancellation.
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ from __future__ import annotations
 import json
 from types import TracebackType
 from typing import (
-    TYPE_CHECKING,
     Any,
     Set,
     Dict,
     List,
     Type,
+    Tuple,
+    Union,
     Generic,
     TypeVar,
     Callable,
@@ -53,7 +55,7 @@ import httpx
 import pydantic
 from typing_extensions import Self, Annotated, get_args, get_origin
 
-from . import _clock
+from ._sse import SSEDecoder, ServerSentEvent
 from ._logs import redact_url
 from ._models import (
     BaseModel,
@@ -63,134 +65,19 @@ from ._models import (
     check_cast_type,
     python_validator,
 )
-from ._exceptions import APIError, APIStatusError, APITimeoutError, APIConnectionError, APIResponseValidationError
+from ._exceptions import APIError, APITimeoutError, APIConnectionError, APIResponseValidationError
 
-if TYPE_CHECKING:
-    from ._retry import RetryPolicy
-
-__all__ = ["AsyncStream", "SSEDecoder", "ServerSentEvent"]
+__all__ = ["AsyncStream", "Resume"]
 
 _T = TypeVar("_T")
 
-Reconnect = Callable[[Optional[str]], Awaitable[httpx.Response]]
-"""Re-opens the stream, sending ``Last-Event-ID`` when given one."""
+Resume = Callable[[APIError, Optional[str], int], Awaitable[Tuple[httpx.Response, int]]]
+"""Re-opens a stream after the failure that ended its last response: given that
+failure, the ``Last-Event-ID`` to send and the failures in a row so far, it returns
+the new response and the failures in a row counting the reconnections it made
+(``BaseClient._stream_resumer``); it raises when the policy gives up."""
 OnTerminal = Callable[[Any], Awaitable[None]]
 """Told the data of the stream's terminal event (the client's ``on_job`` hooks, when it has any)."""
-
-
-class ServerSentEvent:
-    """One decoded event: its ``event`` name, ``data``, ``id`` and ``retry``."""
-
-    __slots__ = ("data", "event", "id", "retry")
-
-    def __init__(self, *, event: Optional[str], data: str, id: Optional[str], retry: Optional[int]) -> None:
-        self.event = event
-        self.data = data
-        self.id = id
-        self.retry = retry
-
-    def json(self) -> Any:
-        return json.loads(self.data)
-
-    def __repr__(self) -> str:
-        return f"ServerSentEvent(event={self.event!r}, data={self.data!r}, id={self.id!r}, retry={self.retry!r})"
-
-
-_BOM = b"\xef\xbb\xbf"
-
-
-class SSEDecoder:
-    """Turns the bytes of an event stream, chunk by chunk, into events."""
-
-    __slots__ = ("_data", "_event", "_id", "_last_id", "_partial", "_retry", "_skip_lf", "_started")
-
-    def __init__(self) -> None:
-        self._partial: bytes = b""
-        self._skip_lf = False
-        self._started = False
-        self._data: List[str] = []
-        self._event: Optional[str] = None
-        self._id: Optional[str] = None
-        self._last_id: Optional[str] = None
-        self._retry: Optional[int] = None
-
-    @property
-    def last_event_id(self) -> Optional[str]:
-        """The id as of the last complete event: what a reconnection sends as ``Last-Event-ID``."""
-        return self._last_id
-
-    def feed(self, chunk: bytes) -> List[ServerSentEvent]:
-        """Decode ``chunk``; return the events it completed."""
-        if not chunk:
-            return []
-        if self._skip_lf and chunk[:1] == b"\n":
-            chunk = chunk[1:]
-        self._skip_lf = False
-        buffer: bytes = self._partial + chunk if self._partial else chunk
-        if not self._started:
-            # A UTF-8 byte order mark may open the stream (even split across chunks); it is not data.
-            if _BOM.startswith(buffer):
-                self._partial = buffer
-                return []
-            self._started = True
-            if buffer.startswith(_BOM):
-                buffer = buffer[len(_BOM) :]
-        lines = buffer.splitlines(keepends=True)
-        self._partial = b""
-        if lines and not lines[-1].endswith((b"\n", b"\r")):
-            self._partial = lines.pop()
-        elif buffer.endswith(b"\r"):
-            # A "\r\n" may be split between this chunk and the next.
-            self._skip_lf = True
-        events: List[ServerSentEvent] = []
-        for raw in lines:
-            event = self._line(raw.rstrip(b"\r\n").decode("utf-8", errors="replace"))
-            if event is not None:
-                events.append(event)
-        return events
-
-    def discard_partial_event(self) -> None:
-        """Forget a half-received event (after a dropped connection); keep the last complete event's id.
-
-        What follows is a new response, which may open with a byte order mark again.
-        """
-        self._partial = b""
-        self._skip_lf = False
-        self._started = False
-        self._data = []
-        self._event = None
-        self._id = self._last_id
-
-    def _line(self, line: str) -> Optional[ServerSentEvent]:
-        if not line:
-            return self._dispatch()
-        if line[0] == ":":
-            return None
-        name, _, value = line.partition(":")
-        if value[:1] == " ":
-            value = value[1:]
-        if name == "data":
-            self._data.append(value)
-        elif name == "event":
-            self._event = value
-        elif name == "id":
-            if "\0" not in value:
-                self._id = value
-        elif name == "retry" and value.isascii() and value.isdigit():
-            self._retry = int(value)
-        return None
-
-    def _dispatch(self) -> Optional[ServerSentEvent]:
-        # The id becomes the one to resume from only once its event is complete.
-        self._last_id = self._id
-        if not self._data:
-            # A block without data lines is no event (and its name does not carry over).
-            self._event = None
-            return None
-        event = ServerSentEvent(event=self._event, data="\n".join(self._data), id=self._id, retry=self._retry)
-        self._data = []
-        self._event = None
-        return event
 
 
 class _ItemKind:
@@ -270,18 +157,18 @@ class AsyncStream(Generic[_T]):
         cast_to: Type[_T],
         response: httpx.Response,
         strict: bool = False,
-        reconnect: Optional[Reconnect] = None,
-        retries_left: int = 0,
-        retry_policy: Optional[RetryPolicy] = None,
+        resume: Optional[Resume] = None,
+        failures: int = 0,
         on_terminal: Optional[OnTerminal] = None,
     ) -> None:
         self.response = response
         self._cast_to = cast_to
         self._kinds = _item_kinds(cast(Any, cast_to))
         self._strict = strict
-        self._reconnect = reconnect
-        self._retries_left = retries_left
-        self._retry_policy = retry_policy
+        self._resume = resume
+        # Failed attempts in a row (the call's retries before the stream opened count):
+        # what the policy's `max_retries` bounds; a new event sets it back to 0.
+        self._failures = failures
         self._on_terminal = on_terminal
         self._reconnections = 0
         self._iterator = self._events()
@@ -328,9 +215,11 @@ class AsyncStream(Generic[_T]):
             try:
                 async for chunk in self.response.aiter_bytes():
                     for sse in decoder.feed(chunk):
+                        self._failures = 0
                         item = self._parse(sse)
                         if sse.event in terminal:
                             await self.response.aclose()
+                            # The on_job hooks see the terminal Job before the caller does.
                             if self._on_terminal is not None:
                                 await self._on_terminal(getattr(item, "data", None))
                             yield cast(_T, item)
@@ -349,7 +238,7 @@ class AsyncStream(Generic[_T]):
             except httpx.TransportError as exc:
                 await self.response.aclose()
                 error = _interrupted(exc, self.response.request)
-            await self._resume(decoder, error)
+            await self._reconnect(decoder, error)
 
     def _parse(self, sse: ServerSentEvent) -> object:
         """The item for ``sse``; for a name the item type does not know, a plain ``BaseModel`` (lenient)."""
@@ -358,16 +247,11 @@ class AsyncStream(Generic[_T]):
             if self._strict:
                 raise self._invalid(sse, f"its name {sse.event!r} is not one this stream knows")
             kind = _UNKNOWN
-        # The data alone, in one pass from its text: nothing in it can reach the envelope.
-        text = sse.data or "null"
+        # The data alone, in one pass from its bytes: nothing in it can reach the envelope.
         try:
-            data = kind.validate_data(text)
+            data = kind.validate_data(sse.raw_data or b"null")
         except pydantic.ValidationError as exc:
-            if _is_json_error(exc):
-                raise self._invalid(sse, f"its data is not JSON: {exc.errors()[0]['msg']}") from None
-            if self._strict:
-                raise self._invalid(sse, f"its data does not fit a {sse.event or 'stream'} event: {exc}") from None
-            data = construct_type(kind.data_type, json.loads(text))
+            data = self._data_that_failed(kind, sse, exc)
         envelope = {"event": sse.event, "id": sse.id, "data": data}
         try:
             # The data is already built, so this only checks the name and id.
@@ -377,6 +261,22 @@ class AsyncStream(Generic[_T]):
                 raise self._invalid(sse, str(exc)) from None
             return construct_type(kind.envelope_type, envelope)
 
+    def _data_that_failed(self, kind: _ItemKind, sse: ServerSentEvent, error: pydantic.ValidationError) -> object:
+        """The data when its first parse failed: kept leniently, or the error that explains why not."""
+        source: Union[bytes, str] = sse.raw_data or b"null"
+        if _is_json_error(error) and not source.isascii():
+            # Bytes that are not UTF-8 read as U+FFFD (the event-stream rule): parse the text instead.
+            source = sse.data
+            try:
+                return kind.validate_data(source)
+            except pydantic.ValidationError as exc:
+                error = exc
+        if _is_json_error(error):
+            raise self._invalid(sse, f"its data is not JSON: {error.errors()[0]['msg']}") from None
+        if self._strict:
+            raise self._invalid(sse, f"its data does not fit a {sse.event or 'stream'} event: {error}") from None
+        return construct_type(kind.data_type, json.loads(source))
+
     def _invalid(self, sse: ServerSentEvent, reason: str) -> APIResponseValidationError:
         return APIResponseValidationError(
             self.response,
@@ -384,27 +284,16 @@ class AsyncStream(Generic[_T]):
             message=redact_url(f"The event stream sent an event that could not be parsed (id {sse.id!r}): {reason}"),
         )
 
-    async def _resume(self, decoder: SSEDecoder, error: APIError) -> None:
-        """Re-open the stream after ``error``; every attempt counts against the call's ``max_retries``."""
+    async def _reconnect(self, decoder: SSEDecoder, error: APIError) -> None:
+        """Re-open the stream after ``error``, or raise the error the retry policy gives up on."""
         # Bytes of a half-received event are dropped: the server sends that event again.
         decoder.discard_partial_event()
+        if self._resume is None:
+            raise error
         last_id = decoder.last_event_id or self.response.request.headers.get("last-event-id")
-        while True:
-            if self._reconnect is None or self._retries_left <= 0:
-                raise error
-            if self._retry_policy is not None:
-                await _clock.sleep(self._retry_policy.backoff(self._reconnections))
-            self._retries_left -= 1
-            self._reconnections += 1
-            try:
-                self.response = await self._reconnect(last_id)
-                return
-            except APIConnectionError as exc:
-                error = exc
-            except APIStatusError as exc:
-                if self._retry_policy is None or not self._retry_policy.should_retry_response(exc.response):
-                    raise
-                error = exc
+        failures = self._failures
+        self.response, self._failures = await self._resume(error, last_id, failures)
+        self._reconnections += self._failures - failures
 
 
 _UNKNOWN = _ItemKind(BaseModel, BaseModel)

@@ -21,12 +21,18 @@ the first transport is built, not at ``import microdc``.
 A body streamed by :class:`~microdc._http_clients.DefaultAsyncHttpxClient` (``send(...,
 stream=True)``) is closed on its event loop when it is dropped unclosed
 (:class:`~microdc._loop_bound.LoopGuard`), so its connection goes back to the pool.
+
+One fix on top of httpcore2: a TLS handshake that is cancelled (a call's
+``deadline``, a caller's own timeout) closes its socket (:func:`_network_backend`).
 """
 
 from __future__ import annotations
 
+import ssl
+import functools
 from typing import TYPE_CHECKING, Any, Dict, Type, Tuple, Union, Iterable, Optional, AsyncIterator, cast
 
+import anyio
 import httpx
 
 from ._tls import VerifyTypes, ssl_context
@@ -35,7 +41,7 @@ from ._loop_bound import STREAMING, LoopGuard
 if TYPE_CHECKING:
     import httpcore2
 
-__all__ = ["Httpcore2Transport", "SocketOption"]
+__all__ = ["Httpcore2Transport", "SocketOption", "require_h2"]
 
 SocketOption = Union[Tuple[int, int, int], Tuple[int, int, Union[bytes, bytearray]], Tuple[int, int, None, int]]
 
@@ -117,6 +123,84 @@ class _ResponseStream(httpx.AsyncByteStream):
             await aclose()
 
 
+@functools.cache
+def _network_backend() -> httpcore2.AsyncNetworkBackend:
+    """httpcore2's own network backend, except that a cancelled TLS handshake closes its socket.
+
+    httpcore2 closes the socket when ``start_tls`` raises an ``Exception`` (the fix of
+    encode/httpcore#475), not when the handshake is cancelled, which is no
+    ``Exception``: the socket is then dropped with a ``ResourceWarning``. The streams
+    returned here close it; after the handshake httpcore2 reads and writes the TLS
+    stream ``start_tls`` returns, not this wrapper.
+    """
+    import httpcore2
+
+    class TLSClosingStream(httpcore2.AsyncNetworkStream):
+        def __init__(self, stream: httpcore2.AsyncNetworkStream) -> None:
+            self._stream = stream
+
+        async def read(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
+            return await self._stream.read(max_bytes, timeout)
+
+        async def write(self, buffer: bytes, timeout: Optional[float] = None) -> None:
+            await self._stream.write(buffer, timeout)
+
+        async def aclose(self) -> None:
+            await self._stream.aclose()
+
+        def get_extra_info(self, info: str) -> Any:
+            return self._stream.get_extra_info(info)
+
+        async def start_tls(
+            self, ssl_context: ssl.SSLContext, server_hostname: Optional[str] = None, timeout: Optional[float] = None
+        ) -> httpcore2.AsyncNetworkStream:
+            try:
+                return await self._stream.start_tls(ssl_context, server_hostname, timeout)
+            except BaseException as exc:
+                if not isinstance(exc, Exception):  # cancelled: httpcore2 left the socket open
+                    with anyio.CancelScope(shield=True):
+                        await self._stream.aclose()
+                raise
+
+    class TLSClosingBackend(httpcore2.AsyncNetworkBackend):
+        def __init__(self) -> None:
+            # anyio's backend runs under asyncio and trio alike (httpcore2's AutoBackend picks
+            # trio's own under trio; anyio's serves there too).
+            self._backend = cast(httpcore2.AsyncNetworkBackend, httpcore2.AnyIOBackend())
+
+        async def connect_tcp(
+            self,
+            host: str,
+            port: int,
+            timeout: Optional[float] = None,
+            local_address: Optional[str] = None,
+            socket_options: Optional[Iterable[SocketOption]] = None,
+        ) -> httpcore2.AsyncNetworkStream:
+            stream = await self._backend.connect_tcp(
+                host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+            )
+            return TLSClosingStream(stream)
+
+        async def connect_unix_socket(
+            self, path: str, timeout: Optional[float] = None, socket_options: Optional[Iterable[SocketOption]] = None
+        ) -> httpcore2.AsyncNetworkStream:
+            stream = await self._backend.connect_unix_socket(path, timeout=timeout, socket_options=socket_options)
+            return TLSClosingStream(stream)
+
+        async def sleep(self, seconds: float) -> None:
+            await self._backend.sleep(seconds)
+
+    return TLSClosingBackend()
+
+
+def require_h2() -> None:
+    """``http2=True`` needs the ``h2`` package: say which extra installs it (httpx's own message names httpx's)."""
+    try:
+        import h2  # noqa: F401  # pyright: ignore[reportUnusedImport]
+    except ImportError:
+        raise ImportError("http2=True needs the http2 extra (the h2 package): pip install 'microdc[http2]'") from None
+
+
 class Httpcore2Transport(httpx.AsyncBaseTransport):
     """``httpx.AsyncHTTPTransport``'s options and behaviour over ``httpcore2.AsyncConnectionPool``."""
 
@@ -138,10 +222,7 @@ class Httpcore2Transport(httpx.AsyncBaseTransport):
         import httpcore2
 
         if http2:
-            try:
-                import h2  # noqa: F401  # pyright: ignore[reportUnusedImport]
-            except ImportError:
-                raise ImportError("http2=True needs the h2 package: pip install 'microdc[http2]'") from None
+            require_h2()
         proxy = httpx.Proxy(url=proxy) if isinstance(proxy, (str, httpx.URL)) else proxy
         pool_options: Dict[str, Any] = {
             "ssl_context": ssl_context(verify, trust_env=trust_env, cert=cert),
@@ -151,6 +232,7 @@ class Httpcore2Transport(httpx.AsyncBaseTransport):
             "http1": http1,
             "http2": http2,
             "socket_options": socket_options,
+            "network_backend": _network_backend(),
         }
         # Failures through a proxy name it; httpx.Proxy keeps its credentials out of `url`.
         self._proxy_url = None if proxy is None else proxy.url

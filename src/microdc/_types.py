@@ -15,7 +15,7 @@ Test for either with :func:`is_given`, never by identity with one instance.
 from __future__ import annotations
 
 import os
-from typing import IO, Any, Dict, Tuple, Union, Mapping, Optional
+from typing import IO, Tuple, Union, Mapping, Optional, AsyncIterable
 
 import httpx
 from typing_extensions import Literal, TypeAlias, TypedDict, final, override
@@ -30,6 +30,7 @@ __all__ = [
     "NotGiven",
     "Omit",
     "Query",
+    "RequestContent",
     "RequestOptions",
     "Timeout",
     "is_given",
@@ -110,6 +111,10 @@ FileTypes: TypeAlias = Union[
 """What ``files.upload(file=...)`` takes: bytes, a path, a binary file object, or a
 ``(filename, content[, content_type])`` tuple."""
 
+RequestContent: TypeAlias = Union[bytes, bytearray, memoryview, AsyncIterable[bytes]]
+"""A raw request body (``client.post(path, content=...)``): bytes, or an async iterable
+of bytes streamed as it is read (sent once: a call with one is not retried)."""
+
 
 class RequestOptions(TypedDict, total=False):
     """Options every SDK method accepts as keyword arguments, on top of its own.
@@ -139,7 +144,3 @@ class MutationRequestOptions(RequestOptions, total=False):
     idempotency_key: str
     """The ``Idempotency-Key`` to send (one is generated per call when not given).
     Every retry of the call reuses it, so a retry never repeats the operation."""
-
-
-HeadersDict: TypeAlias = Dict[str, str]
-AnyMapping: TypeAlias = Mapping[str, Any]

@@ -94,26 +94,46 @@ def test_a_budget_too_small_for_one_turn_sends_nothing_and_fails(microdc: Runner
     result = chat(microdc, "hello\n", "-m", "echo-1", "--max-cost", "0.001")
     assert result.code == 1
     assert result.stdout == ""
-    assert "BudgetExceededError" in result.stderr
-    assert "--max-cost" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("Error: Not sent: this message could cost up to $")
+    assert "the --max-cost budget of $0.0010. Raise --max-cost, lower --max-tokens" in line
+    assert "max_cost_usd" not in line  # the SDK's name for it
     assert chat_jobs(microdc, before) == []
 
 
-def test_model_switches_and_a_model_without_chat_is_refused(microdc: Runner) -> None:
+def test_model_switches_and_a_model_without_chat_is_refused_when_named(microdc: Runner) -> None:
     before = known_ids(microdc)
-    result = chat(microdc, "first\n/model doc-1\nsecond\nnever sent\n", "-m", "echo-1")
-    assert result.code == 1
+    result = chat(microdc, "first\n/model doc-1\nnever sent\n", "-m", "echo-1")
+    assert result.code == 2
     assert result.stdout.splitlines() == ["echo: first"]
-    assert "Model: doc-1" in result.stderr
-    assert "does not serve llm_chat" in result.stderr
+    [line] = result.stderr.splitlines()
+    assert line == (
+        "Error: Model 'doc-1' does not serve llm_chat jobs (it serves: document); "
+        "'microdc models list' shows which models do. See 'microdc chat --help'."
+    )
+    assert "client.models" not in result.stderr
     assert len(chat_jobs(microdc, before)) == 1
 
+    switched = chat(microdc, "/model echo-1\nsecond\n", "-m", "echo-1")
+    assert switched.code == 0, switched.stderr
+    assert switched.stdout.splitlines() == ["echo: second"]
+    assert "Model: echo-1." in switched.stderr
 
-def test_an_unknown_model_gets_the_apis_not_found(microdc: Runner) -> None:
+
+def test_a_model_without_chat_is_refused_before_the_first_message(microdc: Runner) -> None:
+    before = known_ids(microdc)
+    result = chat(microdc, "hi\n", "-m", "embed-1")
+    assert result.code == 2
+    assert "Model 'embed-1' does not serve llm_chat jobs (it serves: llm_embed)" in result.stderr
+    assert chat_jobs(microdc, before) == []
+
+
+def test_an_unknown_model_gets_the_apis_not_found_and_where_to_look(microdc: Runner) -> None:
     result = chat(microdc, "hi\n", "-m", "no-such-model")
     assert result.code == 1
-    assert "NotFoundError" in result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("Error: NotFoundError: ")
+    assert line.endswith("('microdc models list' shows the models.)")
 
 
 @pytest.mark.parametrize("line", ["/frobnicate", "/model"])
@@ -155,21 +175,22 @@ class Terminal:
             stdout=slave,
             stderr=slave,
             cwd=cwd,
-            env=Runner(server, cwd).env(),
+            env=Runner(server, cwd).env(TERM=os.environ.get("TERM") or "xterm"),
             # A shell that started the tests in the background may ignore SIGINT: restore Ctrl-C.
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         os.close(slave)
         self.seen = b""
+        self.position = 0
 
     def type(self, text: str) -> None:
         os.write(self.master, text.encode())
 
     def expect(self, text: str, timeout: float = 60) -> None:
-        """Read the terminal until ``text`` shows up after what was read before."""
-        start = len(self.seen)
+        """Read the terminal until ``text`` shows up after the previous text expected."""
+        needle = text.encode()
         deadline = time.monotonic() + timeout
-        while text.encode() not in self.seen[start:]:
+        while (found := self.seen.find(needle, self.position)) < 0:
             left = deadline - time.monotonic()
             assert left > 0, f"{text!r} never showed; the terminal shows {self.seen.decode(errors='replace')!r}"
             ready, _, _ = select.select([self.master], [], [], left)
@@ -178,7 +199,8 @@ class Terminal:
                     self.seen += os.read(self.master, 4096)
                 except OSError:  # the other side closed: the process ended
                     break
-        assert text.encode() in self.seen[start:], self.seen.decode(errors="replace")
+        assert found >= 0, self.seen.decode(errors="replace")
+        self.position = found + len(needle)
 
     def close(self) -> str:
         """Read the terminal until the process has closed it (at most 30 s); everything it showed."""
@@ -225,11 +247,8 @@ def test_at_a_terminal_it_prompts_goes_on_after_errors_and_ctrl_c_cancels_the_re
     terminal = Terminal(slow_server, tmp_path)
     try:
         terminal.expect("> ")
-        terminal.type("/model doc-1\n")
-        terminal.expect("> ")
-        terminal.type("hello\n")  # refused: doc-1 serves no chat; the chat goes on
-        terminal.expect("> ")
-        terminal.type("/model echo-1\n")
+        terminal.type("/model doc-1\n")  # refused: doc-1 serves no chat; the chat goes on with echo-1
+        terminal.expect("does not serve llm_chat")
         terminal.expect("> ")
         assert _active_chat_jobs(slow_server) == []
         terminal.type("a reply that takes a minute\n")
@@ -252,3 +271,28 @@ def test_at_a_terminal_it_prompts_goes_on_after_errors_and_ctrl_c_cancels_the_re
     assert "Chatting with echo-1" in shown
     assert "does not serve llm_chat" in shown
     assert "(stopped" in shown
+
+
+LEFT, RIGHT, UP, HOME = "\x1b[D", "\x1b[C", "\x1b[A", "\x01"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal and readline")
+def test_at_a_terminal_lines_are_edited_recalled_and_commands_completed(server: Server, tmp_path: Path) -> None:
+    terminal = Terminal(server, tmp_path)
+    try:
+        terminal.expect("> ")
+        # "helo wrld", then fixed in place: the cursor keys move inside the line.
+        terminal.type("helo wrld" + LEFT * 4 + RIGHT + "o" + HOME + RIGHT * 3 + "l\r")
+        terminal.expect("echo: hello world")
+        terminal.expect("> ")
+        terminal.type(UP + "\r")  # the history: the same message again
+        terminal.expect("echo: hello world")
+        terminal.expect("> ")
+        terminal.type("/co\t\r")  # Tab completes the command
+        terminal.expect("spent (")
+        terminal.expect("> ")
+        terminal.type("\x04")
+    finally:
+        shown = terminal.close()
+    assert terminal.process.returncode == 0, shown
+    assert "^[[" not in shown  # no cursor key printed raw

@@ -55,16 +55,46 @@ def test_a_usage_error_is_one_line_naming_the_help_and_exits_2(
 @pytest.mark.parametrize(
     ("unset", "message"),
     [
-        ("MICRODC_API_KEY", "Error: No API key: set MICRODC_API_KEY or pass --api-key."),
-        ("MICRODC_BASE_URL", "Error: No API address: set MICRODC_BASE_URL or pass --base-url."),
+        ("MICRODC_API_KEY", "Error: No API key: set MICRODC_API_KEY or pass --api-key. See 'microdc --help'."),
+        (
+            "MICRODC_BASE_URL",
+            "Error: No API address: set MICRODC_BASE_URL or pass --base-url. See 'microdc --help'.",
+        ),
     ],
 )
-def test_a_configuration_error_is_one_line_saying_what_to_set_and_exits_2(
+def test_a_configuration_error_is_one_line_saying_what_to_set_naming_the_help_and_exits_2(
     microdc: Runner, unset: str, message: str
 ) -> None:
     result = microdc("jobs", "get", "job_abc", **{unset: None})
     assert result.code == 2
     assert one_error_line(result.stderr) == message
+    # `microdc --help` is the help that documents them.
+    assert "MICRODC_API_KEY" in microdc("--help").stdout
+
+
+@pytest.mark.parametrize(
+    ("base_url", "message"),
+    [
+        (
+            "127.0.0.1:18000",
+            "Error: The base URL '127.0.0.1:18000' has no scheme: "
+            "set MICRODC_BASE_URL or --base-url to 'http://127.0.0.1:18000'. See 'microdc --help'.",
+        ),
+        (
+            "ftp://127.0.0.1",
+            "Error: The base URL 'ftp://127.0.0.1' must start with http:// or https:// "
+            "(MICRODC_BASE_URL or --base-url). See 'microdc --help'.",
+        ),
+        ("http://[::1", "Error: The base URL 'http://[::1' is not a valid URL"),
+    ],
+)
+def test_a_base_url_the_client_cannot_use_is_a_configuration_error_exit_2(
+    microdc: Runner, base_url: str, message: str
+) -> None:
+    for given in (["--base-url", base_url], []):
+        result = microdc(*given, "models", "list", MICRODC_BASE_URL=base_url)
+        assert result.code == 2, result.stderr
+        assert one_error_line(result.stderr).startswith(message)
 
 
 def test_the_api_key_option_stands_in_for_the_environment(microdc: Runner) -> None:
@@ -91,9 +121,10 @@ def test_a_file_that_cannot_be_written_is_one_line_and_exits_1(microdc: Runner, 
     uploaded = microdc("--json", "files", "upload", str(Path(__file__)))
     assert uploaded.code == 0, uploaded.stderr
     file_id = uploaded.stdout.split('"id": "', 1)[1].split('"', 1)[0]
-    result = microdc("files", "download", file_id, "-o", str(tmp_path / "missing-dir" / "out.py"))
+    target = tmp_path / "missing-dir" / "out.py"
+    result = microdc("files", "download", file_id, "-o", str(target))
     assert result.code == 1
-    assert "No such file or directory" in one_error_line(result.stderr)
+    assert one_error_line(result.stderr) == f"Error: Cannot write {target}: there is no directory {target.parent}."
 
 
 def test_the_command_alone_shows_its_help_and_exits_0(microdc: Runner) -> None:

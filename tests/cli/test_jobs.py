@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import json
 import shutil
-from typing import Dict
+import platform
+from typing import Dict, List
 from pathlib import Path
 
+import httpx
 import pytest
 
 from microdc import __version__
@@ -42,7 +44,10 @@ def test_help_and_version(microdc: Runner) -> None:
         assert re.search(rf"^\s+{command}\s", jobs_help.stdout, re.MULTILINE), command
     version = microdc("--version")
     assert version.code == 0
-    assert __version__ in version.stdout
+    sdk, python, http = version.stdout.splitlines()
+    assert sdk == f"microdc {__version__}"
+    assert python.startswith(f"Python {platform.python_version()} ({platform.python_implementation()}, ")
+    assert http == f"httpx {httpx.__version__}"
 
 
 def test_models_list_as_a_table_and_as_json(microdc: Runner) -> None:
@@ -56,6 +61,20 @@ def test_models_list_as_a_table_and_as_json(microdc: Runner) -> None:
     models = json.loads(as_json.stdout)
     assert [m["id"] for m in models] == ["echo-1", "embed-1", "doc-1"]
     assert models[0]["pricing"] == {"input_per_million_tokens": 0.5, "output_per_million_tokens": 1.5}
+
+
+def test_models_get_shows_one_model(microdc: Runner) -> None:
+    shown = microdc("models", "get", "embed-1")
+    assert shown.code == 0, shown.stderr
+    model = fields(shown.stdout)
+    assert (model["id"], model["job_types"], model["embedding_dimensions"]) == ("embed-1", "llm_embed", "8")
+    assert model["max_output_tokens"] == "-"
+    assert model["input_price"] == "$0.1 per million tokens"
+    as_json = json.loads(microdc("--json", "models", "get", "echo-1").stdout)
+    assert (as_json["id"], as_json["job_types"]) == ("echo-1", ["llm_complete", "llm_chat"])
+    missing = microdc("models", "get", "no-such-model")
+    assert missing.code == 1
+    assert one_error_line(missing.stderr).startswith("Error: NotFoundError: ")
 
 
 def test_a_job_from_create_to_ack(microdc: Runner) -> None:
@@ -131,9 +150,24 @@ def test_cancel_a_running_job(slow_server: Server, tmp_path: Path) -> None:
     cancelled = microdc("jobs", "cancel", job_id)
     assert cancelled.code == 0, cancelled.stderr
     assert fields(cancelled.stdout)["status"] == "cancelled"
+
+
+def test_a_wait_that_times_out_says_so_in_the_commands_terms(slow_server: Server, tmp_path: Path) -> None:
+    microdc = Runner(slow_server, tmp_path)
     timed_out = microdc("jobs", "create", "--model", "echo-1", "--prompt", "x", "--wait", "--wait-timeout", "0.5")
     assert timed_out.code == 1
-    assert one_error_line(timed_out.stderr).startswith("Error: JobWaitTimeoutError: ")
+    line = one_error_line(timed_out.stderr)
+    job_id = line.split()[2]
+    assert re.fullmatch(
+        rf"Error: Job {job_id} did not finish within 0\.5 s \(last status: (queued|running)\)\. "
+        rf"Run 'microdc jobs wait {job_id}' to keep waiting, or pass a larger --wait-timeout\.",
+        line,
+    ), line
+    waited = microdc("jobs", "wait", job_id, "--timeout", "2")
+    assert waited.code == 1
+    assert one_error_line(waited.stderr).endswith("to keep waiting, or pass a larger --timeout.")
+    assert "jobs.wait" not in waited.stderr
+    assert "`timeout`" not in waited.stderr
 
 
 def test_list_jobs(microdc: Runner) -> None:
@@ -154,6 +188,78 @@ def test_list_jobs(microdc: Runner) -> None:
     assert {job["type"] for job in listed} == {"llm_complete"}
     everything = json.loads(microdc("--json", "jobs", "list", "--all").stdout)
     assert len(everything) >= len(listed)
+
+
+def test_list_jobs_a_page_at_a_time_and_by_id(microdc: Runner) -> None:
+    made = [
+        json.loads(microdc("--json", "jobs", "create", "--model", "echo-1", "--prompt", f"page {i}").stdout)["id"]
+        for i in range(3)
+    ]
+    newest = list(reversed(made))
+    first = microdc("jobs", "list", "--limit", "2")
+    assert [line.split()[0] for line in first.stdout.splitlines()[1:]] == newest[:2]
+    assert first.stderr == f"(More jobs: add --after {newest[1]} for the next page, or --all for every one.)\n"
+    second = json.loads(microdc("--json", "jobs", "list", "--limit", "1", "--after", newest[1]).stdout)
+    assert [job["id"] for job in second] == [newest[2]]
+    # More than a page of the API's (100) is walked page by page.
+    assert len(json.loads(microdc("--json", "jobs", "list", "--limit", "150").stdout)) >= 3
+
+    by_id = json.loads(microdc("--json", "jobs", "list", "--id", f"{made[0]},{made[2]}", "--id", made[1]).stdout)
+    assert sorted(job["id"] for job in by_id) == sorted(made)
+    too_many = microdc("jobs", "list", "--id", ",".join(f"job_{i}" for i in range(101)))
+    assert too_many.code == 2
+    assert "at most 100 ids, got 101" in too_many.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--model", "echo-1"],
+            "Pass --type, or exactly one kind of input: --prompt, --message, --text, --file-token.",
+        ),
+        (
+            ["--type", "llm_complete", "--model", "echo-1"],
+            "Missing option '--prompt': llm_complete jobs need it (or \"prompt\" in --params).",
+        ),
+        (
+            ["--model", "echo-1", "--prompt", "hi", "--text", "a"],
+            "Pass --type, or exactly one kind of input: --prompt, --message, --text, --file-token.",
+        ),
+        (
+            ["--type", "llm_chat", "--model", "echo-1", "--prompt", "hi"],
+            "Option '--prompt' is not for llm_chat jobs (they take --max-tokens, --message, --metadata, --model, "
+            "--priority, --temperature, --timeout-seconds).",
+        ),
+        (
+            ["--params", '{"model": "embed-1", "texts": "abc"}'],
+            "Invalid value for '--params': \"texts\": 'str' instances are not allowed as a Sequence value (got 'abc').",
+        ),
+        (
+            ["--params", '{"type": "llm_haiku", "model": "echo-1", "prompt": "x"}'],
+            "Invalid value for '--params': \"type\" is 'llm_haiku', not a job type (one of: llm_complete, llm_chat, "
+            "llm_embed, document).",
+        ),
+        (
+            ["--params", '{"model": "echo-1", "prompt": "x", "colour": "red"}'],
+            "Invalid value for '--params': llm_complete jobs have no field \"colour\" (they take: max_tokens, "
+            "metadata, model, priority, prompt, temperature, timeout_seconds).",
+        ),
+    ],
+)
+def test_create_checks_the_job_before_sending_and_names_the_option(
+    microdc: Runner, args: List[str], message: str
+) -> None:
+    result = microdc("jobs", "create", *args)
+    assert result.code == 2
+    assert one_error_line(result.stderr) == f"Error: {message} See 'microdc jobs create --help'."
+    assert "jobs.create()" not in result.stderr
+
+
+def test_create_infers_the_type_from_the_input_given_in_params(microdc: Runner) -> None:
+    created = microdc("--json", "jobs", "create", "--params", '{"model": "embed-1", "texts": ["a", "b"]}')
+    assert created.code == 0, created.stderr
+    assert json.loads(created.stdout)["type"] == "llm_embed"
 
 
 def test_errors_exit_1_with_one_readable_line(microdc: Runner) -> None:

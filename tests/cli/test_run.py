@@ -194,9 +194,41 @@ def test_a_file_that_is_not_a_state_is_refused_in_one_line(microdc: Runner, tmp_
     state.write_text("{ half a state")
     corrupt = microdc("jobs", "run", str(source), "--state", str(state))
     assert corrupt.code == 1
-    assert "Cannot use batch state file" in corrupt.stderr
-    assert "Traceback" not in corrupt.stderr
+    assert corrupt.stderr == (
+        f"Error: Cannot use the state file {state}: it is not an SQLite database, so not a microdc batch state. "
+        "It was left untouched; fix it, or pass another --state (one that does not exist starts a new run).\n"
+    )
+    assert "state_file" not in corrupt.stderr  # the SDK's name for it
     assert state.read_text() == "{ half a state"
+
+
+def test_a_line_without_type_gets_it_from_its_input_and_a_missing_field_is_named(
+    microdc: Runner, tmp_path: Path
+) -> None:
+    source = tmp_path / "jobs.jsonl"
+    lines = [
+        {"model": "echo-1", "prompt": "no type given"},
+        {"model": "echo-1", "messages": [{"role": "user", "content": "chat without type"}]},
+        {"model": "embed-1", "texts": ["one", "two"]},
+        {"type": "llm_complete", "model": "echo-1"},
+        {"model": "echo-1"},
+        {"model": "echo-1", "prompt": "x", "idempotency_key": "mine"},
+    ]
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    ran = microdc("jobs", "run", str(source), "--no-progress", "--poll-interval", "0.1")
+    assert ran.code == 1
+    rows = {row["line"]: row for row in map(json.loads, ran.stdout.splitlines())}
+    assert [rows[n]["job"]["type"] for n in (1, 2, 3)] == ["llm_complete", "llm_chat", "llm_embed"]
+    assert rows[1]["job"]["result"]["text"] == "echo: no type given"
+    assert rows[4]["error"]["message"] == 'line 4: "prompt" is missing (llm_complete jobs need it)'
+    assert rows[5]["error"]["message"] == (
+        'line 5: no "type", and none of the inputs that tell it: "prompt" (llm_complete), '
+        '"messages" (llm_chat), "texts" (llm_embed), "file_tokens" (document)'
+    )
+    assert rows[6]["error"]["message"] == (
+        'line 6 sets "idempotency_key": jobs run gives each job its own (from the batch id); remove it'
+    )
+    assert all("create()" not in row["error"]["message"] for row in rows.values() if row["error"])
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")

@@ -290,7 +290,7 @@ async def test_a_stream_that_cannot_resume_raises_and_leaves_the_history(served:
     chat = served.client.jobs.conversation("echo-1")
     await chat.send("kept")
     before = chat.messages
-    served.fake.faults = Faults(stream_drop_after=1, paths=EVENTS)
+    served.fake.faults = Faults(stream_drop_after=0, paths=EVENTS)  # every connection cut before an event
     seen: List[str] = []
 
     async def consume() -> None:

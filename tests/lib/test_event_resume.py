@@ -1,4 +1,5 @@
-"""An event stream that drops twice mid-way is resumed with Last-Event-ID: nothing lost, nothing repeated.
+"""An event stream that drops mid-way is resumed with Last-Event-ID: nothing lost, nothing repeated,
+and ``max_retries`` counts only the failures in a row (over both transports).
 
 The fake runs on a ``ManualClock`` that is also the SDK's clock (``fake.virtual_time()``),
 so its jobs progress as the SDK waits and nothing here waits on the wall clock.
@@ -6,13 +7,18 @@ so its jobs progress as the SDK waits and nothing here waits on the wall clock.
 
 from __future__ import annotations
 
-from typing import List, AsyncIterator
+from typing import AsyncIterator
 
 import anyio
 import pytest
 
 from microdc import AsyncMicroDC, APIConnectionError
 from microdc.testing import Faults, FakeMicroDC, ManualClock
+
+from ..conftest import RetriesAndErrors
+from .._transports import transport, http_client_for
+
+__all__ = ["transport"]  # the fixture, imported for pytest
 
 _EVENTS = ["/api/v1/jobs/*/events"]
 
@@ -24,10 +30,14 @@ async def _finished_job_id(client: AsyncMicroDC) -> str:
 
 
 @pytest.fixture
-async def served() -> AsyncIterator[tuple[FakeMicroDC, AsyncMicroDC]]:
+async def served(transport: str) -> AsyncIterator[tuple[FakeMicroDC, AsyncMicroDC]]:
     fake = FakeMicroDC(job_duration=0.1, seed=3, clock=ManualClock())
     with fake.virtual_time():
-        async with fake.serve(port=0) as base_url, AsyncMicroDC(api_key="test", base_url=base_url) as client:
+        async with (
+            fake.serve(port=0) as base_url,
+            http_client_for(transport) as http_client,
+            AsyncMicroDC(api_key="test", base_url=base_url, http_client=http_client) as client,
+        ):
             yield fake, client
 
 
@@ -57,20 +67,37 @@ async def test_stream_resumes_in_process() -> None:
     assert len({event.id for event in events}) == len(events)
 
 
-async def test_stream_gives_up_after_max_retries(served: tuple[FakeMicroDC, AsyncMicroDC]) -> None:
+async def test_a_stream_cut_20_times_with_progress_each_time_ends_at_its_terminal_event(
+    served: tuple[FakeMicroDC, AsyncMicroDC],
+) -> None:
+    fake, client = served
+    job = await client.jobs.create(type="llm_complete", model="echo-1", prompt=" ".join(["word"] * 200))
+    await client.jobs.wait(job.id, timeout=10)
+    fake.faults = Faults(stream_drop_after=1, max_faults=20, paths=_EVENTS)
+    hooks = RetriesAndErrors()
+    watched = client.with_options(hooks=hooks)  # the default max_retries=3
+    async with await watched.jobs.events(job.id) as stream:
+        events = [event async for event in stream]
+        assert stream.reconnections == 20
+    assert events[-1].event == "job.completed"
+    assert [event.id for event in events] == [str(n) for n in range(1, len(events) + 1)]
+    assert len(hooks.retries) == 20
+    assert all(info.error.__class__ is APIConnectionError and info.delay > 0 for info in hooks.retries)
+    assert hooks.errors == []
+
+
+async def test_a_stream_gives_up_after_max_retries_failures_in_a_row(served: tuple[FakeMicroDC, AsyncMicroDC]) -> None:
     fake, client = served
     job_id = await _finished_job_id(client)
-    fake.faults = Faults(stream_drop_after=1, paths=_EVENTS)
-    seen: List[str] = []
-
-    async def read_all() -> None:
-        async for event in await client.jobs.events(job_id, max_retries=2):
-            seen.append(str(event.id))
-
+    fake.faults = Faults(stream_drop_after=0, paths=_EVENTS)  # every connection cut before an event
+    fake.reset_requests()
+    hooks = RetriesAndErrors()
     with pytest.raises(APIConnectionError):
-        await read_all()
-    # One event per connection: the first and the two reconnections.
-    assert seen == ["1", "2", "3"]
+        async for _ in await client.with_options(hooks=hooks).jobs.events(job_id, max_retries=2):
+            pass
+    assert len(fake.requests) == 3  # the first connection and two reconnections
+    assert len(hooks.retries) == 2
+    assert len(hooks.errors) == 1
 
 
 async def test_wait_survives_dropped_event_streams(served: tuple[FakeMicroDC, AsyncMicroDC]) -> None:

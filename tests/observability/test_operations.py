@@ -7,7 +7,8 @@ from typing import Any, List, Tuple, Union, Optional
 
 import pytest
 
-from microdc.lib.hooks import Hooks, JobInfo, RequestInfo, OperationInfo, OperationEndInfo
+from microdc.testing import Faults
+from microdc.lib.hooks import Hooks, JobInfo, RetryInfo, RequestInfo, OperationInfo, OperationEndInfo
 from microdc._operations import NO_OPERATION, operation
 
 from ._served import served
@@ -30,6 +31,12 @@ class Seen:
 
     def on_request(self, info: RequestInfo) -> None:
         self.events.append((f"{info.method} {info.path}", info.operation))
+
+    def on_retry(self, info: RetryInfo) -> None:
+        self.events.append((f"retry {info.method} {info.path}", info.operation))
+
+    def on_job(self, info: JobInfo) -> None:
+        self.events.append((f"job {info.source}", info.job))
 
     def of(self, name: str) -> List[Any]:
         return [info for event, info in self.events if event == name]
@@ -81,6 +88,29 @@ async def test_a_stream_left_early_ends_its_operation_cancelled(transport: str) 
     assert end.cancelled is True
     assert isinstance(end.error, GeneratorExit)
     assert end.job is None
+
+
+async def test_a_streamed_turn_resumed_through_the_request_loop_stays_one_operation(transport: str) -> None:
+    seen = Seen()
+    async with served(transport, seen) as s:
+        s.fake.faults = Faults(stream_drop_after=2, max_faults=2, paths=["/api/v1/jobs/*/events"])
+        conv = s.client.jobs.conversation("echo-1")
+        async with conv.stream("a reply long enough to be cut " * 4) as deltas:
+            reply = "".join([delta async for delta in deltas])
+        assert conv.messages[-1]["content"] == reply
+
+    (start,) = seen.of("start")
+    (end,) = seen.of("end")
+    assert (start.operation_name, start.streaming) == ("chat", True)
+    assert end.error is None
+    assert end.job is not None
+    assert end.job.status == "completed"
+    # Each reconnection is a retry of the call that opened the stream, inside the operation.
+    events_path = "GET /api/v1/jobs/{job_id}/events"
+    assert seen.of(f"retry {events_path}") == [start, start]
+    assert seen.of(events_path) == [start, start, start]
+    (terminal,) = seen.of("job event")  # the terminal event, told once, after two cuts
+    assert terminal.id == end.job.id
 
 
 async def test_a_client_whose_hooks_do_not_observe_operations_opens_none(transport: str) -> None:

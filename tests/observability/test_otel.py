@@ -77,7 +77,7 @@ async def test_traceparent_is_sent_on_every_attempt(traced: Tuple[TracerProvider
     provider, exporter = traced
     recorder = Recorder(error(500), reply(200, JOB))
     async with make_client(recorder, hooks=Tracing(tracer_provider=provider)) as client:
-        await client.get("/api/v1/jobs/job_abc123", cast_to=object)
+        await client.jobs.retrieve("job_abc123")
 
     context = only_span(exporter).get_span_context()
     assert context is not None
@@ -104,7 +104,7 @@ async def test_a_404_ends_the_span_with_an_error(traced: Tuple[TracerProvider, I
     provider, exporter = traced
     async with make_client(Recorder(error(404, "not_found")), hooks=Tracing(tracer_provider=provider)) as client:
         with pytest.raises(NotFoundError):
-            await client.get("/api/v1/jobs/job_gone42", cast_to=object)
+            await client.jobs.retrieve("job_gone42")
 
     span = only_span(exporter)
     assert span.status.status_code is StatusCode.ERROR
@@ -239,8 +239,8 @@ async def test_concurrent_calls_keep_their_children_apart(traced: Tuple[TracerPr
     async with make_client(Recorder(handler), hooks=Tracing(tracer_provider=provider)) as client:
         with app.start_as_current_span("outer") as outer:
             await asyncio.gather(
-                client.get("/api/v1/jobs/job_one1", cast_to=object),
-                client.get("/api/v1/jobs/job_two2", cast_to=object),
+                client.jobs.retrieve("job_one1"),
+                client.jobs.retrieve("job_two2"),
             )
             assert trace.get_current_span() is outer
 
@@ -260,7 +260,7 @@ async def test_the_callers_span_is_current_again_after_a_failed_call(
     async with make_client(Recorder(error(404, "not_found")), hooks=Tracing(tracer_provider=provider)) as client:
         with provider.get_tracer("app").start_as_current_span("outer") as outer:
             with pytest.raises(NotFoundError):
-                await client.get("/api/v1/jobs/job_gone42", cast_to=object)
+                await client.jobs.retrieve("job_gone42")
             assert trace.get_current_span() is outer
 
 
@@ -290,7 +290,7 @@ async def test_a_call_cancelled_while_waiting_for_its_answer_ends_its_span_marke
     async with make_client(Recorder(hang), hooks=Tracing(tracer_provider=provider)) as client:
         with provider.get_tracer("app").start_as_current_span("outer") as outer:
             with scope:
-                await client.get("/api/v1/jobs/job_abc123", cast_to=object)
+                await client.jobs.retrieve("job_abc123")
             assert scope.cancelled_caught
             assert trace.get_current_span() is outer
 

@@ -1,11 +1,11 @@
-"""``RateLimit``: the rate, bursts, the concurrency cap and 429 pauses, on simulated time."""
+"""``RateLimit``: the rate, bursts, the concurrency cap and 429 pauses, on the SDK's clock (simulated here)."""
 
 from __future__ import annotations
 
 import math
 import heapq
 import itertools
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Tuple, Iterator
 
 import anyio
 import httpx
@@ -14,6 +14,8 @@ import anyio.lowlevel
 
 import microdc
 from microdc import AsyncMicroDC, RateLimitError
+from microdc._clock import use_clock
+from microdc.lib.retry import disable_retry_delays
 from microdc.lib.rate_limit import RateLimit
 
 from ..conftest import Answer, Recorder, reply, make_client
@@ -22,14 +24,14 @@ pytestmark = pytest.mark.usefixtures("no_retry_delays")
 
 
 class SimulatedTime:
-    """A clock and sleep for ``RateLimit``: time only moves when :meth:`run` moves it to the next wake-up."""
+    """An SDK clock (``monotonic``, ``sleep``): time only moves when :meth:`run` moves it to the next wake-up."""
 
     def __init__(self) -> None:
         self.now = 0.0
         self._sleepers: List[Tuple[float, int, anyio.Event]] = []
         self._order = itertools.count()
 
-    def __call__(self) -> float:
+    def monotonic(self) -> float:
         return self.now
 
     async def sleep(self, seconds: float) -> None:
@@ -63,8 +65,12 @@ def stamps() -> List[float]:
     return []
 
 
-def limit_on(time: SimulatedTime, requests_per_second: float, **kwargs: Any) -> RateLimit:
-    return RateLimit(requests_per_second, clock=time, sleep=time.sleep, **kwargs)
+@pytest.fixture
+def time(no_retry_delays: None) -> Iterator[SimulatedTime]:  # noqa: ARG001 - installed first, replaced here
+    """The SDK's clock for the test: every wait of the client and its limiter sleeps on it."""
+    simulated = SimulatedTime()
+    with use_clock(simulated):
+        yield simulated
 
 
 def timed(time: SimulatedTime, sent_at: List[float], answer: Answer = reply(200, {})) -> Answer:
@@ -80,9 +86,9 @@ def timed(time: SimulatedTime, sent_at: List[float], answer: Answer = reply(200,
 # ---------------------------------------------------------------- the rate
 
 
-async def test_20_rps_holds_100_requests_to_at_least_4_5_simulated_seconds() -> None:
-    time, sent_at = SimulatedTime(), stamps()
-    client = make_client(Recorder(timed(time, sent_at)), rate_limit=limit_on(time, 20, burst=1))
+async def test_20_rps_holds_100_requests_to_at_least_4_5_simulated_seconds(time: SimulatedTime) -> None:
+    sent_at = stamps()
+    client = make_client(Recorder(timed(time, sent_at)), rate_limit=RateLimit(20, burst=1))
 
     async def one() -> None:
         await client.get("/api/v1/models", cast_to=object)
@@ -99,9 +105,9 @@ async def test_20_rps_holds_100_requests_to_at_least_4_5_simulated_seconds() -> 
         assert at >= index * 0.05 - 1e-9
 
 
-async def test_a_burst_goes_at_once_then_the_rate_holds() -> None:
-    time, granted = SimulatedTime(), stamps()
-    limit = limit_on(time, 10, burst=5)
+async def test_a_burst_goes_at_once_then_the_rate_holds(time: SimulatedTime) -> None:
+    granted = stamps()
+    limit = RateLimit(10, burst=5)
 
     async def take() -> None:
         async with limit:
@@ -114,9 +120,9 @@ async def test_a_burst_goes_at_once_then_the_rate_holds() -> None:
     assert granted == pytest.approx([0, 0, 0, 0, 0, 0.1, 0.2, 0.3])
 
 
-async def test_copies_share_one_limit() -> None:
-    time, sent_at = SimulatedTime(), stamps()
-    client = make_client(Recorder(timed(time, sent_at)), rate_limit=limit_on(time, 10))
+async def test_copies_share_one_limit(time: SimulatedTime) -> None:
+    sent_at = stamps()
+    client = make_client(Recorder(timed(time, sent_at)), rate_limit=RateLimit(10))
     copy = client.with_options(max_retries=0)
 
     async def one(on: AsyncMicroDC) -> None:
@@ -132,8 +138,8 @@ async def test_copies_share_one_limit() -> None:
 # ---------------------------------------------------------------- 429 pauses
 
 
-async def test_a_429_pauses_every_request_of_the_client() -> None:
-    time, sent_at = SimulatedTime(), stamps()
+async def test_a_429_pauses_every_request_of_the_client(time: SimulatedTime) -> None:
+    sent_at = stamps()
     refused = httpx.Response(429, json={"error": {}}, headers={"retry-after": "2", "x-request-id": "r"})
 
     async def first_refused(_: httpx.Request) -> httpx.Response:
@@ -143,7 +149,7 @@ async def test_a_429_pauses_every_request_of_the_client() -> None:
         return refused
 
     recorder = Recorder(first_refused, timed(time, sent_at))
-    client = make_client(recorder, rate_limit=limit_on(time, 10, burst=1))
+    client = make_client(recorder, rate_limit=RateLimit(10, burst=1))
 
     async def one() -> None:
         await client.get("/x", cast_to=object)
@@ -162,9 +168,9 @@ async def test_a_429_pauses_every_request_of_the_client() -> None:
         assert following - previous >= 0.1 - 1e-9  # the rate still holds after the pause
 
 
-async def test_a_429_pauses_requests_that_start_later() -> None:
-    time, sent_at = SimulatedTime(), stamps()
-    limit = limit_on(time, 1000, burst=100)
+async def test_a_429_pauses_requests_that_start_later(time: SimulatedTime) -> None:
+    sent_at = stamps()
+    limit = RateLimit(1000, burst=100)
     recorder = Recorder(reply(429, {"error": {}}, headers={"retry-after-ms": "1500"}), timed(time, sent_at))
     client = make_client(recorder, rate_limit=limit, max_retries=0)
     async with client:
@@ -183,8 +189,8 @@ async def test_a_429_pauses_requests_that_start_later() -> None:
 
 
 @pytest.mark.parametrize("headers", [{}, {"retry-after": "3600"}, {"retry-after": "0"}])
-async def test_a_429_without_a_sane_hint_does_not_pause(headers: Dict[str, str]) -> None:
-    limit = limit_on(SimulatedTime(), 10)
+async def test_a_429_without_a_sane_hint_does_not_pause(headers: Dict[str, str], time: SimulatedTime) -> None:  # noqa: ARG001
+    limit = RateLimit(10)
     client = make_client(Recorder(reply(429, {}, headers=headers)), rate_limit=limit, max_retries=0)
     async with client:
         with pytest.raises(RateLimitError):
@@ -195,9 +201,8 @@ async def test_a_429_without_a_sane_hint_does_not_pause(headers: Dict[str, str])
 # ---------------------------------------------------------------- concurrency
 
 
-async def test_max_concurrency_caps_requests_in_flight() -> None:
-    time = SimulatedTime()
-    limit = limit_on(time, math.inf, max_concurrency=2)
+async def test_max_concurrency_caps_requests_in_flight(time: SimulatedTime) -> None:
+    limit = RateLimit(math.inf, max_concurrency=2)
     gate, in_flight, peak = anyio.Event(), [0], [0]
 
     async def slow(_: httpx.Request) -> httpx.Response:
@@ -231,6 +236,28 @@ async def test_a_cancelled_waiter_gives_its_place_back() -> None:
     assert limit.in_flight == 0
     async with limit:
         assert limit.in_flight == 1
+
+
+# ---------------------------------------------------------------- the SDK's clock
+
+
+async def test_a_429_pause_takes_no_real_time_inside_disable_retry_delays() -> None:
+    answers = Recorder(reply(429, {"error": {"code": "rate_limited"}}, headers={"retry-after": "1"}), reply(200, {}))
+    limit = RateLimit(100)
+    with disable_retry_delays() as clock:
+        async with make_client(answers, rate_limit=limit) as client:
+            assert await client.get("/x", cast_to=object) == {}
+    assert len(answers.requests) == 2
+    assert clock.skipped == pytest.approx(1.0, abs=0.05)  # the one-second pause, in virtual time
+
+
+async def test_a_request_held_by_a_pause_waits_on_the_sdk_clock() -> None:
+    limit = RateLimit(100)
+    with disable_retry_delays() as clock:
+        limit.pause(30)
+        async with limit:
+            assert limit.paused_for <= 0.05
+    assert clock.skipped == pytest.approx(30.0, abs=0.05)
 
 
 # ---------------------------------------------------------------- construction

@@ -80,3 +80,28 @@ async def test_records_about_requests_carry_their_fields_as_json(json_log: io.St
     text = json_log.getvalue()
     assert token not in text
     assert f"Bearer {API_KEY}" not in text
+
+
+async def test_an_event_streams_reconnection_is_logged_with_the_fields_of_the_cut_request(
+    json_log: io.StringIO, transport: str
+) -> None:
+    async with served(transport, None) as s:
+        job = await s.client.jobs.create(type="llm_complete", model="echo-1", prompt="resume me")
+        await s.client.jobs.wait(job.id, timeout=10)
+        s.fake.faults = Faults(stream_drop_after=2, max_faults=1, paths=["/api/v1/jobs/*/events"])
+        json_log.truncate(0)
+        json_log.seek(0)
+        async with await s.client.jobs.events(job.id) as stream:
+            names = [event.event async for event in stream]
+        base_url = str(s.client.base_url).rstrip("/")
+
+    assert names[-1] == "job.completed"
+    logged = records(json_log)
+    assert all(set(FIELDS) <= set(record) for record in logged)
+    # The stream re-enters the request loop: the cut is a failure of the request that opened it.
+    (retry,) = [r for r in logged if r["message"].startswith("Retrying ")]
+    assert retry["url"] == f"{base_url}/api/v1/jobs/{job.id}/events"
+    assert (retry["levelname"], retry["method"], retry["attempt"]) == ("INFO", "GET", 1)
+    assert (retry["status_code"], retry["elapsed_ms"]) == (None, None)  # no answer to it, not timed
+    reopened = [r for r in logged if r["message"].startswith("HTTP ") and r["url"] == retry["url"]]
+    assert [r["attempt"] for r in reopened] == [1, 2]

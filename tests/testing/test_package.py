@@ -44,4 +44,7 @@ def test_a_missing_extra_says_how_to_install_it() -> None:
     result = _run("import sys; sys.modules['starlette'] = None; import microdc.testing")
 
     assert result.returncode != 0
-    assert "ImportError: microdc.testing needs starlette: pip install 'microdc[testing]'" in result.stderr
+    assert (
+        "ImportError: microdc.testing needs the testing extra (starlette): pip install 'microdc[testing]'"
+        in result.stderr
+    )

@@ -48,7 +48,6 @@ from .._hooks import (
     SupportsOnRetry,
     SupportsOnRequest,
     SupportsOnResponse,
-    path_template,
 )
 from .._operations import OperationInfo, OperationEndInfo, SupportsOnOperation, current_operation
 from .._job_notices import JOBS_REMEMBERED, JobHook, JobInfo, JobSource, RecentIds, SupportsOnJob
@@ -80,7 +79,6 @@ __all__ = [
     "SupportsOnResponse",
     "SupportsOnRetry",
     "current_operation",
-    "path_template",
 ]
 
 # Reprs and tracebacks say `microdc.lib.hooks.RetryInfo`, not the private module.

@@ -10,7 +10,7 @@ from typing_extensions import Unpack
 
 from .._types import NOT_GIVEN, NotGiven, FileTypes, RequestOptions, MutationRequestOptions
 from .._utils import path_param, params_validator
-from .._resource import AsyncAPIResource
+from .._resource import AsyncAPIResource, with_response_mode
 from .._response import (
     AsyncBinaryAPIResponse,
     async_to_raw_page_wrapper,
@@ -68,7 +68,9 @@ class AsyncFilesResource(AsyncAPIResource):
           purpose: What a file is for.
         """
         form = _validate_upload("files.upload", {"purpose": purpose})
-        return await self._post("/api/files/upload", cast_to=File, body=form, files={"file": file}, options=options)
+        return await self._request(
+            "POST", "/api/files/upload", cast_to=File, body=form, files={"file": file}, options=options
+        )
 
     def list(
         self,
@@ -96,7 +98,13 @@ class AsyncFilesResource(AsyncAPIResource):
         Args:
           file_id: The file's ID.
         """
-        return await self._get(f"/api/v1/files/{path_param('file_id', file_id)}", cast_to=File, options=options)
+        return await self._request(
+            "GET",
+            f"/api/v1/files/{path_param('file_id', file_id)}",
+            path_template="/api/v1/files/{file_id}",
+            cast_to=File,
+            options=options,
+        )
 
     async def delete(self, file_id: str, **options: Unpack[MutationRequestOptions]) -> FileDeleted:
         """Delete a file.
@@ -106,8 +114,12 @@ class AsyncFilesResource(AsyncAPIResource):
         Args:
           file_id: The file's ID.
         """
-        return await self._delete(
-            f"/api/v1/files/{path_param('file_id', file_id)}", cast_to=FileDeleted, options=options
+        return await self._request(
+            "DELETE",
+            f"/api/v1/files/{path_param('file_id', file_id)}",
+            path_template="/api/v1/files/{file_id}",
+            cast_to=FileDeleted,
+            options=options,
         )
 
     async def create_download_token(
@@ -127,8 +139,10 @@ class AsyncFilesResource(AsyncAPIResource):
           expires_in: Seconds until the token expires (60 to 86400, default 3600).
         """
         body = _validate_create_download_token("files.create_download_token", {"expires_in": expires_in})
-        return await self._post(
+        return await self._request(
+            "POST",
             f"/api/v1/files/{path_param('file_id', file_id)}/create-download-token",
+            path_template="/api/v1/files/{file_id}/create-download-token",
             cast_to=DownloadToken,
             body=body,
             options=options,
@@ -148,8 +162,10 @@ class AsyncFilesResource(AsyncAPIResource):
         """
         query = _validate_content("files.content", {"token": token})
         options["extra_headers"] = {"Accept": "application/octet-stream", **(options.get("extra_headers") or {})}
-        return await self._get(
+        return await self._request(
+            "GET",
             f"/api/v1/files/{path_param('file_id', file_id)}/content",
+            path_template="/api/v1/files/{file_id}/content",
             cast_to=AsyncBinaryAPIResponse,
             query=query,
             options=options,
@@ -160,21 +176,23 @@ class AsyncFilesResourceWithRawResponse:
     """`client.files.with_raw_response`: the same methods, returning the raw `AsyncAPIResponse`."""
 
     def __init__(self, files: AsyncFilesResource) -> None:
-        self.upload = async_to_raw_response_wrapper(files.upload)
-        self.list = async_to_raw_page_wrapper(files.list)
-        self.retrieve = async_to_raw_response_wrapper(files.retrieve)
-        self.delete = async_to_raw_response_wrapper(files.delete)
-        self.create_download_token = async_to_raw_response_wrapper(files.create_download_token)
-        self.content = async_to_raw_response_wrapper(files.content)
+        answering = with_response_mode(files, "raw")
+        self.upload = async_to_raw_response_wrapper(answering.upload)
+        self.list = async_to_raw_page_wrapper(answering.list)
+        self.retrieve = async_to_raw_response_wrapper(answering.retrieve)
+        self.delete = async_to_raw_response_wrapper(answering.delete)
+        self.create_download_token = async_to_raw_response_wrapper(answering.create_download_token)
+        self.content = async_to_raw_response_wrapper(answering.content)
 
 
 class AsyncFilesResourceWithStreamingResponse:
     """`client.files.with_streaming_response`: the same methods, returning the `AsyncAPIResponse` context manager."""
 
     def __init__(self, files: AsyncFilesResource) -> None:
-        self.upload = async_to_streamed_response_wrapper(files.upload)
-        self.list = async_to_streamed_page_wrapper(files.list)
-        self.retrieve = async_to_streamed_response_wrapper(files.retrieve)
-        self.delete = async_to_streamed_response_wrapper(files.delete)
-        self.create_download_token = async_to_streamed_response_wrapper(files.create_download_token)
-        self.content = async_to_streamed_response_wrapper(files.content)
+        answering = with_response_mode(files, "unread")
+        self.upload = async_to_streamed_response_wrapper(answering.upload)
+        self.list = async_to_streamed_page_wrapper(answering.list)
+        self.retrieve = async_to_streamed_response_wrapper(answering.retrieve)
+        self.delete = async_to_streamed_response_wrapper(answering.delete)
+        self.create_download_token = async_to_streamed_response_wrapper(answering.create_download_token)
+        self.content = async_to_streamed_response_wrapper(answering.content)

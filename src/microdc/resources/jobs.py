@@ -10,7 +10,7 @@ from typing_extensions import Unpack, Literal
 
 from .._types import NOT_GIVEN, NotGiven, RequestOptions, MutationRequestOptions
 from .._utils import path_param, params_validator
-from .._resource import AsyncAPIResource
+from .._resource import AsyncAPIResource, with_response_mode
 from .._response import (
     async_to_raw_page_wrapper,
     async_to_raw_response_wrapper,
@@ -221,7 +221,7 @@ class AsyncJobsResource(AsyncAPIResource):
                 "instruction": instruction,
             },
         )
-        return await self._post("/api/v1/jobs/submit", cast_to=Job, body=body, options=options)
+        return await self._request("POST", "/api/v1/jobs/submit", cast_to=Job, body=body, options=options)
 
     def list(
         self,
@@ -261,7 +261,13 @@ class AsyncJobsResource(AsyncAPIResource):
         Args:
           job_id: The job's ID.
         """
-        return await self._get(f"/api/v1/jobs/{path_param('job_id', job_id)}", cast_to=Job, options=options)
+        return await self._request(
+            "GET",
+            f"/api/v1/jobs/{path_param('job_id', job_id)}",
+            path_template="/api/v1/jobs/{job_id}",
+            cast_to=Job,
+            options=options,
+        )
 
     async def cancel(self, job_id: str, **options: Unpack[MutationRequestOptions]) -> Job:
         """Cancel a job.
@@ -272,7 +278,13 @@ class AsyncJobsResource(AsyncAPIResource):
         Args:
           job_id: The job's ID.
         """
-        return await self._delete(f"/api/v1/jobs/{path_param('job_id', job_id)}", cast_to=Job, options=options)
+        return await self._request(
+            "DELETE",
+            f"/api/v1/jobs/{path_param('job_id', job_id)}",
+            path_template="/api/v1/jobs/{job_id}",
+            cast_to=Job,
+            options=options,
+        )
 
     async def retrieve_status(self, job_id: str, **options: Unpack[RequestOptions]) -> JobStatus:
         """Retrieve a job's status.
@@ -282,8 +294,12 @@ class AsyncJobsResource(AsyncAPIResource):
         Args:
           job_id: The job's ID.
         """
-        return await self._get(
-            f"/api/v1/jobs/{path_param('job_id', job_id)}/status", cast_to=JobStatus, options=options
+        return await self._request(
+            "GET",
+            f"/api/v1/jobs/{path_param('job_id', job_id)}/status",
+            path_template="/api/v1/jobs/{job_id}/status",
+            cast_to=JobStatus,
+            options=options,
         )
 
     async def acknowledge(self, job_id: str, **options: Unpack[MutationRequestOptions]) -> Job:
@@ -296,8 +312,12 @@ class AsyncJobsResource(AsyncAPIResource):
         Args:
           job_id: The job's ID.
         """
-        return await self._post(
-            f"/api/v1/jobs/{path_param('job_id', job_id)}/acknowledge", cast_to=Job, options=options
+        return await self._request(
+            "POST",
+            f"/api/v1/jobs/{path_param('job_id', job_id)}/acknowledge",
+            path_template="/api/v1/jobs/{job_id}/acknowledge",
+            cast_to=Job,
+            options=options,
         )
 
     async def events(self, job_id: str, **options: Unpack[RequestOptions]) -> AsyncStream[JobEvent]:
@@ -312,10 +332,11 @@ class AsyncJobsResource(AsyncAPIResource):
           job_id: The job's ID.
         """
         options["extra_headers"] = {"Accept": "text/event-stream", **(options.get("extra_headers") or {})}
-        return await self._get_stream(
+        return await self._get_events(
             f"/api/v1/jobs/{path_param('job_id', job_id)}/events",
+            path_template="/api/v1/jobs/{job_id}/events",
             item_type=JobEvent,
-            stream_cls=AsyncStream[JobEvent],
+            sse_cls=AsyncStream[JobEvent],
             options=options,
         )
 
@@ -324,23 +345,25 @@ class AsyncJobsResourceWithRawResponse:
     """`client.jobs.with_raw_response`: the same methods, returning the raw `AsyncAPIResponse`."""
 
     def __init__(self, jobs: AsyncJobsResource) -> None:
-        self.create = async_to_raw_response_wrapper(jobs.create)
-        self.list = async_to_raw_page_wrapper(jobs.list)
-        self.retrieve = async_to_raw_response_wrapper(jobs.retrieve)
-        self.cancel = async_to_raw_response_wrapper(jobs.cancel)
-        self.retrieve_status = async_to_raw_response_wrapper(jobs.retrieve_status)
-        self.acknowledge = async_to_raw_response_wrapper(jobs.acknowledge)
-        self.events = async_to_raw_response_wrapper(jobs.events)
+        answering = with_response_mode(jobs, "raw")
+        self.create = async_to_raw_response_wrapper(answering.create)
+        self.list = async_to_raw_page_wrapper(answering.list)
+        self.retrieve = async_to_raw_response_wrapper(answering.retrieve)
+        self.cancel = async_to_raw_response_wrapper(answering.cancel)
+        self.retrieve_status = async_to_raw_response_wrapper(answering.retrieve_status)
+        self.acknowledge = async_to_raw_response_wrapper(answering.acknowledge)
+        self.events = async_to_raw_response_wrapper(answering.events)
 
 
 class AsyncJobsResourceWithStreamingResponse:
     """`client.jobs.with_streaming_response`: the same methods, returning the `AsyncAPIResponse` context manager."""
 
     def __init__(self, jobs: AsyncJobsResource) -> None:
-        self.create = async_to_streamed_response_wrapper(jobs.create)
-        self.list = async_to_streamed_page_wrapper(jobs.list)
-        self.retrieve = async_to_streamed_response_wrapper(jobs.retrieve)
-        self.cancel = async_to_streamed_response_wrapper(jobs.cancel)
-        self.retrieve_status = async_to_streamed_response_wrapper(jobs.retrieve_status)
-        self.acknowledge = async_to_streamed_response_wrapper(jobs.acknowledge)
-        self.events = async_to_streamed_response_wrapper(jobs.events)
+        answering = with_response_mode(jobs, "unread")
+        self.create = async_to_streamed_response_wrapper(answering.create)
+        self.list = async_to_streamed_page_wrapper(answering.list)
+        self.retrieve = async_to_streamed_response_wrapper(answering.retrieve)
+        self.cancel = async_to_streamed_response_wrapper(answering.cancel)
+        self.retrieve_status = async_to_streamed_response_wrapper(answering.retrieve_status)
+        self.acknowledge = async_to_streamed_response_wrapper(answering.acknowledge)
+        self.events = async_to_streamed_response_wrapper(answering.events)

@@ -9,7 +9,7 @@ from typing_extensions import Unpack
 
 from .._types import RequestOptions
 from .._utils import path_param
-from .._resource import AsyncAPIResource
+from .._resource import AsyncAPIResource, with_response_mode
 from .._response import (
     async_to_raw_page_wrapper,
     async_to_raw_response_wrapper,
@@ -50,20 +50,28 @@ class AsyncModelsResource(AsyncAPIResource):
         Args:
           model_id: The model's ID.
         """
-        return await self._get(f"/api/v1/models/{path_param('model_id', model_id)}", cast_to=Model, options=options)
+        return await self._request(
+            "GET",
+            f"/api/v1/models/{path_param('model_id', model_id)}",
+            path_template="/api/v1/models/{model_id}",
+            cast_to=Model,
+            options=options,
+        )
 
 
 class AsyncModelsResourceWithRawResponse:
     """`client.models.with_raw_response`: the same methods, returning the raw `AsyncAPIResponse`."""
 
     def __init__(self, models: AsyncModelsResource) -> None:
-        self.list = async_to_raw_page_wrapper(models.list)
-        self.retrieve = async_to_raw_response_wrapper(models.retrieve)
+        answering = with_response_mode(models, "raw")
+        self.list = async_to_raw_page_wrapper(answering.list)
+        self.retrieve = async_to_raw_response_wrapper(answering.retrieve)
 
 
 class AsyncModelsResourceWithStreamingResponse:
     """`client.models.with_streaming_response`: the same methods, returning the `AsyncAPIResponse` context manager."""
 
     def __init__(self, models: AsyncModelsResource) -> None:
-        self.list = async_to_streamed_page_wrapper(models.list)
-        self.retrieve = async_to_streamed_response_wrapper(models.retrieve)
+        answering = with_response_mode(models, "unread")
+        self.list = async_to_streamed_page_wrapper(answering.list)
+        self.retrieve = async_to_streamed_response_wrapper(answering.retrieve)

@@ -25,7 +25,10 @@ __all__ = ["FAIL_MARKER", "JobRecord", "PlannedEvent"]
 
 FAIL_MARKER = "[fail]"
 QUEUED_SHARE = 0.2
+# A reply streams as at least 4 deltas, and one more per 8 words past 32, as a model
+# writing a long answer sends more pieces of it.
 DELTA_CHUNKS = 4
+WORDS_PER_DELTA = 8
 
 WallTime = Callable[[float], str]
 
@@ -46,9 +49,10 @@ def _pieces(text: str) -> List[str]:
     return pieces
 
 
-def _chunks(text: str, count: int) -> List[str]:
+def _deltas(text: str) -> List[str]:
+    """``text`` in the pieces its ``job.output.delta`` events carry."""
     pieces = _pieces(text)
-    count = min(count, len(pieces))
+    count = min(max(DELTA_CHUNKS, -(-len(pieces) // WORDS_PER_DELTA)), len(pieces))
     return ["".join(pieces[i * len(pieces) // count : (i + 1) * len(pieces) // count]) for i in range(count)]
 
 
@@ -99,7 +103,7 @@ def _result(params: Dict[str, Any], model: ModelSpec, documents: List[str]) -> T
     if job_type == "llm_complete":
         text, finish = _echo(params["prompt"], _output_limit(params, model))
         result: Dict[str, Any] = {"type": job_type, "text": text, "finish_reason": finish}
-        return result, _chunks(text, DELTA_CHUNKS), count_tokens(text)
+        return result, _deltas(text), count_tokens(text)
     if job_type == "llm_chat":
         messages = params["messages"]
         users = [m["content"] for m in messages if m["role"] == "user"]
@@ -107,7 +111,7 @@ def _result(params: Dict[str, Any], model: ModelSpec, documents: List[str]) -> T
         message = {"role": "assistant", "content": text}
         return (
             {"type": job_type, "message": message, "finish_reason": finish},
-            _chunks(text, DELTA_CHUNKS),
+            _deltas(text),
             count_tokens(text),
         )
     if job_type == "llm_embed":

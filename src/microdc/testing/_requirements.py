@@ -1,7 +1,8 @@
-"""Fails the import of ``microdc.testing`` with a clear message when its extra is missing."""
+"""Fails the import of ``microdc.testing`` with a clear message when its extra is missing (one line from the shell)."""
 
 from __future__ import annotations
 
+import sys
 import importlib
 from typing import List
 
@@ -20,4 +21,10 @@ for _package, _modules in (
     else:
         _missing.append(_package)
 if _missing:
-    raise ImportError(f"microdc.testing needs {', '.join(_missing)}: pip install 'microdc[testing]'")
+    _message = f"microdc.testing needs the testing extra ({', '.join(_missing)}): pip install 'microdc[testing]'"
+    if sys.argv[:1] == ["-m"]:
+        # `python -m microdc.testing`: Python sets argv[0] to "-m" while it imports the package to
+        # locate __main__ (documented under `-m`). A shell user gets the one line (a SystemExit with
+        # a message prints it on stderr and exits 1), not a traceback.
+        raise SystemExit(f"Error: {_message}")
+    raise ImportError(_message)

@@ -85,11 +85,14 @@ class BatchStateError(MicroDCError, ValueError):
     another batch's, or written for other inputs. The file is left as it was."""
 
     path: Path
+    reason: str
+    """Why the file cannot be used, without the advice (for callers that word their own, as the CLI does)."""
 
     def __init__(self, path: Path, reason: str, *, hint: Optional[str] = None) -> None:
         hint = hint or "fix it, or pass another state_file (a missing file starts a new batch)"
         super().__init__(f"Cannot use batch state file {str(path)!r}: {reason}. The file was left untouched; {hint}.")
         self.path = path
+        self.reason = reason
 
 
 class StateRow(NamedTuple):

@@ -10,12 +10,15 @@
 Each line is one message (``client.jobs.conversation(...).stream(line)``); lines
 starting with ``/`` are commands: ``/clear`` (forget the history, keep the system
 message), ``/cost`` (what the conversation has spent), ``/model NAME`` (switch models,
-keeping the history), ``/help``, ``/exit``.
+keeping the history; a model that does not serve chat is refused then and there),
+``/help``, ``/exit``.
 
-When stdin is a terminal it prompts, and a failed turn (budget, failed job, API
-error) is reported and the chat goes on; Ctrl-C during a reply stops it (its job is
-cancelled on the server), at the prompt it quits. When stdin is not a terminal it
-reads the messages from it without prompting, so it scripts::
+When stdin is a terminal it prompts, with line editing and history (the arrow
+keys, Ctrl-R, Tab for the ``/`` commands) where the platform has ``readline``; a
+failed turn (budget, failed job, API error) is reported and the chat goes on;
+Ctrl-C during a reply stops it (its job is cancelled on the server), at the
+prompt it quits. When stdin is not a terminal it reads the messages from it
+without prompting, so it scripts::
 
     printf 'hello\\n/cost\\n' | microdc chat --model echo-1
 
@@ -31,13 +34,20 @@ from typing import TYPE_CHECKING, TextIO, Optional
 
 import click
 
-from ._common import settings as get_settings, describe_error
-from ..._exceptions import MicroDCError, BudgetExceededError
+from ._help import documented
+from ._common import CommandError, settings as get_settings, describe_error
+from ..._exceptions import MicroDCError, NotFoundError
+from ..jobs._errors import BudgetExceededError
 
 if TYPE_CHECKING:
     from ..jobs import Conversation
+    from ..._client import AsyncMicroDC
 
 __all__ = ["chat"]
+
+CHAT_JOB_TYPE = "llm_chat"
+
+COMMANDS = ("/clear", "/cost", "/model ", "/help", "/exit")
 
 HELP = """Commands:
   /clear        forget the history (the system message stays)
@@ -51,11 +61,73 @@ class _ChatFailed(click.ClickException):
     """A turn failed in a scripted chat: one line on stderr, exit status 1."""
 
 
+def enable_line_editing() -> None:
+    """Editing, history and Tab completion of the ``/`` commands for ``input()``, where ``readline`` exists.
+
+    The stdlib's ``readline`` (GNU readline or libedit) is there on Linux and macOS;
+    on Windows the plain prompt stays. The history lives as long as the chat:
+    messages may hold what should not be kept in a file.
+    """
+    try:
+        import readline
+    except ImportError:  # Windows, or a Python built without it
+        return
+
+    def complete(text: str, state: int) -> Optional[str]:
+        matches = [command for command in COMMANDS if command.startswith(text)]
+        return matches[state] if state < len(matches) else None
+
+    readline.set_completer(complete)
+    readline.set_completer_delims(" \t\n")  # "/" starts a command: it is part of the word
+    if "libedit" in (readline.__doc__ or ""):
+        readline.parse_and_bind("bind ^I rl_complete")
+    else:
+        readline.parse_and_bind("tab: complete")
+
+
+async def check_model(client: AsyncMicroDC, model: str) -> None:
+    """Refuse, in the command line's terms, a model that is not there or does not serve chat."""
+    try:
+        found = await client.models.retrieve(model)
+    except NotFoundError as exc:
+        raise CommandError(f"{describe_error(exc)} ('microdc models list' shows the models.)") from None
+    if CHAT_JOB_TYPE not in found.job_types:
+        serves = ", ".join(str(job_type) for job_type in found.job_types) or "nothing"
+        raise click.UsageError(
+            f"Model {model!r} does not serve {CHAT_JOB_TYPE} jobs (it serves: {serves}); "
+            "'microdc models list' shows which models do."
+        )
+
+
+def budget_message(exc: BudgetExceededError) -> str:
+    """A refused turn, in terms of this command's options."""
+    from ..progress import format_usd
+
+    worst, limit = format_usd(exc.estimate.worst_case_usd), format_usd(exc.limit_usd)
+    if exc.spent_usd:
+        said = f"{format_usd(exc.spent_usd)} spent plus up to {worst} for this message could pass"
+    else:
+        said = f"this message could cost up to {worst}, more than"
+    return (
+        f"Not sent: {said} the --max-cost budget of {limit}. "
+        "Raise --max-cost, lower --max-tokens, or /clear the history for a shorter input."
+    )
+
+
 class _Session:
     """Reads lines, runs turns on one event loop (``asyncio.Runner``), prints replies as they stream."""
 
-    def __init__(self, runner: asyncio.Runner, conversation: Conversation, *, interactive: bool, stdin: TextIO) -> None:
+    def __init__(
+        self,
+        runner: asyncio.Runner,
+        client: AsyncMicroDC,
+        conversation: Conversation,
+        *,
+        interactive: bool,
+        stdin: TextIO,
+    ) -> None:
         self.runner = runner
+        self.client = client
         self.conversation = conversation
         self.interactive = interactive
         self.stdin = stdin
@@ -104,8 +176,13 @@ class _Session:
         elif name == "/cost":
             click.echo(self.cost())
         elif name == "/model" and argument:
+            try:
+                self.runner.run(check_model(self.client, argument))
+            except (click.ClickException, MicroDCError) as exc:
+                self.fail(exc if isinstance(exc, click.ClickException) else _ChatFailed(describe_error(exc)))
+                return True
             self.conversation.model = argument
-            click.echo(f"Model: {argument} (checked with the next message).", err=True)
+            click.echo(f"Model: {argument}.", err=True)
         elif name == "/model":
             self.fail(click.UsageError(f"/model needs a model id, e.g. /model {self.conversation.model}"))
         else:
@@ -144,10 +221,7 @@ class _Session:
         except (MicroDCError, ValueError) as exc:
             if started:
                 click.echo()
-            message = describe_error(exc)
-            if isinstance(exc, BudgetExceededError):
-                message += " (Here: a larger --max-cost, a smaller --max-tokens, or /clear for a shorter history.)"
-            self.fail(_ChatFailed(message))
+            self.fail(_ChatFailed(budget_message(exc) if isinstance(exc, BudgetExceededError) else describe_error(exc)))
             return
         click.echo()
 
@@ -158,6 +232,12 @@ class _Session:
         click.echo(f"Error: {error.format_message()}", err=True)
 
 
+@documented(
+    "microdc chat --model echo-1 --system 'Be brief.' --max-cost 0.50",
+    "printf 'hello\\n/cost\\n' | microdc chat --model echo-1",
+    done="the chat ended (/exit, Ctrl-D, or the end of the input)",
+    failed="a turn failed in a scripted chat (budget, failed job, API error), or the model is not there",
+)
 @click.command()
 @click.option("--model", "-m", envvar="MICRODC_MODEL", show_envvar=True, required=True, help="The model to chat with.")
 @click.option("--system", help="A system message that opens the conversation (/clear keeps it).")
@@ -183,11 +263,15 @@ def chat(
     current = get_settings(ctx)
     client = current.client()
     stdin = sys.stdin
+    interactive = stdin.isatty() and sys.stdout.isatty()
     with asyncio.Runner() as runner:
         try:
+            runner.run(check_model(client, model))
             conversation = client.jobs.conversation(
                 model, system=system, temperature=temperature, max_tokens=max_tokens, max_cost_usd=max_cost
             )
-            _Session(runner, conversation, interactive=stdin.isatty() and sys.stdout.isatty(), stdin=stdin).run()
+            if interactive:
+                enable_line_editing()
+            _Session(runner, client, conversation, interactive=interactive, stdin=stdin).run()
         finally:
             runner.run(client.close())

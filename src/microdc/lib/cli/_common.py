@@ -1,18 +1,16 @@
-"""What every ``microdc`` command shares: settings, the client, running a coroutine, output.
+"""What every ``microdc`` command shares: settings, the client, running a coroutine, errors.
 
-Output rules: ``--json`` prints JSON on stdout (one document, or JSON Lines where
-said) and nothing else there; without it, people get aligned tables and
-``name  value`` lines. Messages about what happened go to stderr.
+How answers are printed is in ``_output``.
 """
 
 from __future__ import annotations
 
-import json
 import asyncio
-from typing import TYPE_CHECKING, Any, Dict, List, Tuple, TypeVar, Callable, Optional, Sequence, Awaitable
+from typing import TYPE_CHECKING, Any, Dict, TypeVar, Callable, Optional, Awaitable
 from dataclasses import dataclass
 
 import click
+import httpx
 
 from ..._logs import redact_url
 from ..._exceptions import APIError, MicroDCError, APIStatusError
@@ -22,12 +20,10 @@ if TYPE_CHECKING:
     from ..._models import BaseModel
 
 __all__ = [
+    "CommandError",
     "ConfigurationError",
     "Settings",
     "describe_error",
-    "echo_fields",
-    "echo_json",
-    "echo_table",
     "json_option",
     "run_with_client",
     "to_jsonable",
@@ -41,6 +37,17 @@ class ConfigurationError(click.UsageError):
     """Something the command needs is not configured (exit 2); the message says how to set it."""
 
 
+class CommandError(click.ClickException):
+    """A command could not do its work (exit 1): one line, in the command line's terms."""
+
+
+ROOT_HELP = "microdc --help"
+"""Where the root options and their environment variables are described."""
+
+_NO_KEY = "not-used"
+"""The client's key when a command sends none (``files download --token``): never sent."""
+
+
 @dataclass
 class Settings:
     """The root options (``microdc --api-key ... --json <command>``), on ``ctx.obj``."""
@@ -51,19 +58,35 @@ class Settings:
     max_retries: Optional[int] = None
     json: bool = False
 
-    def client(self) -> AsyncMicroDC:
+    def client(self, *, send_key: bool = True) -> AsyncMicroDC:
+        """A client for these settings; ``send_key=False``: no request carries an API key (none is needed)."""
+        from ..._types import omit
         from ..._client import AsyncMicroDC
 
-        if not self.api_key:
+        if send_key and not self.api_key:
             raise ConfigurationError("No API key: set MICRODC_API_KEY or pass --api-key.")
         if not self.base_url:
             raise ConfigurationError("No API address: set MICRODC_BASE_URL or pass --base-url.")
-        options: Dict[str, Any] = {"api_key": self.api_key, "base_url": self.base_url}
+        options: Dict[str, Any] = {"api_key": self.api_key or _NO_KEY, "base_url": self.base_url}
+        if not send_key:
+            options["default_headers"] = {"Authorization": omit}
         if self.timeout is not None:
             options["timeout"] = self.timeout
         if self.max_retries is not None:
             options["max_retries"] = self.max_retries
-        return AsyncMicroDC(**options)
+        try:
+            return AsyncMicroDC(**options)
+        except (ValueError, httpx.InvalidURL) as exc:
+            raise ConfigurationError(_bad_base_url(self.base_url, exc)) from None
+
+
+def _bad_base_url(base_url: str, exc: Exception) -> str:
+    scheme, sep, _ = base_url.partition("://")
+    if not sep:
+        return f"The base URL {base_url!r} has no scheme: set MICRODC_BASE_URL or --base-url to 'http://{base_url}'."
+    if scheme not in ("http", "https"):
+        return f"The base URL {base_url!r} must start with http:// or https:// (MICRODC_BASE_URL or --base-url)."
+    return f"The base URL {base_url!r} is not a valid URL ({exc}): fix MICRODC_BASE_URL or --base-url."
 
 
 def settings(ctx: click.Context, as_json: bool = False) -> Settings:
@@ -80,9 +103,11 @@ def json_option(function: _F) -> _F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of a table.")(function)
 
 
-def run_with_client(current: Settings, work: Callable[[AsyncMicroDC], Awaitable[_T]]) -> _T:
-    """Make a client, run ``work(client)`` in a fresh event loop, and close the client."""
-    client = current.client()
+def run_with_client(
+    current: Settings, work: Callable[[AsyncMicroDC], Awaitable[_T]], *, client: Optional[AsyncMicroDC] = None
+) -> _T:
+    """Run ``work(client)`` in a fresh event loop, then close the client (by default one for ``current``)."""
+    client = client if client is not None else current.client()
 
     async def main() -> _T:
         async with client:
@@ -107,35 +132,5 @@ def describe_error(exc: BaseException) -> str:
     return " ".join(line.split())
 
 
-# --- output -----------------------------------------------------------------------------
-
-
 def to_jsonable(value: BaseModel) -> Dict[str, object]:
     return value.to_dict(mode="json")
-
-
-def echo_json(data: object) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def echo_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """Columns aligned on the widest cell, two spaces apart; the last column is not padded."""
-    widths = [max([len(header), *(len(row[i]) for row in rows)]) for i, header in enumerate(headers)]
-
-    def line(cells: Sequence[str]) -> str:
-        padded = [cell.ljust(width) for cell, width in zip(cells[:-1], widths[:-1], strict=True)]
-        return "  ".join([*padded, cells[-1]]).rstrip()
-
-    click.echo(line([header.upper() for header in headers]))
-    for row in rows:
-        click.echo(line(row))
-
-
-def echo_fields(fields: List[Tuple[str, str]]) -> None:
-    """``name  value`` lines, names aligned; a multi-line value is indented under its name."""
-    width = max((len(name) for name, _ in fields), default=0)
-    for name, value in fields:
-        lines = value.splitlines() or [""]
-        click.echo(f"{name.ljust(width)}  {lines[0]}".rstrip())
-        for more in lines[1:]:
-            click.echo(f"{' ' * width}  {more}".rstrip())

@@ -1,4 +1,4 @@
-"""``microdc jobs create|get|status|list|wait|cancel|ack`` (``jobs run`` is in ``_cli_run``)."""
+"""``microdc jobs create|get|status|list|wait|cancel|ack`` (``jobs run`` is in ``_run``, ``jobs events`` in ``_events``)."""
 
 from __future__ import annotations
 
@@ -7,107 +7,49 @@ from typing import TYPE_CHECKING, Any, Dict, List, Tuple, Callable, Optional, Aw
 
 import click
 
-from ..._spec import JOB_TYPES, CHAT_ROLES, JOB_STATES, JOB_PRIORITIES, TIMEOUT_SECONDS_RANGE
-from ._common import (
-    settings as get_settings,
-    echo_json,
-    echo_table,
-    echo_fields,
-    json_option,
-    to_jsonable,
-    run_with_client,
-)
+from ._help import documented
+from ..._spec import JOB_TYPES, CHAT_ROLES, JOB_STATES, JOB_PRIORITIES, TIMEOUT_SECONDS_RANGE, JOB_LIST_IDS_MAX_ITEMS
+from ._common import CommandError, settings as get_settings, json_option
+from ._output import Paging, show_one, show_page, show_fields, paging_options
+from ._params import ParamsProblem, check_job, job_shapes
+from ._render import JOB_COLUMNS, job_row, job_fields, status_fields
 
 if TYPE_CHECKING:
     from ..._client import AsyncMicroDC
     from ...types.job import Job
-    from ...types.job_status import JobStatus
 
-__all__ = ["job_fields", "jobs"]
+__all__ = ["job_id_argument", "jobs"]
 
 
+@documented(
+    "microdc jobs create --model echo-1 --prompt 'Say hi' --wait",
+    "microdc jobs list --status running",
+    "microdc jobs events job_abc123",
+    done="it worked",
+    failed="the API refused or could not be reached, or a wait timed out",
+)
 @click.group()
 def jobs() -> None:
     """Submit, follow and manage jobs."""
 
 
-# --- rendering ------------------------------------------------------------------------
+def _job_command(ctx: click.Context, as_json: bool, call: Callable[[AsyncMicroDC], Awaitable[Job]]) -> None:
+    """One job in, one job out."""
+    show_one(get_settings(ctx, as_json), call, show_fields(job_fields))
 
 
-def _when(value: object) -> str:
-    if value is None:
-        return "-"
-    isoformat = getattr(value, "isoformat", None)
-    return str(isoformat(timespec="seconds")) if callable(isoformat) else str(value)
+async def _wait(client: AsyncMicroDC, job_id: str, timeout: Optional[float], option: str, **more: Any) -> Job:
+    """``jobs.wait``, its timeout told in the command's terms (``option`` is the one that set it)."""
+    from ..jobs._errors import JobWaitTimeoutError
 
-
-def _cost(job: Job) -> str:
-    from ..progress import format_usd
-
-    return format_usd(job.usage.cost_usd) if job.usage is not None else "-"
-
-
-def result_text(job: Job) -> str:
-    """The job's output for people: text, the chat answer, or a summary of embeddings."""
-    from ...types.document_result import DocumentResult
-    from ...types.llm_chat_result import LLMChatResult
-    from ...types.llm_embed_result import LLMEmbedResult
-    from ...types.llm_complete_result import LLMCompleteResult
-
-    result = job.result
-    if result is None:
-        return "-"
-    if isinstance(result, LLMCompleteResult):
-        return result.text
-    if isinstance(result, LLMChatResult):
-        return result.message.content
-    if isinstance(result, LLMEmbedResult):
-        return f"{len(result.embeddings)} embedding(s) of {result.dimensions} dimensions"
-    if isinstance(result, DocumentResult):  # pyright: ignore[reportUnnecessaryIsInstance]
-        return f"{result.text}\n({result.page_count} page(s))"
-    return json.dumps(cast(Any, result).to_dict(mode="json"))
-
-
-def job_fields(job: Job) -> List[Tuple[str, str]]:
-    usage = job.usage
-    fields = [
-        ("id", job.id),
-        ("type", str(job.type)),
-        ("model", job.model),
-        ("status", str(job.status)),
-        ("priority", str(job.priority)),
-        ("progress", f"{job.progress:.0%}"),
-        ("created_at", _when(job.created_at)),
-        ("started_at", _when(job.started_at)),
-        ("completed_at", _when(job.completed_at)),
-        ("acknowledged", "yes" if job.acknowledged else "no"),
-        ("metadata", ", ".join(f"{k}={v}" for k, v in job.metadata.items()) or "-"),
-        (
-            "usage",
-            f"{usage.input_tokens} in + {usage.output_tokens} out tokens, {_cost(job)}" if usage is not None else "-",
-        ),
-        ("error", f"{job.error.code}: {job.error.message}" if job.error is not None else "-"),
-        ("result", result_text(job)),
-    ]
-    return fields
-
-
-def job_row(job: Job) -> List[str]:
-    return [job.id, str(job.type), job.model, str(job.status), f"{job.progress:.0%}", _when(job.created_at), _cost(job)]
-
-
-def show_job(job: Job, as_json: bool) -> None:
-    if as_json:
-        echo_json(to_jsonable(job))
-    else:
-        echo_fields(job_fields(job))
-
-
-def _job_command(
-    ctx: click.Context, as_json: bool, call: Callable[[AsyncMicroDC], Awaitable[Job]]
-) -> None:  # one job in, one job out
-    current = get_settings(ctx, as_json)
-    show_job(run_with_client(current, call), current.json)
+    try:
+        return await client.jobs.wait(job_id, timeout=timeout, **more)
+    except JobWaitTimeoutError as exc:
+        status = exc.job.status if exc.job is not None else "unknown"
+        raise CommandError(
+            f"Job {job_id} did not finish within {timeout:g} s (last status: {status}). "
+            f"Run 'microdc jobs wait {job_id}' to keep waiting, or pass a larger {option}."
+        ) from None
 
 
 # --- create -----------------------------------------------------------------------------
@@ -150,6 +92,42 @@ def _params_from_json(text: Optional[str]) -> Dict[str, Any]:
     return cast(Dict[str, Any], data)
 
 
+def _checked(ctx: click.Context, params: Dict[str, Any], from_options: Dict[str, Any]) -> Dict[str, Any]:
+    """The parameters checked, a problem told in terms of this command's options (exit 2)."""
+    try:
+        return check_job(params)
+    except ParamsProblem as problem:
+        options = {
+            ("type" if param.name == "job_type" else param.name): param.opts[0]
+            for param in ctx.command.params
+            if isinstance(param, click.Option) and param.name
+        }
+        field = problem.field.split(".", 1)[0].split("[", 1)[0]
+        option = options.get(field)
+        if problem.field == "type" and "type" not in params:  # left out, and the inputs do not tell it
+            inputs = ", ".join(options[shape.input] for shape in job_shapes().values())
+            message = f"Pass --type, or exactly one kind of input: {inputs}."
+        elif problem.kind == "missing" and option is not None:
+            message = f"Missing option '{option}': {problem.job_type} jobs need it (or \"{field}\" in --params)."
+        elif problem.kind == "unknown" and field in from_options and option is not None:
+            shape = job_shapes()[str(problem.job_type)]
+            takes = ", ".join(options[name] for name in sorted(shape.fields) if name in options and name != "type")
+            message = f"Option '{option}' is not for {problem.job_type} jobs (they take {takes})."
+        elif field in from_options and option is not None:
+            message = f"Invalid value for '{option}': {problem.message}."
+        else:
+            message = f"Invalid value for '--params': {problem.message}."
+        raise click.UsageError(message, ctx) from None
+
+
+@documented(
+    'microdc jobs create --model echo-1 --prompt "Say hi"',
+    'microdc jobs create --model echo-1 --message "system:Be brief" --message "user:Hi" --wait',
+    "microdc jobs create --model embed-1 --text one --text two --json",
+    """microdc jobs create --params '{"model": "echo-1", "prompt": "Hi"}' --priority high""",
+    done="the job was submitted (and, with --wait, ended: a failed job is shown, not an error)",
+    failed="the API refused the job or could not be reached, or --wait-timeout passed",
+)
 @jobs.command("create")
 @click.option(
     "--type", "job_type", type=click.Choice(JOB_TYPES), help="Job type (guessed from the inputs if left out)."
@@ -179,16 +157,10 @@ def _params_from_json(text: Optional[str]) -> Dict[str, Any]:
 @json_option
 @click.pass_context
 def create(ctx: click.Context, /, **options: Any) -> None:
-    """Submit a job.
-
-    \b
-    microdc jobs create --model echo-1 --prompt "Say hi"
-    microdc jobs create --model echo-1 --message "system:Be brief" --message "user:Hi" --wait
-    microdc jobs create --model embed-1 --text one --text two --json
-    microdc jobs create --params '{"type": "llm_complete", "model": "echo-1", "prompt": "Hi"}'
-    """
+    """Submit a job: --model and its input; the type follows from the input (or --type)."""
     params = _params_from_json(options["params_json"])
     given = {
+        "type": options["job_type"],
         "model": options["model"],
         "prompt": options["prompt"],
         "messages": _messages(options["messages"]) or None,
@@ -202,11 +174,8 @@ def create(ctx: click.Context, /, **options: Any) -> None:
         "timeout_seconds": options["timeout_seconds"],
         "metadata": _key_values(options["metadata"], "--metadata") or None,
     }
-    params.update({name: value for name, value in given.items() if value is not None})
-    job_type = options["job_type"] or params.get("type") or _guess_type(params)
-    params["type"] = job_type
-    if not params.get("model"):
-        raise click.UsageError("Missing option '--model' (or \"model\" in --params).")
+    from_options = {name: value for name, value in given.items() if value is not None}
+    params = _checked(ctx, {**params, **from_options}, from_options)
     if options["idempotency_key"]:
         params["idempotency_key"] = options["idempotency_key"]
     wait, wait_timeout = options["wait"], options["wait_timeout"]
@@ -215,28 +184,10 @@ def create(ctx: click.Context, /, **options: Any) -> None:
         create_job = cast(Callable[..., Awaitable["Job"]], client.jobs.create)
         job = await create_job(**params)
         if wait:
-            job = await client.jobs.wait(job.id, timeout=wait_timeout)
+            job = await _wait(client, job.id, wait_timeout, "--wait-timeout")
         return job
 
     _job_command(ctx, options["as_json"], call)
-
-
-def _guess_type(params: Dict[str, Any]) -> str:
-    found = [
-        job_type
-        for job_type, field in (
-            ("llm_complete", "prompt"),
-            ("llm_chat", "messages"),
-            ("llm_embed", "texts"),
-            ("document", "file_tokens"),
-        )
-        if params.get(field)
-    ]
-    if len(found) != 1:
-        raise click.UsageError(
-            "Pass --type, or exactly one kind of input: --prompt, --message, --text or --file-token."
-        )
-    return found[0]
 
 
 # --- one job by id ------------------------------------------------------------------------
@@ -244,6 +195,7 @@ def _guess_type(params: Dict[str, Any]) -> str:
 job_id_argument = click.argument("job_id")
 
 
+@documented("microdc jobs get job_abc123", "microdc jobs get job_abc123 --json | jq .result", done="the job is shown")
 @jobs.command("get")
 @job_id_argument
 @json_option
@@ -253,27 +205,22 @@ def get(ctx: click.Context, job_id: str, as_json: bool) -> None:
     _job_command(ctx, as_json, lambda client: client.jobs.retrieve(job_id))
 
 
+@documented("microdc jobs status job_abc123", done="the status is shown")
 @jobs.command("status")
 @job_id_argument
 @json_option
 @click.pass_context
 def status(ctx: click.Context, job_id: str, as_json: bool) -> None:
     """Show a job's status and progress only."""
-    current = get_settings(ctx, as_json)
-    found: JobStatus = run_with_client(current, lambda client: client.jobs.retrieve_status(job_id))
-    if current.json:
-        echo_json(to_jsonable(found))
-    else:
-        echo_fields(
-            [
-                ("id", found.id),
-                ("status", str(found.status)),
-                ("progress", f"{found.progress:.0%}"),
-                ("updated_at", _when(found.updated_at)),
-            ]
-        )
+    show_one(get_settings(ctx, as_json), lambda client: client.jobs.retrieve_status(job_id), show_fields(status_fields))
 
 
+@documented(
+    "microdc jobs wait job_abc123",
+    "microdc jobs wait job_abc123 --timeout 60 --json",
+    done="the job ended and is shown (a failed or cancelled job too)",
+    failed="the API refused or could not be reached, or --timeout passed first",
+)
 @jobs.command("wait")
 @job_id_argument
 @click.option(
@@ -284,9 +231,14 @@ def status(ctx: click.Context, job_id: str, as_json: bool) -> None:
 @click.pass_context
 def wait(ctx: click.Context, job_id: str, timeout: Optional[float], poll_interval: float, as_json: bool) -> None:
     """Wait until a job ends, then show it (a failed job is shown, not an error)."""
-    _job_command(ctx, as_json, lambda client: client.jobs.wait(job_id, timeout=timeout, poll_interval=poll_interval))
+    _job_command(ctx, as_json, lambda client: _wait(client, job_id, timeout, "--timeout", poll_interval=poll_interval))
 
 
+@documented(
+    "microdc jobs cancel job_abc123",
+    done="the job is cancelled and shown",
+    failed="the API refused (e.g. the job has ended already) or could not be reached",
+)
 @jobs.command("cancel")
 @job_id_argument
 @json_option
@@ -296,6 +248,11 @@ def cancel(ctx: click.Context, job_id: str, as_json: bool) -> None:
     _job_command(ctx, as_json, lambda client: client.jobs.cancel(job_id))
 
 
+@documented(
+    "microdc jobs ack job_abc123",
+    done="the job is acknowledged and shown (acknowledging twice is fine)",
+    failed="the API refused (e.g. the job has not ended) or could not be reached",
+)
 @jobs.command("ack")
 @job_id_argument
 @json_option
@@ -308,14 +265,32 @@ def ack(ctx: click.Context, job_id: str, as_json: bool) -> None:
 # --- list ---------------------------------------------------------------------------------
 
 
+def _split(values: Tuple[str, ...]) -> List[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
 def _states(values: Tuple[str, ...]) -> List[str]:
-    states = [state.strip() for value in values for state in value.split(",") if state.strip()]
+    states = _split(values)
     for state in states:
         if state not in JOB_STATES:
             raise click.BadParameter(f"{state!r} is not one of {', '.join(JOB_STATES)}", param_hint="--status")
     return states
 
 
+def _ids(values: Tuple[str, ...]) -> List[str]:
+    ids = _split(values)
+    if len(ids) > JOB_LIST_IDS_MAX_ITEMS:
+        raise click.BadParameter(f"at most {JOB_LIST_IDS_MAX_ITEMS} ids, got {len(ids)}", param_hint="--id")
+    return ids
+
+
+@documented(
+    "microdc jobs list",
+    "microdc jobs list --status queued,running --type llm_chat --limit 50",
+    "microdc jobs list --after job_abc123",
+    "microdc --json jobs list --all --unacknowledged | jq -r '.[].id'",
+    done="the jobs are listed (none is fine)",
+)
 @jobs.command("list")
 @click.option(
     "--status",
@@ -326,8 +301,10 @@ def _states(values: Tuple[str, ...]) -> List[str]:
 )
 @click.option("--type", "job_type", type=click.Choice(JOB_TYPES), help="Only jobs of this type.")
 @click.option("--acknowledged/--unacknowledged", default=None, help="Only acknowledged, or only unacknowledged, jobs.")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Show at most this many jobs.")
-@click.option("--all", "show_all", is_flag=True, help="Show every job (walks all pages).")
+@click.option(
+    "--id", "ids", multiple=True, metavar="ID[,ID]", help="Only these jobs (repeat or comma-separate; at most 100)."
+)
+@paging_options("jobs")
 @json_option
 @click.pass_context
 def list_jobs(
@@ -335,31 +312,24 @@ def list_jobs(
     statuses: Tuple[str, ...],
     job_type: Optional[str],
     acknowledged: Optional[bool],
+    ids: Tuple[str, ...],
     limit: int,
     show_all: bool,
+    after: Optional[str],
     as_json: bool,
 ) -> None:
-    """List jobs, newest first."""
-    current = get_settings(ctx, as_json)
-    query: Dict[str, Any] = {"limit": 100 if show_all else min(limit, 100)}
-    states = _states(statuses)
+    """List jobs, newest first, a page at a time (--limit, --after) or all of them (--all)."""
+    paging = Paging(limit, show_all, after)
+    query = paging.query()
+    states, wanted = _states(statuses), _ids(ids)
     if states:
         query["status"] = states
+    if wanted:
+        query["ids"] = wanted
     if job_type:
         query["type"] = job_type
     if acknowledged is not None:
         query["acknowledged"] = acknowledged
-
-    async def call(client: AsyncMicroDC) -> List[Job]:
-        found: List[Job] = []
-        async for job in client.jobs.list(**query):
-            found.append(job)
-            if not show_all and len(found) >= limit:
-                break
-        return found
-
-    found = run_with_client(current, call)
-    if current.json:
-        echo_json([to_jsonable(job) for job in found])
-    else:
-        echo_table(["id", "type", "model", "status", "progress", "created", "cost"], [job_row(job) for job in found])
+    show_page(
+        get_settings(ctx, as_json), paging, lambda client: client.jobs.list(**query), "jobs", JOB_COLUMNS, job_row
+    )

@@ -32,19 +32,23 @@ from typing import (
     AsyncIterator,
     cast,
 )
+from dataclasses import dataclass
 
 import anyio
 import click
 import anyio.to_thread
 
+from ._help import documented
 from ._jobs import jobs
-from ._common import settings as get_settings, echo_json, json_option, to_jsonable, describe_error, run_with_client
+from ._common import CommandError, settings as get_settings, json_option, to_jsonable, describe_error, run_with_client
+from ._output import echo_json
+from ._params import ParamsProblem, check_job
 
 if TYPE_CHECKING:
     from ..batch import JobInput, BatchItem, BatchSummary
     from ..._client import AsyncMicroDC
 
-__all__ = ["JobsFile", "run"]
+__all__ = ["JobsFile", "RunOptions", "run"]
 
 READ_SIZE = 64 * 1024
 """Bytes read from the input file at a time, at most."""
@@ -96,6 +100,7 @@ class JobsFile:
 
     @staticmethod
     def _parse(raw: bytes, number: int) -> object:
+        """The line's job parameters (the type inferred when left out), or the input's error, naming the line."""
         from ..batch._inputs import InvalidInput
 
         text = raw.decode("utf-8", errors="replace")
@@ -105,7 +110,14 @@ class JobsFile:
             return InvalidInput(ValueError(f"line {number} is not valid JSON ({exc})"), text)
         if not isinstance(data, dict):
             return InvalidInput(ValueError(f"line {number} is not a JSON object of jobs.create parameters"), text)
-        return cast(Dict[str, Any], data)
+        params = cast(Dict[str, Any], data)
+        if "idempotency_key" in params:
+            problem = 'sets "idempotency_key": jobs run gives each job its own (from the batch id); remove it'
+            return InvalidInput(ValueError(f"line {number} {problem}"), text)
+        try:
+            return check_job(params)
+        except ParamsProblem as exc:
+            return InvalidInput(ValueError(f"line {number}: {exc.message}"), text)
 
 
 def _open_results(path: str) -> IO[str]:
@@ -162,6 +174,39 @@ def _parse_shard(_ctx: click.Context, _param: click.Parameter, value: Optional[s
     return shard
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """The options of ``jobs run`` that ``jobs.batch`` takes: a new one is a field, a ``click.option`` and a key."""
+
+    concurrency: int
+    cost_limit: Optional[float]
+    state: Optional[str]
+    shard: Optional[Tuple[int, int]]
+    batch_id: Optional[str]
+    wait: bool
+    poll_interval: float
+
+    def batch_options(self) -> Dict[str, Any]:
+        """The keyword arguments of ``client.jobs.batch``."""
+        return {
+            "concurrency": self.concurrency,
+            "cost_limit_usd": self.cost_limit,
+            "state_file": self.state,
+            "batch_id": self.batch_id,
+            "shard": self.shard,
+            "wait": self.wait,
+            "poll_interval": self.poll_interval,
+        }
+
+
+@documented(
+    "microdc jobs run prompts.jsonl --output results.jsonl --state prompts.sqlite3 --cost-limit 5",
+    "microdc jobs run prompts.jsonl -o part0.jsonl --state s0.sqlite3 --shard 0/4 --batch-id nightly",
+    "cat prompts.jsonl | microdc jobs run - > results.jsonl",
+    done="every input was handled (failed jobs and inputs skipped for the budget included: see the results)",
+    failed='some inputs could not be submitted or followed (status "error"), or the state file cannot be used',
+    extra=((130, "interrupted (Ctrl-C); with --state the state is saved: run the same command again to resume"),),
+)
 @jobs.command("run")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option(
@@ -206,32 +251,25 @@ def _parse_shard(_ctx: click.Context, _param: click.Parameter, value: Optional[s
 @click.pass_context
 def run(
     ctx: click.Context,
+    /,
     file: str,
     output: Optional[str],
-    state: Optional[str],
-    shard: Optional[Tuple[int, int]],
-    concurrency: int,
-    cost_limit: Optional[float],
-    wait: bool,
-    batch_id: Optional[str],
-    poll_interval: float,
     show_progress: bool,
     as_json: bool,
+    **batch: Any,
 ) -> None:
     """Run every job in FILE (JSON Lines of jobs.create parameters), writing each result as it finishes.
 
-    \b
-    microdc jobs run prompts.jsonl --output results.jsonl --state prompts.sqlite3 --cost-limit 5
-    microdc jobs run prompts.jsonl -o part0.jsonl --state s0.sqlite3 --shard 0/4 --batch-id nightly
-
-    Exit status: 0 when every input was handled (jobs that failed and inputs skipped
-    for the budget included: see the results), 1 when some could not be submitted or
-    followed (status "error"), 2 for bad usage, 130 when interrupted (the state is
-    saved: run the same command again to resume).
+    Each line is a JSON object such as {"model": "echo-1", "prompt": "Hi"}; its "type"
+    follows from its input ("prompt", "messages", "texts" or "file_tokens") when left
+    out. A line that is not a job is that input's "error" result; the run goes on.
     """
+    from ..batch import BatchStateError
     from ..progress import ProgressDisplay
 
     current = get_settings(ctx, as_json)
+    options = RunOptions(**batch)
+    state = options.state
     inputs = JobsFile(file)
     display = ProgressDisplay(log=_progress_logger()) if show_progress else None
     to_stdout = output is None or output == "-"
@@ -241,20 +279,14 @@ def run(
         try:
             async with client.jobs.batch(
                 cast("AsyncIterable[JobInput]", inputs),  # lines that are not jobs become their items' errors
-                concurrency=concurrency,
-                cost_limit_usd=cost_limit,
-                state_file=state,
-                batch_id=batch_id,
-                shard=shard,
-                wait=wait,
-                poll_interval=poll_interval,
                 on_progress=display,
-            ) as batch:
-                async for item in batch:
+                **options.batch_options(),
+            ) as running:
+                async for item in running:
                     line = inputs.line_of.pop(item.index, None)
                     sink.write(json.dumps(result_line(item, line)) + "\n")
                     sink.flush()  # each line is in the file as soon as its job finished
-            return batch.summary()
+            return running.summary()
         finally:
             sink.flush()
             if sink is not sys.stdout:
@@ -262,6 +294,11 @@ def run(
 
     try:
         summary = run_with_client(current, call)
+    except BatchStateError as exc:
+        raise CommandError(
+            f"Cannot use the state file {exc.path}: {exc.reason}. It was left untouched; fix it, or pass "
+            "another --state (one that does not exist starts a new run)."
+        ) from None
     except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C (asyncio.run may report it either way)
         if state:
             command = shlex.join(["microdc", *sys.argv[1:]])

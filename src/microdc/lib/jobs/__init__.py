@@ -27,6 +27,7 @@ from typing_extensions import Unpack
 
 from ._ask import AskOptions
 from ._cost import CostEstimate, price_book
+from ._errors import JobFailedError, BudgetExceededError, JobWaitTimeoutError
 from ..._types import MutationRequestOptions
 from ._waiting import OnComplete, as_completed, wait_for_job
 from ._watcher import JobWatcher, JobCallback
@@ -50,11 +51,14 @@ if TYPE_CHECKING:
 __all__ = [
     "AskOptions",
     "AsyncJobs",
+    "BudgetExceededError",
     "Conversation",
     "ConversationStream",
     "ConversationUsage",
     "CostEstimate",
     "JobCallback",
+    "JobFailedError",
+    "JobWaitTimeoutError",
     "JobWatcher",
 ]
 

@@ -24,8 +24,9 @@ import anyio
 from typing_extensions import Unpack
 
 from ._cost import price_book
+from ._errors import JobFailedError, BudgetExceededError
 from ..._types import MutationRequestOptions
-from ..._exceptions import APIError, ConflictError, APIStatusError, JobFailedError, BudgetExceededError
+from ..._exceptions import APIError, ConflictError, APIStatusError
 from ..._operations import operation
 from ...types.job_priority import JobPriority
 

@@ -47,8 +47,8 @@ from ._ask import (
     failure_message,
     cancel_abandoned,
 )
+from ._errors import JobFailedError
 from ..._types import MutationRequestOptions
-from ..._exceptions import JobFailedError
 from ..._operations import operation
 from ...types.chat_role import ChatRole
 from ...types.chat_message_param import ChatMessageParam

@@ -46,7 +46,8 @@ import anyio
 
 from ... import _clock
 from ..._spec import TERMINAL_JOB_STATES, JOB_LIST_IDS_MAX_ITEMS
-from ..._exceptions import APIError, NotFoundError, JobWaitTimeoutError
+from ._errors import JobWaitTimeoutError
+from ..._exceptions import APIError, NotFoundError
 from ..._operations import NO_OPERATION, OperationScope, operation
 from ...types.job_state import JobState
 from ...types.job_status_event import JobStatusEvent
