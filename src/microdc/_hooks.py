@@ -50,8 +50,8 @@ from ._logs import logger, redact_url, redact_headers
 from ._retry import retry_after_seconds
 from ._constants import MAX_RETRY_AFTER
 from ._exceptions import APIError, APIStatusError
-from ._operations import EndHook, StartHook, OperationInfo, is_cancellation, current_operation
-from ._job_notices import JobHook, JobInfo, terminal_jobs
+from ._operations import EndHook, StartHook, OperationInfo, SupportsOnOperation, is_cancellation, current_operation
+from ._job_notices import JobHook, JobInfo, SupportsOnJob, terminal_jobs
 
 if TYPE_CHECKING:
     from ._rate_limit import RateLimit
@@ -247,8 +247,11 @@ class SupportsOnError(Protocol):
         ...
 
 
-HookSet: TypeAlias = Union[Hooks, SupportsOnRequest, SupportsOnResponse, SupportsOnRetry, SupportsOnError]
-"""An object with any of ``on_request``, ``on_response``, ``on_retry``, ``on_error``."""
+HookSet: TypeAlias = Union[
+    Hooks, SupportsOnRequest, SupportsOnResponse, SupportsOnRetry, SupportsOnError, SupportsOnJob, SupportsOnOperation
+]
+"""An object with any of ``on_request``, ``on_response``, ``on_retry``, ``on_error``, ``on_job``,
+``on_operation_start``/``on_operation_end``."""
 HooksArg: TypeAlias = Union[HookSet, Sequence[HookSet]]
 """What ``hooks=`` takes: one hook set or a list of them (called in order)."""
 

@@ -2,7 +2,9 @@
 
 Where this sits: ``jobs.ask``, ``conversation.send``/``stream``, ``create_and_wait``
 and ``jobs.wait`` of a model job (``llm_complete``, ``llm_chat``, ``llm_embed``) each
-open an :class:`Operation` around their whole run: submit, wait, terminal Job. Hook
+open an :class:`Operation` around their whole run: submit, wait, terminal Job. A
+structured ``ask``/``send`` (``response_model=``, read with ``jobs.parse``'s rules) is
+one operation too, its re-asks and the validation of each reply included. Hook
 sets that implement ``on_operation_start`` / ``on_operation_end`` see it
 (``lib.otel.Telemetry`` turns it into the GenAI span); every other hook set, and a
 client without hooks, never does: :func:`operation` returns :data:`NO_OPERATION`
@@ -25,7 +27,7 @@ import asyncio
 import itertools
 import contextvars
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Dict, Type, Tuple, Union, Mapping, Callable, Optional, Generator
+from typing import TYPE_CHECKING, Any, Dict, List, Type, Tuple, Union, Mapping, Callable, Optional, Generator
 from contextlib import contextmanager
 from dataclasses import field, dataclass
 from urllib.parse import urlsplit
@@ -85,7 +87,11 @@ class OperationEndInfo(OperationInfo):
     """``on_operation_end``: the operation returned, raised or was cancelled."""
 
     job: Optional[Job]
-    """The terminal Job, when the operation got that far (a failed or cancelled job too)."""
+    """The terminal Job, when the operation got that far (a failed or cancelled job too); the
+    last one, when the operation ran several."""
+    jobs: Tuple[Job, ...]
+    """Every terminal Job the operation ran, in order: more than one when a structured reply
+    (``response_model=``) was re-asked, each re-ask being a job of its own."""
     error: Optional[BaseException]
     """What the operation raised (``JobFailedError`` for a job that failed), or ``None``."""
     cancelled: bool
@@ -129,12 +135,12 @@ class Operation:
     and ended with :meth:`end`.
     """
 
-    __slots__ = ("_ended", "_ends", "_job", "_started", "_token", "info")
+    __slots__ = ("_ended", "_ends", "_jobs", "_started", "_token", "info")
 
     def __init__(self, info: OperationInfo, starts: Tuple[StartHook, ...], ends: Tuple[EndHook, ...]) -> None:
         self.info = info
         self._ends = ends
-        self._job: Optional[Job] = None
+        self._jobs: List[Job] = []
         self._ended = False
         self._token: Optional[contextvars.Token[Optional[Operation]]] = None
         self._started = _clock.monotonic()
@@ -142,8 +148,8 @@ class Operation:
             _call(hook, info)
 
     def finish(self, job: Job) -> None:
-        """The operation reached its terminal Job (before any error about it is raised)."""
-        self._job = job
+        """The operation reached a terminal Job (before any error about it is raised); once per job it ran."""
+        self._jobs.append(job)
 
     def end(self, error: Optional[BaseException] = None) -> None:
         """End it once: the end hooks run with ``error`` (``None`` for a success)."""
@@ -154,7 +160,8 @@ class Operation:
         cancelled = error is not None and (is_cancellation(error) or isinstance(error, GeneratorExit))
         info = OperationEndInfo(
             **{name: getattr(self.info, name) for name in _INFO_FIELDS},
-            job=self._job,
+            job=self._jobs[-1] if self._jobs else None,
+            jobs=tuple(self._jobs),
             error=error,
             cancelled=cancelled,
             elapsed=_clock.monotonic() - self._started,

@@ -33,6 +33,10 @@ How it works (:mod:`._engine` has the details):
   ``skipped_budget``.
 * **Shards**: ``shard=(i, n)`` takes the inputs whose index is ``i`` mod ``n``,
   with the batch id and keys a single run would use.
+* **Structured outputs**: with ``response_model=T`` each job carries the instruction
+  for ``T``, each completed item's reply is parsed into ``item.parsed`` (or
+  ``item.parse_error``), and an invalid reply is re-asked up to ``max_reasks`` times,
+  each re-ask admitted under the cost limit like any input (:mod:`._reasks`).
 """
 
 from __future__ import annotations
@@ -85,7 +89,9 @@ def batch(
     wait: bool = True,
     poll_interval: float = DEFAULT_POLL_INTERVAL,
     on_progress: Optional[OnProgress] = None,
-) -> BatchRun:
+    response_model: object = None,
+    max_reasks: int = 1,
+) -> BatchRun[Any]:
     """The body of ``client.jobs.batch`` (see the module docs)."""
     return BatchRun(
         jobs_resource,
@@ -99,6 +105,8 @@ def batch(
         wait=wait,
         poll_interval=poll_interval,
         on_progress=on_progress,
+        response_model=response_model,
+        max_reasks=max_reasks,
     )
 
 
@@ -115,7 +123,9 @@ async def submit_many(
     defaults: Optional[Mapping[str, Any]] = None,
     shard: Optional[Shard] = None,
     poll_interval: float = DEFAULT_POLL_INTERVAL,
-) -> BatchResult:
+    response_model: object = None,
+    max_reasks: int = 1,
+) -> BatchResult[Any]:
     """``batch`` collected into a :class:`BatchResult`, in input order (for small runs: it keeps every item).
 
     Raises what the run raises: ``BatchStateError`` for an unusable state file (left
@@ -134,8 +144,10 @@ async def submit_many(
         wait=wait,
         poll_interval=poll_interval,
         on_progress=on_progress,
+        response_model=response_model,
+        max_reasks=max_reasks,
     )
-    by_index: Dict[int, BatchItem] = {}
+    by_index: Dict[int, BatchItem[Any]] = {}
     async with run:
         async for item in run:
             by_index[item.index] = item

@@ -10,7 +10,8 @@ Tasks, all in the caller's event loop, none holding more than a bounded number o
 * **followers**, one per group of up to 100 job ids, poll the list endpoint until
   each job ends (``wait=True``; :mod:`._following`);
 * the **writer** saves state rows in transactions of many rows, in a worker thread;
-* the **ticker** reports progress.
+* the **ticker** reports progress;
+* with ``response_model=``, a task per **re-ask** of an invalid reply (:mod:`._reasks`).
 
 Finished items go to a bounded channel that ``async for item in run`` reads.
 """
@@ -45,13 +46,19 @@ from ._state import TERMINAL, StateRow, BatchState, BatchStateError
 from ._types import BatchItem, OnProgress, BatchProgress, BatchItemStatus
 from ._budget import Budget, to_units
 from ._inputs import Shard, Prepared, prepare, dumps_error, read_inputs
+from ._reasks import Reasks
+from ._submit import wait_to_fit, submit_reserved
 from ._writer import RowWriter
+from ..jobs._ask import add_cost
 from ._following import Followed, Following
 from ..jobs._cost import PriceBook, cost_of
-from ..._exceptions import APIError, MicroDCError, APIStatusError, AuthenticationError
+from ..._exceptions import APIError, MicroDCError, AuthenticationError
 
 if TYPE_CHECKING:
+    from anyio.abc import TaskGroup
+
     from ...types.job import Job
+    from ..structured import OutputValidationError
     from ...resources.jobs import AsyncJobsResource
 
 __all__ = ["Engine"]
@@ -81,6 +88,8 @@ class Engine:
         on_progress: Optional[OnProgress],
         total: Optional[int],
         prices: Optional[PriceBook],
+        response_model: object = None,
+        max_reasks: int = 1,
     ) -> None:
         self.jobs = jobs
         self.state = state
@@ -93,7 +102,10 @@ class Engine:
         self._shard = shard
         self.wait = wait
         self._on_progress = on_progress
-        self._prices = prices
+        self.prices = prices
+        self.response_model = response_model
+        self.reasks = Reasks(self, response_model, max_reasks, concurrency) if response_model is not None else None
+        self.parse_errors = 0
         self.total = total
         self.counts: Dict[str, int] = dict.fromkeys(
             ("completed", "failed", "cancelled", "error", "skipped_budget", "submitted"), 0
@@ -123,6 +135,7 @@ class Engine:
         self._window_end = -1
         self._changed = True
         self._feed_scope = anyio.CancelScope()
+        self._background: Optional[TaskGroup] = None
         self.done = anyio.Event()
 
     # --- the run ------------------------------------------------------------------------
@@ -130,6 +143,7 @@ class Engine:
     async def run(self) -> None:
         try:
             async with anyio.create_task_group() as background:
+                self._background = background
                 background.start_soon(self._guard, self._ticker)
                 background.start_soon(self._guard, self._writer.run)
                 self.following.start(background)
@@ -145,7 +159,7 @@ class Engine:
                         self._to_submit_send.close()
                 if not self.stopping:
                     self.total = self.read  # every input was read
-                await self.following.drain()
+                await self._drain()
                 if self._remote_cancel:
                     await self._guard(self._cancel_remote)
                 background.cancel_scope.cancel()
@@ -166,6 +180,18 @@ class Engine:
         with contextlib.suppress(Exception):
             await self._report(done=True)
         self.done.set()
+
+    async def _drain(self) -> None:
+        """Wait until every job followed has ended, and every re-ask they led to too."""
+        await self.following.drain()
+        while self.reasks is not None and self.reasks.pending and not self.stopping:
+            await self.reasks.idle()
+            await self.following.drain()
+
+    def start_background(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work`` in a task of the run (its exception stops the run)."""
+        assert self._background is not None
+        self._background.start_soon(self._guard, work)
 
     async def _guard(self, work: Callable[[], Awaitable[None]]) -> None:
         """Run ``work``; its exception stops the run and is raised to the caller."""
@@ -192,6 +218,8 @@ class Engine:
             scope.cancel()
         self._feed_scope.cancel()
         self.following.stop()
+        if self.reasks is not None:
+            self.reasks.stop()
 
     # --- reading and admitting ------------------------------------------------------------
 
@@ -202,7 +230,7 @@ class Engine:
                 last_index = index
                 self.read += 1
                 self._changed = True
-                item = prepare(index, raw, self._defaults, self.batch_id)
+                item = prepare(index, raw, self._defaults, self.batch_id, self.response_model)
                 row = await self._recorded(index)
                 if row is not None and row.params_hash != item.params_hash:
                     raise BatchStateError(
@@ -236,9 +264,12 @@ class Engine:
                 estimate = to_units(row.estimate_usd)
                 if not counted:
                     self.budget.adopt(estimate)
-                self.following.add(
-                    row.job_id, Followed(item.index, item.key, item.params_hash, estimate, counted=counted)
-                )
+                followed = Followed(item.index, item.key, item.params_hash, estimate, counted=counted)
+                followed.prior_cost = row.cost_usd  # (a finished row's cost is the item's whole cost)
+                if self.reasks is not None:
+                    followed.params = item.params
+                    followed.attempt = self.reasks.resumed_attempt(row.cost_usd)
+                self.following.add(row.job_id, followed)
             else:
                 status = cast(BatchItemStatus, row.status)
                 await self._emit(BatchItem(item.index, status, None, row.job_id, None, row.cost_usd, item.key))
@@ -260,25 +291,18 @@ class Engine:
             self._estimates[item.index] = prior
             return prior
         estimate = 0
-        if self._prices is not None and budget.limited:
+        if self.prices is not None and budget.limited:
             assert item.params is not None
             try:
-                estimate = to_units((await self._prices.estimate(item.params)).worst_case_usd)
+                estimate = to_units((await self.prices.estimate(item.params)).worst_case_usd)
             except AuthenticationError:
                 raise
             except (MicroDCError, ValueError) as exc:
                 await self._outcome(item, "error", error=exc)
                 return None
-            while not budget.fits(estimate):
-                if budget.live == 0 or not budget.could_fit(estimate):
-                    await self._outcome(item, "skipped_budget", estimate=estimate)
-                    return None
-                self.following.flush()  # the jobs that could make room should be followed now
-                self.following.urgent = True
-                try:
-                    await budget.changed()
-                finally:
-                    self.following.urgent = False
+            if not await wait_to_fit(self.budget, self.following, estimate):
+                await self._outcome(item, "skipped_budget", estimate=estimate)
+                return None
         budget.reserve(estimate)
         self._estimates[item.index] = estimate
         return estimate
@@ -294,30 +318,17 @@ class Engine:
     async def _submit(self, create: Callable[..., Awaitable[Job]], item: Prepared) -> None:
         estimate = self._estimates.pop(item.index, 0)
         assert item.params is not None
-        try:
-            job = await create(**item.params, idempotency_key=item.key)
-        except AuthenticationError:
-            self.budget.release(estimate)
-            raise
-        except APIStatusError as exc:
-            if exc.status_code < 500:  # refused: no job was made
-                self.budget.release(estimate)
-                await self._outcome(item, "error", error=exc)
-                return
-            self.budget.keep(estimate)  # a 5xx may hide a job: its worst case stays reserved
-            await self._outcome(item, "error", error=exc, estimate=estimate, maybe_created=True)
+        job, error, maybe_created = await submit_reserved(self.budget, create, item.params, item.key, estimate)
+        if job is None:
+            await self._outcome(
+                item, "error", error=error, estimate=estimate if maybe_created else 0, maybe_created=maybe_created
+            )
             return
-        except APIError as exc:  # the answer was lost: a job may exist
-            self.budget.keep(estimate)
-            await self._outcome(item, "error", error=exc, estimate=estimate, maybe_created=True)
-            return
-        except (ValueError, TypeError) as exc:  # refused before sending
-            self.budget.release(estimate)
-            await self._outcome(item, "error", error=exc)
-            return
-        self._record(StateRow(item.index, item.params_hash, "submitted", job.id, 0.0, estimate / 1e12))
+        self.record(StateRow(item.index, item.params_hash, "submitted", job.id, 0.0, estimate / 1e12))
         if self.wait:
-            self.following.add(job.id, Followed(item.index, item.key, item.params_hash, estimate, counted=False))
+            params = item.params if self.reasks is not None else None
+            followed = Followed(item.index, item.key, item.params_hash, estimate, counted=False, params=params)
+            self.following.add(job.id, followed)
         else:
             self.budget.keep(estimate)
             await self._emit(BatchItem(item.index, "submitted", job, job.id, None, 0.0, item.key))
@@ -329,16 +340,49 @@ class Engine:
         if not followed.counted:
             self.budget.settle(followed.estimate, cost)
         self.following.take(job.id)
+        # The item's cost: its earlier jobs' and this one's; a finished row read back records it whole.
+        total = max(followed.prior_cost, cost) if followed.counted else add_cost(followed.prior_cost, cost)
+        parsed: Any = None
+        parse_error: Optional[OutputValidationError] = None
+        if self.reasks is not None and job.status == "completed":
+            parsed, parse_error, reask = self.reasks.parse(followed, job, total)
+            if reask is not None:
+                self.reasks.start(followed, job, total, reask)
+                return
+        await self.settle_item(followed, job, total, parsed=parsed, parse_error=parse_error)
+
+    async def settle_item(
+        self,
+        followed: Followed,
+        job: Job,
+        total: float,
+        *,
+        parsed: Any = None,
+        parse_error: Optional[OutputValidationError] = None,
+        maybe_created: Optional[int] = None,
+    ) -> None:
+        """An item is done with its last job: record its row, count it, hand it out.
+
+        ``maybe_created``: the worst case of a re-ask whose answer was lost (it stays reserved).
+        """
         status = cast(BatchItemStatus, job.status)
-        self._record(StateRow(followed.index, followed.params_hash, status, job.id, cost, followed.estimate / 1e12))
-        await self._emit(BatchItem(followed.index, status, job, job.id, None, cost, followed.key))
+        estimate = followed.estimate if maybe_created is None else maybe_created
+        self.record(
+            StateRow(
+                followed.index, followed.params_hash, status, job.id, total, estimate / 1e12, maybe_created is not None
+            )
+        )
+        if parse_error is not None:
+            self.parse_errors += 1
+        item = BatchItem(followed.index, status, job, job.id, None, total, followed.key, parsed, parse_error)
+        await self._emit(item)
 
     async def _lost(self, job_id: str, followed: Followed, error: Exception) -> None:
         """A job that can no longer be followed: an error item; its row stays ``submitted``."""
         if not followed.counted:
             self.budget.keep(followed.estimate)
         self.following.take(job_id)
-        await self._emit(BatchItem(followed.index, "error", None, job_id, error, 0.0, followed.key))
+        await self._emit(BatchItem(followed.index, "error", None, job_id, error, followed.prior_cost, followed.key))
 
     # --- outcomes, rows, progress -----------------------------------------------------------
 
@@ -352,7 +396,7 @@ class Engine:
         maybe_created: bool = False,
     ) -> None:
         text = dumps_error(error) if error is not None else None
-        self._record(StateRow(item.index, item.params_hash, status, None, 0.0, estimate / 1e12, maybe_created, text))
+        self.record(StateRow(item.index, item.params_hash, status, None, 0.0, estimate / 1e12, maybe_created, text))
         await self._emit(BatchItem(item.index, status, None, None, error, 0.0, item.key or None))
 
     async def _emit(self, item: BatchItem) -> None:
@@ -373,7 +417,7 @@ class Engine:
         if scope.cancelled_caught:
             self.late.append(item)
 
-    def _record(self, row: StateRow) -> None:
+    def record(self, row: StateRow) -> None:
         self._writer.record(row)
 
     async def _ticker(self) -> None:
@@ -446,11 +490,12 @@ class Engine:
                 return
         cost = cost_of(job)
         status = cast(BatchItemStatus, job.status if job.status in TERMINAL else "cancelled")
-        self._record(row._replace(status=status, cost_usd=cost))
+        total = add_cost(row.cost_usd, cost)  # a re-ask's row holds what the earlier jobs of its input cost
+        self.record(row._replace(status=status, cost_usd=total))
         followed = self.following.take(job.id)
         if followed is None:  # not followed by this run: its item was made already, or by an earlier run
             return
         if not followed.counted:
             self.budget.settle(followed.estimate, cost)
         self.counts[status] += 1
-        self.late.append(BatchItem(followed.index, status, job, job.id, None, cost, followed.key))
+        self.late.append(BatchItem(followed.index, status, job, job.id, None, total, followed.key))

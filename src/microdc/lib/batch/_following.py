@@ -35,12 +35,29 @@ Work = Callable[[], Awaitable[None]]
 
 
 class Followed:
-    """A job being waited for: enough to make its item and its row."""
+    """A job being waited for: enough to make its item and its row.
 
-    __slots__ = ("counted", "estimate", "index", "key", "params_hash")
+    With ``response_model=``, also what a re-ask needs: the item's first parameters
+    (``params``), which attempt this job is (1: the first) and what the item's
+    earlier attempts cost (``prior_cost``).
+    """
 
-    def __init__(self, index: int, key: str, params_hash: str, estimate: int, *, counted: bool) -> None:
+    __slots__ = ("attempt", "counted", "estimate", "index", "key", "params", "params_hash", "prior_cost")
+
+    def __init__(
+        self,
+        index: int,
+        key: str,
+        params_hash: str,
+        estimate: int,
+        *,
+        counted: bool,
+        params: Optional[Dict[str, Any]] = None,
+        attempt: int = 1,
+        prior_cost: float = 0.0,
+    ) -> None:
         self.index, self.key, self.params_hash, self.estimate, self.counted = index, key, params_hash, estimate, counted
+        self.params, self.attempt, self.prior_cost = params, attempt, prior_cost
 
 
 class Following:
@@ -117,9 +134,15 @@ class Following:
             await self._room.wait()
 
     async def drain(self) -> None:
-        """Hand over the last group and wait until every job followed has ended (or :meth:`stop`)."""
-        self.flush()
-        while self._polling and not self._stopping:
+        """Wait until every job followed has ended (or :meth:`stop`).
+
+        A group still gathering is handed over first, also one that jobs added while
+        waiting (the re-asks of a structured batch) started: it is never left behind.
+        """
+        while not self._stopping:
+            self.flush()
+            if not self._polling:
+                return
             self._polling_done = anyio.Event()
             await self._polling_done.wait()
 

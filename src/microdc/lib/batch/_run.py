@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Dict, List, Type, Union, Mapping, Iterable, Optional, AsyncIterable, cast
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    Type,
+    Union,
+    Generic,
+    Mapping,
+    Iterable,
+    Optional,
+    AsyncIterable,
+    cast,
+)
 
 import anyio
 import anyio.to_thread
 from typing_extensions import Self
 
 from ._state import StrPath, BatchState, validate_batch_id
-from ._types import BatchItem, OnProgress, BatchSummary, BatchProgress
+from ._types import T, BatchItem, OnProgress, BatchSummary, BatchProgress
 from ._engine import Engine
 from ._inputs import Shard, expected_total
 from ..jobs._cost import price_book
+from ..jobs._structured import check_max_reasks
+from ..structured._schema import adapter_for
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
@@ -48,7 +62,7 @@ def _check_options(
     return (index, count)
 
 
-class BatchRun:
+class BatchRun(Generic[T]):
     """A batch of jobs, run as it is read. Use it as an async context manager::
 
         async with client.jobs.batch(inputs, state_file="run.sqlite3") as run:
@@ -56,7 +70,8 @@ class BatchRun:
                 ...
             print(run.progress)
 
-    or just ``summary = await client.jobs.batch(inputs).wait()``.
+    or just ``summary = await client.jobs.batch(inputs).wait()``. With
+    ``response_model=T`` it is a ``BatchRun[T]``: each item's ``parsed`` is a ``T``.
 
     Leaving the ``async with`` block before the run ended stops it (as
     ``cancel()`` does: nothing more is submitted, the state is saved); an
@@ -79,8 +94,13 @@ class BatchRun:
         wait: bool = True,
         poll_interval: float = 1.0,
         on_progress: Optional[OnProgress] = None,
+        response_model: object = None,
+        max_reasks: int = 1,
     ) -> None:
         self._shard = _check_options(concurrency, cost_limit_usd, poll_interval, shard)
+        if response_model is not None:
+            adapter_for(response_model)  # a type pydantic cannot build fails here, not on the first reply
+            check_max_reasks(max_reasks)
         if batch_id is not None:
             validate_batch_id(batch_id)
         if isinstance(inputs, (str, bytes, Mapping)):
@@ -99,13 +119,14 @@ class BatchRun:
             wait=wait,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            response_model=response_model,
+            max_reasks=max_reasks,
         )
         self._state_file = state_file
         self._batch_id = batch_id
         self._engine: Optional[Engine] = None
         self._group: Optional[TaskGroup] = None
-        self._receive: Optional[MemoryObjectReceiveStream[BatchItem]] = None
-        self._late: List[BatchItem] = []
+        self._receive: Optional[MemoryObjectReceiveStream[BatchItem[Any]]] = None
         self._entered = False
         self._raised = False
 
@@ -123,7 +144,7 @@ class BatchRun:
             )
         # A length hint may read a file (the CLI's counts its lines): not in the event loop.
         total = await anyio.to_thread.run_sync(expected_total, self._inputs, self._shard)
-        send, self._receive = anyio.create_memory_object_stream[BatchItem](ITEM_BUFFER)
+        send, self._receive = anyio.create_memory_object_stream[BatchItem[Any]](ITEM_BUFFER)
         cost_limit = self._options["cost_limit"]
         self._engine = Engine(
             self._jobs,
@@ -169,7 +190,7 @@ class BatchRun:
     def __aiter__(self) -> Self:
         return self
 
-    async def __anext__(self) -> BatchItem:
+    async def __anext__(self) -> BatchItem[T]:
         engine, receive = self._engine, self._receive
         if engine is None or receive is None:
             raise RuntimeError(
@@ -223,6 +244,7 @@ class BatchRun:
             elapsed=progress.elapsed,
             cost_limit_usd=engine.budget.limit_usd,
             cancelled_run=engine.cancelled,
+            parse_errors=engine.parse_errors,
         )
 
     async def cancel(self, *, remote: bool = False) -> None:

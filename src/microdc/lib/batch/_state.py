@@ -7,7 +7,7 @@
           params_hash,      a hash of its parameters (a re-run checks the inputs did not change)
           status,           submitted | completed | failed | cancelled | error | skipped_budget
           job_id,           the job, once there is one
-          cost_usd,         what the finished job cost
+          cost_usd,         what the input's finished jobs cost (its earlier jobs', while a re-ask runs)
           estimate_usd,     its worst case when it was admitted (reserved while it runs)
           maybe_created,    1 for an error that may hide a job (a lost answer): its worst case stays reserved
           error)            what went wrong, for an ``error`` row
@@ -244,7 +244,8 @@ class BatchState:
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             summary = conn.execute(
                 "SELECT max(idx), count(*),"
-                " total(CASE WHEN status IN ('completed', 'failed', 'cancelled') THEN cost_usd END),"
+                # A submitted row's cost is that of its input's earlier jobs (re-asks of a reply).
+                " total(CASE WHEN status IN ('completed', 'failed', 'cancelled', 'submitted') THEN cost_usd END),"
                 " total(CASE WHEN status = 'submitted' OR maybe_created THEN estimate_usd END)"
                 " FROM items"
             ).fetchone()

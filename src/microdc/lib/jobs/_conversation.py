@@ -27,10 +27,12 @@ from typing import (
     List,
     Type,
     Tuple,
+    TypeVar,
     Iterable,
     Optional,
     AsyncGenerator,
     cast,
+    overload,
 )
 from dataclasses import dataclass
 
@@ -44,12 +46,13 @@ from ._ask import (
     check_budget,
     check_prompt,
     require_model,
-    failure_message,
+    completed_text,
     cancel_abandoned,
 )
-from ._errors import JobFailedError
 from ..._types import MutationRequestOptions
-from ..._operations import operation
+from ..structured import with_instruction
+from ._structured import until_valid, reask_options, check_max_reasks
+from ..._operations import OperationScope, operation
 from ...types.chat_role import ChatRole
 from ...types.chat_message_param import ChatMessageParam
 from ...types.job_terminal_event import JobTerminalEvent
@@ -64,6 +67,9 @@ __all__ = ["Conversation", "ConversationStream", "ConversationUsage"]
 
 logger = logging.getLogger("microdc")
 
+T = TypeVar("T")
+
+_UNCHANGED = "; the conversation is unchanged"
 _ROLES: Dict[object, ChatRole] = {"system": "system", "user": "user", "assistant": "assistant"}
 
 
@@ -189,8 +195,35 @@ class Conversation:
 
     # --- turns --------------------------------------------------------------------------
 
-    async def send(self, text: str, **options: Unpack[MutationRequestOptions]) -> str:
+    @overload
+    async def send(
+        self, text: str, *, response_model: None = None, **options: Unpack[MutationRequestOptions]
+    ) -> str: ...
+    @overload
+    async def send(
+        self, text: str, *, response_model: Type[T], max_reasks: int = 1, **options: Unpack[MutationRequestOptions]
+    ) -> T: ...
+    @overload
+    async def send(
+        self, text: str, *, response_model: object, max_reasks: int = 1, **options: Unpack[MutationRequestOptions]
+    ) -> Any: ...
+    async def send(
+        self,
+        text: str,
+        *,
+        response_model: object = None,
+        max_reasks: int = 1,
+        **options: Unpack[MutationRequestOptions],
+    ) -> Any:
         """Send ``text`` as the next user message; the reply's text once the job completed.
+
+        With ``response_model`` (anything pydantic's ``TypeAdapter`` takes), the turn's
+        job also carries the instruction for it (a system message) and the reply is
+        returned validated as that type; an invalid reply is re-asked up to
+        ``max_reasks`` times, each re-ask a job of its own (paid for, and checked
+        against the budget before it is sent), and after the last one
+        ``OutputValidationError`` is raised. The history gets the user message and the
+        reply's text, and only when the turn succeeds (no instruction, no re-asks).
 
         Raises ``JobFailedError`` if the job fails or is cancelled, and
         ``BudgetExceededError`` (before sending) if the turn could pass ``max_cost_usd``.
@@ -198,16 +231,25 @@ class Conversation:
         options of ``jobs.create`` (``timeout``, ``extra_headers``, ...).
         """
         async with self._turn():
-            params, estimate = await self._prepare(text)
-            with operation(self._jobs._client, params) as op:  # the GenAI span, for hooks that observe operations
-                job = await submit_turn(self._jobs, params, options)
-                try:
-                    finished = await self._jobs.wait(job.id)
-                except BaseException:
-                    self._charge(await cancel_abandoned(self._jobs, job.id), estimate)
-                    raise
-                op.finish(finished)
-                return self._finish(params, finished)
+            params = self._params(text)
+            if response_model is not None:
+                check_max_reasks(max_reasks)
+            first = params if response_model is None else with_instruction(params, response_model)
+            # The model check and the budget come before the operation: a turn refused sends nothing.
+            estimate = await self._admit(first)
+            with operation(self._jobs._client, first) as op:  # the GenAI span, for hooks that observe operations
+                if response_model is None:
+                    _, reply = await self._exchange(first, options, estimate, op)
+                    value: object = reply
+                else:
+
+                    async def attempt(sent: Dict[str, Any], number: int) -> Tuple[Job, str]:
+                        admitted = estimate if number == 1 else await self._admit(sent)
+                        return await self._exchange(sent, reask_options(options, number), admitted, op)
+
+                    value, _, reply = await until_valid(first, response_model, max_reasks, attempt)
+            self._remember(params, reply)
+            return value
 
     def stream(self, text: str, **options: Unpack[MutationRequestOptions]) -> ConversationStream:
         """Send ``text``; iterate the result for the reply's text as the model produces it.
@@ -225,7 +267,8 @@ class Conversation:
 
     async def _stream_turn(self, text: str, options: MutationRequestOptions) -> AsyncGenerator[str, None]:
         async with self._turn():
-            params, estimate = await self._prepare(text)
+            params = self._params(text)
+            estimate = await self._admit(params)
             # The GenAI span, for hooks that observe operations: current while this turn
             # sends and reads (`op.current()`), never across a `yield` into the caller's code.
             op = operation(self._jobs._client, params, streaming=True)
@@ -254,8 +297,9 @@ class Conversation:
                         with op.current():
                             self._charge(await cancel_abandoned(self._jobs, job.id), estimate)
                 assert finished is not None  # the try block either set it or raised
+                self._charge(finished, None)
                 op.finish(finished)
-                self._finish(params, finished)
+                self._remember(params, completed_text(finished, _UNCHANGED))
             except BaseException as exc:  # GeneratorExit too: the caller left the stream
                 op.end(exc)
                 raise
@@ -287,19 +331,41 @@ class Conversation:
         finally:
             self._busy = False
 
-    async def _prepare(self, text: str) -> Tuple[Dict[str, Any], Optional[CostEstimate]]:
-        """The turn's job parameters and, with a budget, its cost estimate (checked against the budget)."""
+    def _params(self, text: str) -> Dict[str, Any]:
+        """The job parameters of a turn that sends ``text``: the history plus the new user message."""
         check_prompt(text, "message")
         messages: List[ChatMessageParam] = [*self.messages, ChatMessageParam(role="user", content=text)]
-        params = job_params(
+        return job_params(
             "llm_chat", self.model, temperature=self.temperature, max_tokens=self.max_tokens, messages=messages
         )
-        await require_model(self._jobs, self.model, "llm_chat")
+
+    async def _admit(self, params: Dict[str, Any]) -> Optional[CostEstimate]:
+        """Check a job before it is sent: the model serves chats and, with a budget, the job's worst case fits."""
+        await require_model(self._jobs, params["model"], "llm_chat")
         if self._limit is None:
-            return params, None
+            return None
         estimate = await self._jobs.estimate_cost(params)
         check_budget(estimate, spent_usd=self.spent_usd, limit_usd=self._limit)
-        return params, estimate
+        return estimate
+
+    async def _exchange(
+        self,
+        params: Dict[str, Any],
+        options: MutationRequestOptions,
+        estimate: Optional[CostEstimate],
+        op: OperationScope,
+    ) -> Tuple[Job, str]:
+        """One job of a turn, admitted already (``estimate``): submitted, waited for and paid for;
+        the completed Job and its reply. ``op``, the turn's operation, is told the terminal Job."""
+        job = await submit_turn(self._jobs, params, options)
+        try:
+            finished = await self._jobs.wait(job.id)
+        except BaseException:
+            self._charge(await cancel_abandoned(self._jobs, job.id), estimate)
+            raise
+        self._charge(finished, None)
+        op.finish(finished)
+        return finished, completed_text(finished, _UNCHANGED)
 
     def _charge(self, job: Optional[Job], estimate: Optional[CostEstimate]) -> None:
         """Add what ``job`` cost; a turn whose cost is unknown counts its worst case against the budget."""
@@ -315,16 +381,9 @@ class Conversation:
         )
         self._cost_usd = add_cost(self._cost_usd, usage.cost_usd)
 
-    def _finish(self, params: Dict[str, Any], job: Job) -> str:
-        """Charge the turn's job; append the exchange if it completed, else raise ``JobFailedError``."""
-        self._charge(job, None)
-        result = job.result
-        if job.status != "completed" or result is None or result.type != "llm_chat":
-            raise JobFailedError(failure_message(job, "; the conversation is unchanged"), job=job)
-        reply = result.message.content
-        history: List[ChatMessageParam] = [*params["messages"], ChatMessageParam(role="assistant", content=reply)]
-        self._messages = history
-        return reply
+    def _remember(self, params: Dict[str, Any], reply: str) -> None:
+        """A turn succeeded: the history becomes its messages plus the reply."""
+        self._messages = [*params["messages"], ChatMessageParam(role="assistant", content=reply)]
 
 
 class ConversationStream:

@@ -23,9 +23,12 @@ the caller's code between two deltas is outside it). Attributes: ``gen_ai.operat
 ``server.port``; when the job ends, ``gen_ai.response.id`` (the job id),
 ``gen_ai.response.model``, ``gen_ai.response.finish_reasons``,
 ``gen_ai.usage.input_tokens``, ``gen_ai.usage.output_tokens``, ``microdc.job.status``
-and ``microdc.job.cost_usd``. A failed job sets ``error.type`` to its error code
+and ``microdc.job.cost_usd``. A structured ``ask``/``send`` whose reply was re-asked is
+still one span: the response attributes are the last job's, the usage and cost those of
+all its jobs. A failed job sets ``error.type`` to its error code
 (``cancelled`` for a job cancelled on the server); an exception sets it to the
-exception's class; a cancelled operation is ended with status ERROR ``cancelled`` and
+exception's class (``microdc.OutputValidationError`` for a reply still invalid after the last
+re-ask); a cancelled operation is ended with status ERROR ``cancelled`` and
 ``microdc.cancelled`` true, as ``Tracing`` does for calls. Text is recorded only with
 ``capture_content=True`` (:mod:`._content`).
 
@@ -46,7 +49,7 @@ bucketed as the conventions advise (:mod:`._semconv`):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, Tuple, Optional
 from dataclasses import dataclass
 
 from ..hooks import JobInfo, RecentIds, RequestInfo, OperationInfo, OperationEndInfo
@@ -178,7 +181,7 @@ class Telemetry(Tracing):
         try:
             if job is not None:
                 measured["gen_ai.response.model"] = job.model
-                self._set_job(span, job)
+                self._set_job(span, job, info.jobs)
             if self._capture:
                 self._set_content(span, info, job)
             failure = self._set_outcome(span, info, job)
@@ -189,7 +192,7 @@ class Telemetry(Tracing):
             if found.token is not None:
                 context.detach(found.token)
         self._operation_duration.record(info.elapsed, measured)
-        usage = job.usage if job is not None else None
+        usage = _usage(info.jobs)
         if usage is not None:
             measured.pop("error.type", None)
             self._token_usage.record(usage.input_tokens, {**measured, "gen_ai.token.type": "input"})
@@ -229,7 +232,8 @@ class Telemetry(Tracing):
 
     # ------------------------------------------------------------------ internals
 
-    def _set_job(self, span: Span, job: Job) -> None:
+    def _set_job(self, span: Span, job: Job, jobs: Tuple[Job, ...]) -> None:
+        """The last job's outcome; the usage of every job the operation ran (re-asks included)."""
         span.set_attribute("gen_ai.response.id", job.id)
         span.set_attribute("gen_ai.response.model", job.model)
         span.set_attribute("microdc.job.status", job.status)
@@ -237,10 +241,11 @@ class Telemetry(Tracing):
         finish_reason: object = getattr(result, "finish_reason", None)
         if isinstance(finish_reason, str):
             span.set_attribute("gen_ai.response.finish_reasons", [finish_reason])
-        if job.usage is not None:
-            span.set_attribute("gen_ai.usage.input_tokens", job.usage.input_tokens)
-            span.set_attribute("gen_ai.usage.output_tokens", job.usage.output_tokens)
-            span.set_attribute("microdc.job.cost_usd", job.usage.cost_usd)
+        usage = _usage(jobs)
+        if usage is not None:
+            span.set_attribute("gen_ai.usage.input_tokens", usage.input_tokens)
+            span.set_attribute("gen_ai.usage.output_tokens", usage.output_tokens)
+            span.set_attribute("microdc.job.cost_usd", usage.cost_usd)
 
     def _set_content(self, span: Span, info: OperationEndInfo, job: Optional[Job]) -> None:
         if self._latest:
@@ -270,6 +275,30 @@ class Telemetry(Tracing):
             return None
         span.set_attribute("error.type", failure)
         return failure
+
+
+@dataclass(frozen=True)
+class _Usage:
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+
+
+def _usage(jobs: Tuple[Job, ...]) -> Optional[_Usage]:
+    """What the operation's jobs used together; ``None`` when none of them reported usage."""
+    reported = [job.usage for job in jobs if job.usage is not None]
+    if not reported:
+        return None
+    from ..jobs._ask import add_cost  # costs added as a conversation's cost_usd adds them
+
+    cost = reported[0].cost_usd
+    for usage in reported[1:]:
+        cost = add_cost(cost, usage.cost_usd)
+    return _Usage(
+        input_tokens=sum(usage.input_tokens for usage in reported),
+        output_tokens=sum(usage.output_tokens for usage in reported),
+        cost_usd=cost,
+    )
 
 
 def _job_failure(job: Job) -> str:
