@@ -36,6 +36,7 @@ from ._watcher import JobWatcher, JobCallback
 from .builders import JobBuilder
 from ...types.job import Job
 from ..structured import with_instruction
+from ..._operations import operation
 from ._conversation import Conversation, ConversationUsage, ConversationStream
 from ...resources.jobs import AsyncJobsResource
 from ...types.job_create_params import (
@@ -125,8 +126,11 @@ class AsyncJobs(AsyncJobsResource):
     async def create_and_wait(self, *, wait_timeout: Optional[float] = None, **params: Any) -> Job:
         """Submit a job (the arguments of ``create``), then ``wait`` for it (up to ``wait_timeout`` s)."""
         create = cast(Callable[..., Awaitable[Job]], self.create)
-        job = await create(**params)
-        return await self.wait(job.id, timeout=wait_timeout)
+        with operation(self._client, params) as op:  # a model job's GenAI span, for hooks that observe operations
+            job = await create(**params)
+            job = await self.wait(job.id, timeout=wait_timeout)
+            op.finish(job)
+            return job
 
     async def submit(self, call: JobBuilder, **options: Unpack[MutationRequestOptions]) -> Job:
         """Validate a builder (``LLMChat(...)``, ...) and submit it as a job."""

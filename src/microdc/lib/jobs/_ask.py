@@ -30,6 +30,7 @@ from ._errors import JobFailedError, BudgetExceededError
 from ..._types import MutationRequestOptions
 from ..structured import with_instruction
 from ..._exceptions import APIError, ConflictError, APIStatusError
+from ..._operations import operation
 from ...types.job_priority import JobPriority
 
 if TYPE_CHECKING:
@@ -258,15 +259,25 @@ async def ask(
     await require_model(jobs, model, "llm_complete")
     spent = 0.0
 
-    async def attempt(params: Dict[str, Any], number: int) -> Tuple[Job, str]:
-        nonlocal spent
+    async def admit(params: Dict[str, Any]) -> None:
         if limit is not None:
             check_budget(await jobs.estimate_cost(params), spent_usd=spent, limit_usd=limit)
-        job = await run_job(jobs, params, reask_options(options, number))
-        spent = add_cost(spent, cost_of(job))
-        return job, completed_text(job)
 
-    if response_model is None:
-        return (await attempt(params, 1))[1]
-    value, _, _ = await until_valid(params, response_model, max_reasks, attempt)
-    return value
+    # The first job is admitted before the operation starts (a call refused sends nothing);
+    # each re-ask is admitted inside it, before it is sent.
+    await admit(params)
+    with operation(jobs._client, params) as op:  # the GenAI span, for hooks that observe operations
+
+        async def attempt(params: Dict[str, Any], number: int) -> Tuple[Job, str]:
+            nonlocal spent
+            if number > 1:
+                await admit(params)
+            job = await run_job(jobs, params, reask_options(options, number))
+            op.finish(job)
+            spent = add_cost(spent, cost_of(job))
+            return job, completed_text(job)
+
+        if response_model is None:
+            return (await attempt(params, 1))[1]
+        value, _, _ = await until_valid(params, response_model, max_reasks, attempt)
+        return value

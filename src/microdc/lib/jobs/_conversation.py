@@ -52,6 +52,7 @@ from ._ask import (
 from ..._types import MutationRequestOptions
 from ..structured import with_instruction
 from ._structured import until_valid, reask_options, check_max_reasks
+from ..._operations import OperationScope, operation
 from ...types.chat_role import ChatRole
 from ...types.chat_message_param import ChatMessageParam
 from ...types.job_terminal_event import JobTerminalEvent
@@ -231,17 +232,22 @@ class Conversation:
         """
         async with self._turn():
             params = self._params(text)
-            if response_model is None:
-                _, reply = await self._exchange(params, options)
-                value: object = reply
-            else:
+            if response_model is not None:
                 check_max_reasks(max_reasks)
-                first = with_instruction(params, response_model)
+            first = params if response_model is None else with_instruction(params, response_model)
+            # The model check and the budget come before the operation: a turn refused sends nothing.
+            estimate = await self._admit(first)
+            with operation(self._jobs._client, first) as op:  # the GenAI span, for hooks that observe operations
+                if response_model is None:
+                    _, reply = await self._exchange(first, options, estimate, op)
+                    value: object = reply
+                else:
 
-                async def attempt(params: Dict[str, Any], number: int) -> Tuple[Job, str]:
-                    return await self._exchange(params, reask_options(options, number))
+                    async def attempt(sent: Dict[str, Any], number: int) -> Tuple[Job, str]:
+                        admitted = estimate if number == 1 else await self._admit(sent)
+                        return await self._exchange(sent, reask_options(options, number), admitted, op)
 
-                value, _, reply = await until_valid(first, response_model, max_reasks, attempt)
+                    value, _, reply = await until_valid(first, response_model, max_reasks, attempt)
             self._remember(params, reply)
             return value
 
@@ -263,24 +269,41 @@ class Conversation:
         async with self._turn():
             params = self._params(text)
             estimate = await self._admit(params)
-            job = await submit_turn(self._jobs, params, options)
-            finished: Optional[Job] = None
+            # The GenAI span, for hooks that observe operations: current while this turn
+            # sends and reads (`op.current()`), never across a `yield` into the caller's code.
+            op = operation(self._jobs._client, params, streaming=True)
             try:
-                async with await self._jobs.events(job.id) as events:
-                    async for event in events:
-                        if isinstance(event, JobOutputDeltaEvent):
-                            yield event.data.delta
-                        elif isinstance(event, JobTerminalEvent):
-                            finished = event.data
-                            break
-                if finished is None:  # the stream ended without its terminal event
-                    finished = await self._jobs.wait(job.id)
-            finally:
-                if finished is None:
-                    self._charge(await cancel_abandoned(self._jobs, job.id), estimate)
-            assert finished is not None  # the try block either set it or raised
-            self._charge(finished, None)
-            self._remember(params, completed_text(finished, _UNCHANGED))
+                with op.current():
+                    job = await submit_turn(self._jobs, params, options)
+                finished: Optional[Job] = None
+                try:
+                    with op.current():
+                        events = await self._jobs.events(job.id)
+                    async with events:
+                        while finished is None:
+                            with op.current():
+                                event = await anext(events, None)
+                            if event is None:
+                                break
+                            if isinstance(event, JobOutputDeltaEvent):
+                                yield event.data.delta
+                            elif isinstance(event, JobTerminalEvent):
+                                finished = event.data
+                    if finished is None:  # the stream ended without its terminal event
+                        with op.current():
+                            finished = await self._jobs.wait(job.id)
+                finally:
+                    if finished is None:
+                        with op.current():
+                            self._charge(await cancel_abandoned(self._jobs, job.id), estimate)
+                assert finished is not None  # the try block either set it or raised
+                self._charge(finished, None)
+                op.finish(finished)
+                self._remember(params, completed_text(finished, _UNCHANGED))
+            except BaseException as exc:  # GeneratorExit too: the caller left the stream
+                op.end(exc)
+                raise
+            op.end()
 
     def _abandon(self, deltas: AsyncGenerator[str, None]) -> None:
         """A stream dropped in the middle of its turn: close it (which cancels its job) on the running loop."""
@@ -325,9 +348,15 @@ class Conversation:
         check_budget(estimate, spent_usd=self.spent_usd, limit_usd=self._limit)
         return estimate
 
-    async def _exchange(self, params: Dict[str, Any], options: MutationRequestOptions) -> Tuple[Job, str]:
-        """One job of a turn: admitted, submitted, waited for and paid for; the completed Job and its reply."""
-        estimate = await self._admit(params)
+    async def _exchange(
+        self,
+        params: Dict[str, Any],
+        options: MutationRequestOptions,
+        estimate: Optional[CostEstimate],
+        op: OperationScope,
+    ) -> Tuple[Job, str]:
+        """One job of a turn, admitted already (``estimate``): submitted, waited for and paid for;
+        the completed Job and its reply. ``op``, the turn's operation, is told the terminal Job."""
         job = await submit_turn(self._jobs, params, options)
         try:
             finished = await self._jobs.wait(job.id)
@@ -335,6 +364,7 @@ class Conversation:
             self._charge(await cancel_abandoned(self._jobs, job.id), estimate)
             raise
         self._charge(finished, None)
+        op.finish(finished)
         return finished, completed_text(finished, _UNCHANGED)
 
     def _charge(self, job: Optional[Job], estimate: Optional[CostEstimate]) -> None:

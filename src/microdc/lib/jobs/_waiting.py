@@ -48,6 +48,7 @@ from ... import _clock
 from ..._spec import TERMINAL_JOB_STATES, JOB_LIST_IDS_MAX_ITEMS
 from ._errors import JobWaitTimeoutError
 from ..._exceptions import APIError, NotFoundError
+from ..._operations import NO_OPERATION, OperationScope, operation
 from ...types.job_state import JobState
 from ...types.job_status_event import JobStatusEvent
 from ...types.job_terminal_event import JobTerminalEvent
@@ -113,35 +114,52 @@ async def wait_for_job(jobs: AsyncJobsResource, job_id: str, *, timeout: Optiona
     if poll_interval <= 0:
         raise ValueError(f"poll_interval must be positive, got {poll_interval}")
     seen: List[Job] = []
+    # The wait of a model job is an operation (its GenAI span), once the first look tells its type.
+    running: List[OperationScope] = [NO_OPERATION]
     deadline = None if timeout is None else _clock.monotonic() + timeout
     # The deadline is checked on the SDK's clock between steps; real time bounds the
     # blocking reads as well (a clock never runs slower than real time, so on the
     # SDK's own clocks the deadline is reached first).
-    with anyio.move_on_after(timeout):
-        try:
-            return await _follow(jobs, job_id, poll_interval, deadline, seen)
-        except _DeadlinePassed:
-            pass
-    last = seen[-1] if seen else None
-    status = last.status if last is not None else "unknown"
-    raise JobWaitTimeoutError(
-        f"Job {job_id} did not finish within {timeout} s (last status: {status}). "
-        "Call jobs.wait again to keep waiting, or raise `timeout`.",
-        job=last,
-    )
+    try:
+        with anyio.move_on_after(timeout):
+            try:
+                job = await _follow(jobs, job_id, poll_interval, deadline, seen, running)
+            except _DeadlinePassed:
+                pass
+            else:
+                running[0].finish(job)
+                running[0].end()
+                return job
+        last = seen[-1] if seen else None
+        status = last.status if last is not None else "unknown"
+        raise JobWaitTimeoutError(
+            f"Job {job_id} did not finish within {timeout} s (last status: {status}). "
+            "Call jobs.wait again to keep waiting, or raise `timeout`.",
+            job=last,
+        )
+    except BaseException as exc:
+        running[0].end(exc)
+        raise
 
 
 async def _follow(
-    jobs: AsyncJobsResource, job_id: str, poll_interval: float, deadline: Optional[float], seen: List[Job]
+    jobs: AsyncJobsResource,
+    job_id: str,
+    poll_interval: float,
+    deadline: Optional[float],
+    seen: List[Job],
+    running: List[OperationScope],
 ) -> Job:
     job = await jobs.retrieve(job_id)
     seen.append(job)
-    if is_terminal(job.status):
-        return job
-    ended = await _follow_events(jobs, job_id, deadline, seen)
-    if ended is not None:
-        return ended
-    return await _poll(jobs, job_id, poll_interval, deadline, seen)
+    running[0] = operation(jobs._client, {"type": job.type, "model": job.model})
+    with running[0].current():
+        if is_terminal(job.status):
+            return job
+        ended = await _follow_events(jobs, job_id, deadline, seen)
+        if ended is not None:
+            return ended
+        return await _poll(jobs, job_id, poll_interval, deadline, seen)
 
 
 async def _follow_events(
