@@ -304,6 +304,8 @@ SCENARIO_LABELS = {
     "paginate": "a page of 100 jobs",
     "sse": "an SSE event",
 }
+# The paired ratio the CPU tables show beside a variant: to the baseline its target names.
+RATIO_TO = {"raw_httpx_httpcore2": "raw_httpx", "microdc": "openai", "microdc_aiohttp": "raw_aiohttp"}
 
 
 def figures_from_results(results: Dict[str, Any]) -> Dict[str, Any]:
@@ -312,6 +314,7 @@ def figures_from_results(results: Dict[str, Any]) -> Dict[str, Any]:
     meta["elapsed_s"] = round(results.get("elapsed_s", 0))
     meta["loadavg"] = _load(results.get("loadavg"))
     cpu: Dict[str, Dict[str, float]] = {}
+    ratios: Dict[str, Dict[str, float]] = {}
     imports: Dict[str, Dict[str, float]] = {}
     for scenario, summary in results["summaries"].items():
         for name, s in summary.items():
@@ -324,22 +327,25 @@ def figures_from_results(results: Dict[str, Any]) -> Dict[str, Any]:
                 }
             else:
                 cpu.setdefault(scenario, {})[name] = round(s["cpu_us"]["median"], 1)
+                ratio = s.get("ratios", {}).get(RATIO_TO.get(name, ""))
+                if ratio is not None:
+                    ratios.setdefault(scenario, {})[name] = round(ratio["median"], 2)
     targets = [
         {"scenario": c["scenario"], "target": c["target"], "measured": _fmt_measured(c), "result": c["result"]}
         for c in results["targets"]
-        if "RSS" not in c["target"] and "for information" not in c["target"]
     ]
     return {
         "source": f"python -m benchmarks.report figures ({meta['command']})",
         "meta": meta,
         "cpu_us": cpu,
+        "ratios": ratios,
         "import_ms": imports,
         "targets": targets,
     }
 
 
 def _bars(values: Dict[str, float], unit: str, reference: Optional[Tuple[str, float]] = None) -> List[Bar]:
-    bars = []
+    bars: List[Bar] = []
     for name, value in values.items():
         label = f"{value:,.1f} {unit}" if value < 100 else f"{value:,.0f} {unit}"
         if reference is not None and name != reference[0] and reference[1]:
@@ -354,10 +360,22 @@ def _table(header: List[str], rows: List[List[str]]) -> str:
     return "\n".join(lines)
 
 
-def _cpu_table(cpu: Dict[str, Dict[str, float]], scenarios: List[str], unit: str) -> str:
+def _cpu_cell(cpu: Dict[str, float], ratios: Dict[str, float], name: str) -> str:
+    if name not in cpu:
+        return "—"
+    cell = f"{cpu[name]:,}"
+    if name in ratios:
+        cell += f" ({ratios[name]:.2f}x {VARIANT_LABELS[RATIO_TO[name]]})"
+    return cell
+
+
+def _cpu_table(
+    cpu: Dict[str, Dict[str, float]], ratios: Dict[str, Dict[str, float]], scenarios: List[str], unit: str
+) -> str:
+    """CPU per unit by variant, with each variant's paired ratio to the baseline of its target."""
     names = list(dict.fromkeys(n for s in scenarios for n in cpu.get(s, {})))
     rows = [
-        [SCENARIO_LABELS.get(s, s)] + [f"{cpu[s][n]:,}" if n in cpu.get(s, {}) else "—" for n in names]
+        [SCENARIO_LABELS.get(s, s)] + [_cpu_cell(cpu.get(s, {}), ratios.get(s, {}), n) for n in names]
         for s in scenarios
     ]
     return _table([f"CPU µs per {unit}"] + [VARIANT_LABELS.get(n, n) for n in names], rows)
@@ -367,6 +385,7 @@ def performance_figures(figures_dir: Path = FIGURES_DIR) -> Dict[str, Tuple[str,
     """Chart name -> (SVG, Markdown table) for every figure the committed JSON holds."""
     clients = json.loads((figures_dir / "clients.json").read_text(encoding="utf-8"))
     cpu = clients["cpu_us"]
+    ratios = clients.get("ratios", {})
     out: Dict[str, Tuple[str, str]] = {}
     request_scenarios = [s for s in ("get_c1", "get_c64", "create_c64") if s in cpu]
     chart = BarChart(
@@ -377,7 +396,7 @@ def performance_figures(figures_dir: Path = FIGURES_DIR) -> Dict[str, Tuple[str,
             for s in request_scenarios
         ],
     )
-    out["requests"] = (chart.svg(), _cpu_table(cpu, request_scenarios, "request"))
+    out["requests"] = (chart.svg(), _cpu_table(cpu, ratios, request_scenarios, "request"))
     for scenario, title, unit in (
         ("paginate", "CPU per page of 100 jobs", "page"),
         ("sse", "CPU per SSE event", "event"),
@@ -387,11 +406,11 @@ def performance_figures(figures_dir: Path = FIGURES_DIR) -> Dict[str, Tuple[str,
             chart = BarChart(
                 title, f"CPU µs per {unit} (lower is better)", [Group("", _bars(cpu[scenario], "µs", reference))]
             )
-            out[scenario] = (chart.svg(), _cpu_table(cpu, [scenario], unit))
+            out[scenario] = (chart.svg(), _cpu_table(cpu, ratios, [scenario], unit))
     imports = clients["import_ms"]
     if imports:
         base = imports.get("httpx_pydantic", {}).get("median")
-        bars = [Bar(IMPORTS.get(n, n), s["median"], f"{s['median']:.1f} ms") for n, s in imports.items()]
+        bars = [Bar(IMPORTS.get(n) or n, s["median"], f"{s['median']:.1f} ms") for n, s in imports.items()]
         target = (base + IMPORT_TARGET[2], f"target: httpx+pydantic + {IMPORT_TARGET[2]:.0f} ms") if base else None
         chart = BarChart(
             "import time in a fresh interpreter", "ms, median (lower is better)", [Group("", bars)], target
@@ -432,7 +451,70 @@ def performance_figures(figures_dir: Path = FIGURES_DIR) -> Dict[str, Tuple[str,
         ]
         header = ["run", "inputs", "wall", "client CPU / input", "longest stall", "peak RSS", "keys / jobs / replays"]
         out["batch"] = (chart.svg(), _table(header, rows))
+    decode_path = figures_dir / "sse_decode.json"
+    if decode_path.exists():
+        out["sse_decode"] = sse_decode_figure(json.loads(decode_path.read_text(encoding="utf-8")))
     return out
+
+
+SSE_DECODE_TARGET = 2.0  # PRODUCT.md section 3: decoding one event costs at most 2x json.loads of it
+
+
+def sse_decode_figure(figures: Dict[str, Any]) -> Tuple[str, str]:
+    """``benchmarks/sse_decode.py``'s run: each size's cost over ``json.loads``, as a chart and a table."""
+    rows = figures["rows"]
+    chart = BarChart(
+        "Decoding one large event: CPU over json.loads of its data",
+        "x json.loads, median (flat across sizes: linear; lower is better)",
+        [
+            Group(
+                f"{r['kind']}, {r['mib']} MiB",
+                [
+                    Bar("decoder", r["decoder_ratio"], f"{r['decoder_ratio']:.2f}x ({r['decoder_ms']} ms)"),
+                    Bar("AsyncStream item", r["stream_ratio"], f"{r['stream_ratio']:.2f}x ({r['stream_ms']} ms)"),
+                ],
+            )
+            for r in rows
+        ],
+        (SSE_DECODE_TARGET, f"target: {SSE_DECODE_TARGET:.0f}x json.loads"),
+    )
+    table = _table(
+        [
+            "result",
+            "event",
+            "`json.loads`",
+            "decoder",
+            "`AsyncStream` item",
+            "decoder / `json.loads`",
+            "item / `json.loads`",
+        ],
+        [
+            [
+                r["kind"],
+                f"{r['mib']} MiB",
+                f"{r['json_ms']} ms",
+                f"{r['decoder_ms']} ms",
+                f"{r['stream_ms']} ms",
+                f"{r['decoder_ratio']:.2f}x",
+                f"{r['stream_ratio']:.2f}x",
+            ]
+            for r in rows
+        ],
+    )
+    meta = figures["meta"]
+    machine = meta["machine"]
+    table += (
+        f"\n\n`uv run python -m benchmarks.sse_decode {meta['command']}`, {meta['date']}, {meta['reps']} repetitions"
+        f" in {meta['chunk_kib']} KiB chunks, on {machine['cpu']} ({machine['cores']} cores, {machine['python']});"
+        f" load average {meta['loadavg']}."
+    )
+    before = figures.get("before", [])
+    if before:
+        table += "\n\n" + _table(
+            ["the decoder before (re-joined the unfinished line per chunk)", "decoder", "decoder / `json.loads`"],
+            [[f"an event of {b['event_mb']} MB", f"{b['decoder_ms']:,} ms", f"{b['ratio']}x"] for b in before],
+        )
+    return chart.svg(), table
 
 
 def machine_markdown(figures_dir: Path = FIGURES_DIR) -> str:

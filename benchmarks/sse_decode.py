@@ -4,6 +4,7 @@
 
     uv run python -m benchmarks.sse_decode                  # 1, 8 and 32 MiB, 5 repetitions
     uv run python -m benchmarks.sse_decode --sizes 1,4 --reps 3
+    uv run python -m benchmarks.sse_decode --figures        # also rewrite benchmarks/figures/sse_decode.json
 
 A terminal ``job.completed`` event carries the whole Job, so waiting on a large
 embeddings or document job means one event of many MiB. This builds one such event
@@ -25,18 +26,26 @@ decoder that re-joins the partial line per chunk multiplies it by the size ratio
 32x here). CPU per MiB is shown too; past about 32 MiB every allocation is a fresh
 ``mmap`` (glibc's threshold), so each MiB costs a little more for ``json.loads`` as
 well. Nothing touches the network.
+
+``--figures`` writes the run to ``benchmarks/figures/sse_decode.json``, which the
+documentation's Performance page draws (``benchmarks/report.py``); the file's
+``before`` entry, the decoder this one replaced (which no run of this code can
+measure), is kept as it is.
 """
 
 from __future__ import annotations
 
 import gc
+import os
 import json
 import time
 import asyncio
 import argparse
+import datetime
 import statistics
 from typing import Any, Dict, List, Callable, AsyncIterator
-from dataclasses import dataclass
+from pathlib import Path
+from dataclasses import asdict, dataclass
 
 import httpx
 
@@ -48,6 +57,7 @@ from .payloads import job
 
 MIB = 1024 * 1024
 CHUNK = 64 * 1024
+FIGURES = Path(__file__).resolve().parent / "figures" / "sse_decode.json"
 KINDS = ("embeddings", "text")
 TARGET_RATIO = 2.0
 TARGET_GROWTH = 2.0
@@ -193,17 +203,47 @@ def report(rows: List[Row]) -> List[str]:
     return lines
 
 
+def write_figures(rows: List[Row], *, reps: int, command: str, load: Dict[str, List[float]]) -> None:
+    """Rewrite ``figures/sse_decode.json`` from this run, keeping its ``before`` entry."""
+    from .report import machine_info
+
+    before: List[Dict[str, Any]] = []
+    if FIGURES.exists():
+        before = json.loads(FIGURES.read_text(encoding="utf-8")).get("before", [])
+    machine = machine_info()
+    figures = {
+        "source": f"uv run python -m benchmarks.sse_decode --figures ({command})",
+        "meta": {
+            "command": command,
+            "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "reps": reps,
+            "chunk_kib": CHUNK // 1024,
+            "loadavg": f"{load['start'][0]:.1f} at the start, {load['end'][0]:.1f} at the end (1 min)",
+            "machine": {key: machine[key] for key in ("cpu", "cores", "python", "commit")},
+        },
+        "rows": [
+            {key: round(value, 2) if isinstance(value, float) else value for key, value in asdict(row).items()}
+            for row in rows
+        ],
+        "before": before,
+    }
+    FIGURES.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {FIGURES.relative_to(FIGURES.parents[2])}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--sizes", default="1,8,32", help="event sizes in MiB, comma-separated")
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--kinds", default=",".join(KINDS), help=f"results to build: {', '.join(KINDS)}")
+    parser.add_argument("--figures", action="store_true", help="also rewrite benchmarks/figures/sse_decode.json")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     kinds = [k for k in args.kinds.split(",") if k]
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
         parser.error(f"unknown --kinds {unknown}; choose from {', '.join(KINDS)}")
+    load_start = os.getloadavg()
     loop = asyncio.new_event_loop()
     try:
         rows = [measure(kind, mib, args.reps, loop) for kind in kinds for mib in sizes]
@@ -211,6 +251,11 @@ def main() -> None:
         loop.run_until_complete(loop.shutdown_asyncgens())  # the chunk generators httpx leaves open
         loop.close()
     print("\n".join(report(rows)))
+    if args.figures:
+        command = f"--sizes {args.sizes} --reps {args.reps} --kinds {','.join(kinds)}"
+        write_figures(
+            rows, reps=args.reps, command=command, load={"start": list(load_start), "end": list(os.getloadavg())}
+        )
 
 
 if __name__ == "__main__":

@@ -1,15 +1,26 @@
-"""Quickstart: one-call ``ask``, a two-turn conversation, one job of each type, the job list.
+"""Quickstart: one-call ``ask``, a structured ``ask``, a two-turn conversation, one job of each type, the job list.
 
 uv run python examples/quickstart.py
 """
 
-from __future__ import annotations
-
+# (No `from __future__ import annotations`: Invoice's fields are then real types, which pydantic
+# reads even where this file runs as an unregistered module, as tests/reliability does.)
 import asyncio
+import datetime
+
+import pydantic
 
 from microdc import LLMChat, LLMEmbed, DocumentCall
 from _connect import connect
 from microdc.types import Job
+
+
+class Invoice(pydantic.BaseModel):
+    """The shape a structured ask asks for: the reply comes back as one of these, validated."""
+
+    number: str
+    issued: datetime.date
+    total_usd: float = pydantic.Field(ge=0)
 
 
 def describe(job: Job) -> str:
@@ -33,6 +44,18 @@ async def main() -> None:
         # The shortest way: ask for one completion and get its text.
         answer = await client.jobs.ask("Say hello to MicroDC", model="echo-1", max_tokens=32)
         print(f"ask          -> {answer}")
+
+        # Ask for data, not prose: the reply is validated as an Invoice. An invalid reply is
+        # re-asked once (max_reasks=1), each re-ask a job of its own within max_cost_usd.
+        # (The embedded fake's json-1 fills the shape with made-up values.)
+        invoice = await client.jobs.ask(
+            "Extract the invoice: 'Invoice INV-7, issued 2024-03-01, total $120.50'",
+            model="json-1",
+            response_model=Invoice,
+            max_tokens=200,
+            max_cost_usd=0.01,
+        )
+        print(f"structured   -> {invoice!r}")
 
         # A conversation keeps the history for you; each turn sends all of it.
         chat = client.jobs.conversation("echo-1", system="Be brief.", max_cost_usd=0.10)

@@ -36,6 +36,8 @@ CORE_CLASSES = [
     "JobWaitTimeoutError",
     "JobFailedError",
     "BudgetExceededError",
+    "OutputValidationError",
+    "Prompt",
 ]
 
 

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from ._response import AsyncAPIResponse as AsyncAPIResponse, AsyncBinaryAPIResponse as AsyncBinaryAPIResponse
     from ._streaming import AsyncStream as AsyncStream
     from ._rate_limit import RateLimit
+    from .lib.structured import Prompt, OutputValidationError
     from .lib.jobs._errors import JobFailedError, BudgetExceededError, JobWaitTimeoutError
     from .lib.jobs.builders import LLMChat, LLMEmbed, LLMComplete, DocumentCall
 
@@ -85,7 +86,9 @@ __all__ = [
     "NotFoundError",
     "NotGiven",
     "Omit",
+    "OutputValidationError",
     "PermissionDeniedError",
+    "Prompt",
     "RateLimit",
     "RateLimitError",
     "RequestOptions",
@@ -113,6 +116,8 @@ _LAZY = {
     "JobWaitTimeoutError": "microdc.lib.jobs._errors",
     "JobFailedError": "microdc.lib.jobs._errors",
     "BudgetExceededError": "microdc.lib.jobs._errors",
+    "Prompt": "microdc.lib.structured",
+    "OutputValidationError": "microdc.lib.structured",
 }
 
 

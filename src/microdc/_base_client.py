@@ -22,7 +22,8 @@ One call, e.g. ``await client.jobs.retrieve(id)``, goes:
 
 A client given ``hooks=``, ``rate_limit=`` or a policy ``deadline`` sends each attempt
 through a guard (``_hooks.InstrumentedCall``; :class:`_Deadline`, a cancel scope on the
-SDK clock); any other client pays one ``is None`` check per attempt.
+SDK clock), and the parser tells its ``on_job`` hooks of the terminal Jobs it built;
+any other client pays one ``is None`` check per attempt and one per answer.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import httpx
 from typing_extensions import Self, Unpack, Protocol
 
 from . import _clock
-from ._logs import logger, redact_url, redact_headers
+from ._logs import logger, redact_headers, request_fields
 from ._retry import RetryPolicy
 from ._types import Omit, Timeout, NotGiven, FileTypes, RequestContent, RequestOptions, MutationRequestOptions
 from ._timeouts import effective_timeout
@@ -258,10 +259,15 @@ class BaseClient:
         content, multipart = options.body()
         read_body = options.read_body
         while True:
+            # Log records carry the attempt's fields as `extra` (_logs.request_fields); timed only when logged.
+            logged = logger.isEnabledFor(logging.INFO)
+            sent: Optional[float] = None
             if failure is None:
                 request = self._builder.build(options, retries_taken, content, multipart)
-                if logger.isEnabledFor(logging.DEBUG):
-                    _log_request(request)
+                if logged:
+                    sent = _clock.monotonic()
+                    if logger.isEnabledFor(logging.DEBUG):
+                        _log_request(request, retries_taken + 1)
                 try:
                     if guard is None:
                         response = await self._attempt(http, request, read_body=read_body)
@@ -271,29 +277,38 @@ class BaseClient:
                     failure = exc
                 else:
                     if response.is_success:
-                        if logger.isEnabledFor(logging.DEBUG):
+                        if logged and logger.isEnabledFor(logging.DEBUG):
+                            fields = request_fields(request, retries_taken + 1, response, _since(sent))
                             logger.debug(
-                                "HTTP %s %s -> %s", request.method, redact_url(str(request.url)), response.status_code
+                                "HTTP %s %s -> %s", fields["method"], fields["url"], fields["status_code"], extra=fields
                             )
                         return response, retries_taken
                     failure = make_status_error(response, decode_body(response))
                     await response.aclose()
+            # A failure an event stream resumes after was not timed here: its elapsed_ms is None.
+            fields = _failure_fields(failure, retries_taken + 1, _since(sent)) if logged else {}
             delay = policy.next_delay(failure, retries_taken=retries_taken, started=started, max_retries=max_retries)
             if delay is not None and multipart is not None and not multipart.replayable:
                 # Say why the call is not retried, on a new error: the one inspected stays as it was.
                 failure, delay = with_note(failure, _NOT_REPLAYABLE), None
             if delay is None:
+                if logged:
+                    logger.debug(
+                        "HTTP %s %s -> %s, raising it", fields["method"], fields["url"], _reason(failure), extra=fields
+                    )
                 if guard is not None:
                     await guard.failed(failure)
                 raise failure
             retries_taken += 1
-            logger.info(
-                "Retrying %s %s in %.2f s after %s",
-                failure.request.method,
-                redact_url(str(failure.request.url)),
-                delay,
-                _reason(failure),
-            )
+            if logged:
+                logger.info(
+                    "Retrying %s %s in %.2f s after %s",
+                    fields["method"],
+                    fields["url"],
+                    delay,
+                    _reason(failure),
+                    extra=fields,
+                )
             if guard is not None:
                 await guard.retrying(failure, delay)
             await _clock.sleep(delay)
@@ -568,7 +583,17 @@ def _take_idempotency_header(options: FinalRequestOptions) -> Union[str, Omit, N
     return found
 
 
-def _log_request(request: httpx.Request) -> None:
-    logger.debug(
-        "Request: %s %s headers=%s", request.method, redact_url(str(request.url)), redact_headers(dict(request.headers))
-    )
+def _since(sent: Optional[float]) -> Optional[float]:
+    return None if sent is None else _clock.monotonic() - sent
+
+
+def _failure_fields(failure: APIError, attempt: int, elapsed: Optional[float]) -> Dict[str, Any]:
+    """The log fields of the attempt that ended in ``failure`` (its answer, if it got one)."""
+    response = failure.response if isinstance(failure, APIStatusError) else None
+    return request_fields(failure.request, attempt, response, elapsed)
+
+
+def _log_request(request: httpx.Request, attempt: int) -> None:
+    fields = request_fields(request, attempt)
+    headers = redact_headers(dict(request.headers))
+    logger.debug("Request: %s %s headers=%s", fields["method"], fields["url"], headers, extra=fields)

@@ -15,6 +15,14 @@ The events of one call, in order:
 * ``on_retry(RetryInfo)``: between attempts, with the delay and why;
 * ``on_error(ErrorInfo)``: once, when the call finally raises an ``APIError``.
 
+Beside the calls, two kinds of event a hook set may also want:
+
+* ``on_job(JobInfo)``: each terminal Job an answer, a list page or an event stream
+  carried (``_job_notices.py``), dispatched by the parser, from the models it built;
+* ``on_operation_start(OperationInfo)`` / ``on_operation_end(OperationEndInfo)``: a
+  model call as the user asked for it (``ask``, ``send``, ``create_and_wait``, ...),
+  around all the calls it takes (``_operations.py``); plain functions, not coroutines.
+
 One more, internal to the SDK (``lib.otel.Tracing`` uses it): a hook set's
 ``_on_interrupted(state, error, cancelled)`` runs, synchronously and in the call's
 own task, when a call that began leaves by an exception no hook above saw (it was
@@ -27,7 +35,6 @@ A hook is a plain or ``async`` callable. One that raises is logged on the
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import itertools
 from typing import TYPE_CHECKING, Any, Dict, List, Tuple, Union, TypeVar, Callable, Optional, Sequence, Awaitable, cast
@@ -35,7 +42,6 @@ from functools import cached_property
 from dataclasses import field, dataclass
 from urllib.parse import urlsplit
 
-import anyio
 import httpx
 from typing_extensions import Protocol, TypeAlias
 
@@ -44,6 +50,8 @@ from ._logs import logger, redact_url, redact_headers
 from ._retry import retry_after_seconds
 from ._constants import MAX_RETRY_AFTER
 from ._exceptions import APIError, APIStatusError
+from ._operations import EndHook, StartHook, OperationInfo, SupportsOnOperation, is_cancellation, current_operation
+from ._job_notices import JobHook, JobInfo, SupportsOnJob, terminal_jobs
 
 if TYPE_CHECKING:
     from ._rate_limit import RateLimit
@@ -96,6 +104,9 @@ class CallInfo:
     state: Dict[Any, Any] = field(repr=False, compare=False)
     """One dict shared by every record of the call, for hooks that keep per-call
     data (a tracing span, a start time); key it by something your hook owns."""
+    operation: Optional[OperationInfo] = field(default=None, repr=False, compare=False, kw_only=True)
+    """The model call (``ask``, ``send``, ...) this call is part of, if any: its ``state`` is
+    where a hook finds what it keeps for the operation (the GenAI span, for ``Telemetry``)."""
 
 
 @dataclass(frozen=True)
@@ -201,6 +212,7 @@ class Hooks:
     on_response: Optional[ResponseHook] = None
     on_retry: Optional[RetryHook] = None
     on_error: Optional[ErrorHook] = None
+    on_job: Optional[JobHook] = None
 
 
 class SupportsOnRequest(Protocol):
@@ -235,12 +247,15 @@ class SupportsOnError(Protocol):
         ...
 
 
-HookSet: TypeAlias = Union[Hooks, SupportsOnRequest, SupportsOnResponse, SupportsOnRetry, SupportsOnError]
-"""An object with any of ``on_request``, ``on_response``, ``on_retry``, ``on_error``."""
+HookSet: TypeAlias = Union[
+    Hooks, SupportsOnRequest, SupportsOnResponse, SupportsOnRetry, SupportsOnError, SupportsOnJob, SupportsOnOperation
+]
+"""An object with any of ``on_request``, ``on_response``, ``on_retry``, ``on_error``, ``on_job``,
+``on_operation_start``/``on_operation_end``."""
 HooksArg: TypeAlias = Union[HookSet, Sequence[HookSet]]
 """What ``hooks=`` takes: one hook set or a list of them (called in order)."""
 
-_EVENTS = ("on_request", "on_response", "on_retry", "on_error")
+_EVENTS = ("on_request", "on_response", "on_retry", "on_error", "on_job", "on_operation_start", "on_operation_end")
 _INTERRUPTED = "_on_interrupted"
 
 
@@ -262,8 +277,8 @@ def _collect(hooks: Optional[HooksArg]) -> Dict[str, List[Callable[..., Any]]]:
             found = True
         if not found and not isinstance(hook_set, Hooks):
             raise TypeError(
-                f"hooks= takes objects with on_request, on_response, on_retry or on_error; "
-                f"{type(hook_set).__name__} has none of them"
+                "hooks= takes objects with on_request, on_response, on_retry, on_error, on_job or "
+                f"on_operation_start/on_operation_end; {type(hook_set).__name__} has none of them"
             )
         interrupted: object = getattr(hook_set, _INTERRUPTED, None)
         if found and callable(interrupted):
@@ -298,7 +313,17 @@ class SendAttempt(Protocol):
 class Instrumentation:
     """A client's hooks (per client) and rate limit (shared with its copies), ready to run."""
 
-    __slots__ = ("on_error", "on_interrupted", "on_request", "on_response", "on_retry", "rate_limit")
+    __slots__ = (
+        "on_error",
+        "on_interrupted",
+        "on_job",
+        "on_operation_end",
+        "on_operation_start",
+        "on_request",
+        "on_response",
+        "on_retry",
+        "rate_limit",
+    )
 
     def __init__(self, hooks: Optional[HooksArg], rate_limit: Optional[RateLimit]) -> None:
         lists = _collect(hooks)
@@ -307,17 +332,30 @@ class Instrumentation:
         self.on_retry: Tuple[RetryHook, ...] = tuple(lists["on_retry"])
         self.on_error: Tuple[ErrorHook, ...] = tuple(lists["on_error"])
         self.on_interrupted: Tuple[_InterruptedHook, ...] = tuple(cast(List[_InterruptedHook], lists[_INTERRUPTED]))
+        self.on_job: Tuple[JobHook, ...] = tuple(lists["on_job"])
+        self.on_operation_start: Tuple[StartHook, ...] = tuple(lists["on_operation_start"])
+        self.on_operation_end: Tuple[EndHook, ...] = tuple(lists["on_operation_end"])
         self.rate_limit = rate_limit
 
     @classmethod
     def build(cls, hooks: Optional[HooksArg], rate_limit: Optional[RateLimit]) -> Optional[Instrumentation]:
         """``None`` when there is nothing to run, so the client's hot path stays bare."""
         built = cls(hooks, rate_limit)
-        has_hooks = built.on_request or built.on_response or built.on_retry or built.on_error
+        has_hooks = any(getattr(built, event) for event in _EVENTS)
         return built if has_hooks or rate_limit is not None else None
 
     def start_call(self, options: FinalRequestOptions) -> InstrumentedCall:
         return InstrumentedCall(self, options)
+
+    async def saw(self, parsed: object) -> None:
+        """Tell the ``on_job`` hooks about each terminal Job in a parsed answer or page (none: no hooks run)."""
+        for job, source in terminal_jobs(parsed):
+            await _run(self.on_job, JobInfo(job, source))
+
+    async def saw_event(self, job: object) -> None:
+        """The terminal event of an event stream carried ``job``."""
+        for found, _ in terminal_jobs(job):
+            await _run(self.on_job, JobInfo(found, "event"))
 
 
 _call_ids = itertools.count(1)
@@ -342,6 +380,7 @@ class InstrumentedCall:
             "attempt": 0,
             "idempotency_key": options.idempotency_key,
             "call_id": self.call_id,
+            "operation": current_operation(),
             "state": self.state,
         }
 
@@ -418,7 +457,7 @@ class InstrumentedCall:
         if self._reported or not self.attempts or not self._instruments.on_interrupted:
             return
         self._reported = True
-        cancelled = isinstance(error, asyncio.CancelledError) or _is_cancellation(error)
+        cancelled = is_cancellation(error)
         for hook in self._instruments.on_interrupted:
             try:
                 hook(self.state, error, cancelled)
@@ -431,14 +470,6 @@ def _path_only(path: str) -> str:
     if "://" in path:
         path = urlsplit(path).path
     return path.split("?", 1)[0]
-
-
-def _is_cancellation(error: BaseException) -> bool:
-    """Whether ``error`` is the running async library's cancellation (trio's ``Cancelled``)."""
-    try:
-        return isinstance(error, anyio.get_cancelled_exc_class())
-    except Exception:  # no async library running
-        return False
 
 
 class _HeadersArrival:

@@ -3,6 +3,11 @@
 Nothing secret is ever formatted into a record: headers pass through
 :func:`redact_headers` and URLs through :func:`redact_url` first, which hide the
 ``Authorization`` header and download tokens.
+
+Every record about a request carries its fields as ``extra`` (:func:`request_fields`):
+``request_id``, ``method``, ``url`` (redacted), ``status_code``, ``attempt`` and
+``elapsed_ms``, so a JSON formatter (python-json-logger, structlog's stdlib bridge)
+emits them as fields of their own.
 """
 
 from __future__ import annotations
@@ -10,11 +15,14 @@ from __future__ import annotations
 import os
 import re
 import logging
-from typing import Dict, Mapping
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
 
 from ._constants import ENV_LOG
 
-__all__ = ["logger", "redact_headers", "redact_url", "setup_logging"]
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["logger", "redact_headers", "redact_url", "request_fields", "setup_logging"]
 
 logger = logging.getLogger("microdc")
 
@@ -72,3 +80,17 @@ def redact_headers(headers: Mapping[str, str]) -> Dict[str, str]:
 def redact_url(url: str) -> str:
     """``url`` with the values of ``token=`` and ``api_key=`` query parameters hidden."""
     return _TOKEN_IN_URL.sub(r"\1<redacted>", url)
+
+
+def request_fields(
+    request: httpx.Request, attempt: int, response: Optional[httpx.Response] = None, elapsed: Optional[float] = None
+) -> Dict[str, Any]:
+    """The ``extra`` fields of a record about one attempt: ``None`` for what is not known yet (no answer)."""
+    return {
+        "request_id": response.headers.get("x-request-id") if response is not None else None,
+        "method": request.method,
+        "url": redact_url(str(request.url)),
+        "status_code": response.status_code if response is not None else None,
+        "attempt": attempt,
+        "elapsed_ms": None if elapsed is None else round(elapsed * 1000, 3),
+    }

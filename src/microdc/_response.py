@@ -293,6 +293,7 @@ async def parse_response(
     reconnections continue.
     """
     strict = client._strict_response_validation  # pyright: ignore[reportPrivateUsage]
+    instruments = client._instrumentation  # pyright: ignore[reportPrivateUsage]
     cast_to = options.cast_to
     sse_cls = options.sse_cls
     if sse_cls is not None:
@@ -302,6 +303,7 @@ async def parse_response(
             strict=strict,
             resume=client._stream_resumer(options, call),  # pyright: ignore[reportPrivateUsage]
             failures=retries_taken,
+            on_terminal=None if instruments is None or not instruments.on_job else instruments.saw_event,
         )
     if cast_to is httpx.Response:
         return response
@@ -333,6 +335,8 @@ async def parse_response(
     if isinstance(parsed, BaseModel):
         set_request_id(parsed, response.headers.get("x-request-id"))
         _bind_page(parsed, client, options, response.request)
+        if instruments is not None and instruments.on_job:
+            await instruments.saw(parsed)  # the terminal Jobs in it, for the on_job hooks (_job_notices.py)
     return parsed
 
 

@@ -76,6 +76,8 @@ Resume = Callable[[APIError, Optional[str], int], Awaitable[Tuple[httpx.Response
 failure, the ``Last-Event-ID`` to send and the failures in a row so far, it returns
 the new response and the failures in a row counting the reconnections it made
 (``BaseClient._stream_resumer``); it raises when the policy gives up."""
+OnTerminal = Callable[[Any], Awaitable[None]]
+"""Told the data of the stream's terminal event (the client's ``on_job`` hooks, when it has any)."""
 
 
 class _ItemKind:
@@ -157,6 +159,7 @@ class AsyncStream(Generic[_T]):
         strict: bool = False,
         resume: Optional[Resume] = None,
         failures: int = 0,
+        on_terminal: Optional[OnTerminal] = None,
     ) -> None:
         self.response = response
         self._cast_to = cast_to
@@ -166,6 +169,7 @@ class AsyncStream(Generic[_T]):
         # Failed attempts in a row (the call's retries before the stream opened count):
         # what the policy's `max_retries` bounds; a new event sets it back to 0.
         self._failures = failures
+        self._on_terminal = on_terminal
         self._reconnections = 0
         self._iterator = self._events()
 
@@ -212,10 +216,15 @@ class AsyncStream(Generic[_T]):
                 async for chunk in self.response.aiter_bytes():
                     for sse in decoder.feed(chunk):
                         self._failures = 0
-                        yield cast(_T, self._parse(sse))
+                        item = self._parse(sse)
                         if sse.event in terminal:
                             await self.response.aclose()
+                            # The on_job hooks see the terminal Job before the caller does.
+                            if self._on_terminal is not None:
+                                await self._on_terminal(getattr(item, "data", None))
+                            yield cast(_T, item)
                             return
+                        yield cast(_T, item)
                 await self.response.aclose()
                 if not terminal:
                     return

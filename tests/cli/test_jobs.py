@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from microdc import __version__
+from microdc.testing._models_catalog import MODELS
 
 from .conftest import Runner, Server
 
@@ -59,7 +60,7 @@ def test_models_list_as_a_table_and_as_json(microdc: Runner) -> None:
     as_json = microdc("--json", "models", "list")
     assert as_json.code == 0
     models = json.loads(as_json.stdout)
-    assert [m["id"] for m in models] == ["echo-1", "embed-1", "doc-1"]
+    assert [m["id"] for m in models] == list(MODELS)
     assert models[0]["pricing"] == {"input_per_million_tokens": 0.5, "output_per_million_tokens": 1.5}
 
 

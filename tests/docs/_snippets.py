@@ -16,12 +16,17 @@ The rules a page follows:
 * Once a block has made ``fake = FakeMicroDC(clock=ManualClock(), ...)``, the rest of
   the page runs inside ``fake.virtual_time()``: waits take no real time.
 * At the end of the page every ``AsyncMicroDC`` left in the namespace is closed.
+* The namespace is a module's (``docs.<page>`` in ``sys.modules`` while the page
+  runs), as a script's would be, so pydantic resolves the annotations of a model a
+  snippet declares when it completes the model later.
 """
 
 from __future__ import annotations
 
 import re
 import ast
+import sys
+import types
 import asyncio
 import inspect
 import textwrap
@@ -84,8 +89,11 @@ def pages() -> List[Path]:
 
 def run_page(page: Path) -> Dict[str, Any]:
     """Run the page's snippets in order in one namespace; returns the namespace."""
-    namespace: Dict[str, Any] = {"__name__": f"docs.{page.stem}"}
+    module = types.ModuleType(f"docs.{page.stem}")
+    namespace: Dict[str, Any] = module.__dict__
+    sys.modules[module.__name__] = module
     with contextlib.ExitStack() as stack, asyncio.Runner() as runner:
+        stack.callback(sys.modules.pop, module.__name__, None)
         virtual = False
         try:
             for snippet in snippets(page):

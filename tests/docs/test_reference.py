@@ -30,6 +30,7 @@ PUBLIC_MODULES = (
     "microdc.lib.jobs",
     "microdc.lib.jobs.builders",
     "microdc.lib.batch",
+    "microdc.lib.structured",
     "microdc.lib.hooks",
     "microdc.lib.metrics",
     "microdc.lib.otel",

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import pydantic
 
 from microdc import LLMChat, LLMComplete, AsyncMicroDC, MicroDCError, NotFoundError, AuthenticationError
 from microdc.testing import IN_PROCESS_BASE_URL, Faults, FakeMicroDC
@@ -547,6 +548,19 @@ def test_batch_options_are_one_frozen_value_with_a_copy_of_the_defaults() -> Non
         options.concurrency = 8  # type: ignore[misc]
     with pytest.raises(TypeError):
         options.defaults["model"] = "x"  # type: ignore[index]
+
+
+def test_batch_options_check_the_response_model_and_max_reasks_once() -> None:
+    class Reply(pydantic.BaseModel):
+        text: str
+
+    options = BatchOptions(response_model=Reply, max_reasks=2)
+    assert (options.response_model, options.max_reasks) == (Reply, 2)
+    with pytest.raises(TypeError, match="response_model"):
+        BatchOptions(response_model=object())
+    with pytest.raises(ValueError, match="max_reasks"):
+        BatchOptions(response_model=Reply, max_reasks=-1)
+    assert BatchOptions(max_reasks=-1).response_model is None  # no response model: nothing is re-asked
 
 
 async def test_batch_and_submit_many_take_the_same_options(client: AsyncMicroDC, fake: FakeMicroDC) -> None:

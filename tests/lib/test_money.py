@@ -1,21 +1,29 @@
 """Every amount the SDK reports is exact to the picodollar: the batch summary and progress, a conversation's
-``cost_usd``/``spent_usd``, the budgets. Float additions drift (``0.00075 + 0.0015 != 0.00225``); these
-properties hold for all inputs."""
+``cost_usd``/``spent_usd``, the budgets, the cost of a structured call's or batch item's re-asks, and what
+the hooks add up. Float additions drift (``0.00075 + 0.0015 != 0.00225``); these properties hold for all
+inputs."""
 
 from __future__ import annotations
 
+import json
 import asyncio
+import tempfile
 import contextlib
 from typing import Any, Dict, List, Iterable
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
+import pydantic
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from microdc import BudgetExceededError
-from microdc.types import ModelPricing
-from microdc.testing import FakeMicroDC
+from microdc import BudgetExceededError, OutputValidationError
+from microdc.types import Job, JobUsage, ModelPricing
+from microdc.testing import Faults, FakeMicroDC
+from microdc.lib.hooks import JobInfo
 from microdc.lib.retry import disable_retry_delays
 from microdc.lib._money import to_usd, to_picodollars
+from microdc.lib.metrics import Metrics
 from microdc.lib.jobs._cost import worst_case_usd
 from microdc.lib.batch._budget import Budget
 
@@ -146,3 +154,92 @@ def test_a_conversation_may_spend_exactly_its_budget_and_not_a_picodollar_more(f
 
     with disable_retry_delays():
         asyncio.run(run())
+
+
+# --- structured outputs: re-asks, resumes, and what the hooks add up ----------------------------
+
+
+class _Label(pydantic.BaseModel):
+    label: str
+    score: float = pydantic.Field(ge=0, le=1)
+
+
+def _labelled(count: int) -> List[Dict[str, Any]]:
+    return [{"type": "llm_complete", "model": "json-1", "prompt": f"Label text {i}."} for i in range(count)]
+
+
+def _costs_by_input(fake: FakeMicroDC) -> Dict[int, List[float]]:
+    """What each input's jobs cost, re-asks included (each prompt names its input)."""
+    bodies = [json.loads(r.body) for r in fake.requests if r.method == "POST" and r.path == "/api/v1/jobs/submit"]
+    costs: Dict[int, List[float]] = {}
+    for body, job in zip(bodies, fake.jobs.values(), strict=True):
+        index = int(body["prompt"].split("Label text ", 1)[1].split(".", 1)[0])
+        costs.setdefault(index, []).append(job["usage"]["cost_usd"])
+    return costs
+
+
+@EXAMPLES
+@given(count=st.integers(1, 6), max_reasks=st.integers(0, 2), resumed=st.booleans())
+def test_a_structured_batchs_costs_are_exact_sums_re_asks_and_resumes_included(
+    count: int, max_reasks: int, resumed: bool
+) -> None:
+    async def run(state: Path) -> None:
+        fake = FakeMicroDC(job_duration=0, seed=12, faults=Faults(invalid_output_rate=0.5))
+        async with fake.client() as client:
+            if resumed:  # submitted by a first run, followed (and re-asked) by the next
+                await client.jobs.submit_many(
+                    _labelled(count), response_model=_Label, max_reasks=max_reasks, state_file=state, wait=False
+                )
+            result = await client.jobs.submit_many(
+                _labelled(count), response_model=_Label, max_reasks=max_reasks, state_file=state, poll_interval=0.01
+            )
+            # A last run finds every input finished: its spend is the state file's, read back exactly.
+            again = await client.jobs.submit_many(
+                _labelled(count), response_model=_Label, max_reasks=max_reasks, state_file=state, poll_interval=0.01
+            )
+        costs = _costs_by_input(fake)
+        assert [item.cost_usd for item in result] == [_exact_sum(costs[i]) for i in range(count)]
+        assert result.spent_usd == again.spent_usd == _exact_sum(cost for each in costs.values() for cost in each)
+        assert [item.cost_usd for item in again] == [item.cost_usd for item in result]
+        for item in result:
+            if item.parse_error is not None:
+                assert item.parse_error.cost_usd == item.cost_usd
+
+    with disable_retry_delays(), tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(run(Path(tmp) / "labels.sqlite3"))
+
+
+@EXAMPLES
+@given(max_reasks=st.integers(0, 3))
+def test_a_structured_calls_error_reports_the_exact_cost_of_its_attempts(max_reasks: int) -> None:
+    async def run() -> None:
+        fake = FakeMicroDC(job_duration=0, seed=4, faults=Faults(invalid_output_rate=1.0))
+        async with fake.client() as client:
+            with pytest.raises(OutputValidationError) as caught:
+                await client.jobs.ask("Label this.", model="json-1", response_model=_Label, max_reasks=max_reasks)
+        costs = [job["usage"]["cost_usd"] for job in fake.jobs.values()]
+        assert len(costs) == max_reasks + 1
+        assert caught.value.cost_usd == _exact_sum(costs)
+
+    with disable_retry_delays():
+        asyncio.run(run())
+
+
+def _job(job_id: str, cost: float) -> Job:
+    usage = JobUsage(input_tokens=1, output_tokens=1, total_tokens=2, cost_usd=cost)
+    return Job.model_construct(
+        id=job_id, object="job", type="llm_complete", model="echo-1", status="completed", usage=usage
+    )
+
+
+def test_metrics_and_an_operations_usage_add_up_costs_exactly() -> None:
+    from microdc.lib.otel._telemetry import _usage  # pyright: ignore[reportPrivateUsage]
+
+    jobs = (_job("job_1", 0.00075), _job("job_2", 0.0015))
+    metrics = Metrics()
+    for job in jobs:
+        metrics.on_job(JobInfo(job, "list"))
+    assert metrics.snapshot()["cost_usd_by_model"] == {"echo-1": 0.00225}
+    usage = _usage(jobs)
+    assert usage is not None
+    assert usage.cost_usd == 0.00225

@@ -179,7 +179,7 @@ async def test_plain_functions_and_hook_lists() -> None:
 
 
 def test_an_object_without_hooks_is_refused() -> None:
-    with pytest.raises(TypeError, match="on_request, on_response, on_retry or on_error"):
+    with pytest.raises(TypeError, match="on_request, on_response, on_retry, on_error, on_job or on_operation_start"):
         make_client(hooks=cast(Any, object()))
 
 

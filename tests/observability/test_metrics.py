@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import json
 import math
-from typing import Any, Dict, List, Tuple, Counter as CounterT, ClassVar, Optional
+from typing import Any, Dict, List, Tuple, Counter as CounterT, ClassVar, Optional, Awaitable
 from collections import Counter
 
 import httpx
@@ -108,13 +108,13 @@ async def test_metrics_after_a_mixed_run_equal_what_the_server_saw() -> None:
     server, metrics = Server(), Metrics()
     errors: CounterT[str] = Counter()
     async with client_for(server, max_retries=1, hooks=metrics) as client:
-        calls = [
+        calls: List[Awaitable[object]] = [
             client.jobs.retrieve("job_1"),
             client.jobs.retrieve("job_1"),  # polled again: its usage counts once
-            client.post("/api/v1/jobs/submit", body={"type": "llm_complete"}, cast_to=object),  # 503, then 201
+            client.jobs.create(type="llm_complete", model="echo-2", prompt="hi"),  # 503, then 201
             client.jobs.retrieve("job_404"),  # NotFoundError
             client.jobs.retrieve("job_down"),  # connection refused twice
-            client.get("/api/v1/jobs", cast_to=object),
+            client.jobs.list(),  # a page: job_1 again, job_3, and job_4 (not finished, no usage)
             client.jobs.retrieve_status("job_3"),
         ]
         for call in calls:

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from microdc.testing import FakeMicroDC
+from microdc.testing._models_catalog import MODELS
 
 from .conftest import AUTH, submit, submit_body, assert_error
 
@@ -277,7 +278,7 @@ async def test_models(http: httpx.AsyncClient) -> None:
     assert listed.status_code == 200
     body = listed.json()
     assert body["object"] == "list"
-    assert [model["id"] for model in body["data"]] == ["echo-1", "embed-1", "doc-1"]
+    assert [model["id"] for model in body["data"]] == list(MODELS)  # the catalog, in its order
     assert one.json() == {
         "id": "embed-1",
         "object": "model",

@@ -10,6 +10,7 @@ import pytest
 
 from microdc import AsyncMicroDC
 from microdc.testing import Faults, FakeMicroDC, InProcessTransport
+from microdc.testing._models_catalog import MODELS
 
 from .conftest import API_KEY, submit
 
@@ -79,7 +80,7 @@ async def test_fake_client_is_an_async_microdc_wired_in_process(fake: FakeMicroD
     assert client.api_key == API_KEY
     assert client.max_retries == 0
     models = await client.models.list()
-    assert [model.id for model in models.data] == ["echo-1", "embed-1", "doc-1"]
+    assert [model.id for model in models.data] == list(MODELS)
     assert fake.requests[-1].path == "/api/v1/models"
     assert fake.requests[-1].headers["authorization"] == "<redacted>"
 

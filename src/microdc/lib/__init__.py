@@ -14,6 +14,8 @@ drops them and nothing generated is edited by hand.
 * :mod:`microdc.lib.metrics` — ``Metrics``, a hook set that counts calls, latency, tokens and cost
 * :mod:`microdc.lib.otel` — ``Tracing``, OpenTelemetry spans (extra ``microdc[otel]``)
 * :mod:`microdc.lib.rate_limit` — ``RateLimit``, shared by a client and its copies
+* :mod:`microdc.lib.structured` — structured outputs: ``instruction``, ``extract_json``, ``Prompt``,
+  ``OutputValidationError``, ``from_json_schema`` (used by ``ask``, ``send``, ``parse`` and ``batch``)
 * :mod:`microdc.lib.batch` — the batch engine: ``jobs.batch`` (streaming, any size, SQLite state, shards) and ``submit_many``
 * :mod:`microdc.lib.progress` — ``ProgressDisplay``, a ready ``on_progress`` (a ``rich`` bar, or log lines)
 * :mod:`microdc.lib.cli` — the ``microdc`` command (extra ``microdc[cli]``)

@@ -8,38 +8,53 @@
     snap = metrics.snapshot()
     print(snap["requests"], snap["retries"], snap["errors_by_class"], snap["cost_usd_by_model"])
 
+    from prometheus_client import REGISTRY   # pip install 'microdc[prometheus]'
+    REGISTRY.register(metrics.collector())   # /metrics shows microdc_requests_total, ...
+
 What is counted, and from which hook:
 
 * ``on_request``: HTTP requests sent (every attempt, also those that never got an
   answer), by route (``"GET /api/v1/jobs/{job_id}"``);
 * ``on_response``: answers by status, their latency and their time to first byte
-  (until the headers arrived; when the HTTP client reports it) in histograms with
-  fixed buckets; from answers that carry Jobs (a Job, or a list of them), tokens and cost
-  by model. A job's usage is counted once, the first time it is seen with one, so
-  polling a finished job does not count it again. Bodies are only looked at when a
-  ``"usage"`` key is in them, and only by this hook;
+  (until the headers arrived; when the HTTP client reports it), in histograms whose
+  buckets are the HTTP semantic conventions' advisory boundaries (:data:`LATENCY_BUCKETS`);
+* ``on_job``: tokens and cost by model, from every terminal Job the SDK sees, wherever
+  it was seen: an answer, a list page (``as_completed``, the watcher, ``jobs.batch``),
+  an event stream's terminal event (``jobs.wait``, ``ask``, conversations). Each job
+  is counted once: the ids of the last :data:`~microdc._job_notices.JOBS_REMEMBERED`
+  counted jobs are kept, so memory stays bounded. No body is read here: the SDK
+  hands over the Jobs it parsed anyway;
 * ``on_retry``: retries, by reason (``"HTTP 503"``, ``"APITimeoutError"``);
 * ``on_error``: calls that raised, by exception class.
 
-Streamed answers (``jobs.events``, ``with_streaming_response``) are counted as
-requests and responses, but their bodies are not read for usage.
+The buckets are counted here (one ``bisect`` per answer), not by prometheus_client or
+the OpenTelemetry SDK: ``Metrics`` works with neither installed, and
+:meth:`Metrics.collector` hands the same counts to prometheus_client when it scrapes,
+so nothing is counted twice. For OpenTelemetry metrics use
+:class:`microdc.lib.otel.Telemetry`, which records into the SDK's own histograms.
 """
 
 from __future__ import annotations
 
 import math
 import bisect
-from typing import Any, Set, Dict, List, Tuple, Sequence, cast
+from typing import TYPE_CHECKING, Dict, List, Tuple, Sequence, cast
 from collections import Counter
 
 from typing_extensions import TypedDict
 
-from .hooks import ErrorInfo, RetryInfo, RequestInfo, ResponseInfo
+from .hooks import JobInfo, ErrorInfo, RecentIds, RetryInfo, RequestInfo, ResponseInfo
+from ._money import to_usd, to_picodollars
+
+if TYPE_CHECKING:
+    from ._prometheus import MetricsCollector
 
 __all__ = ["LATENCY_BUCKETS", "LatencyHistogram", "Metrics", "MetricsSnapshot", "TokenUsage"]
 
-LATENCY_BUCKETS: Tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-"""Upper bounds (seconds) of the latency buckets; a last, unbounded bucket follows."""
+LATENCY_BUCKETS: Tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
+"""Upper bounds (seconds) of the latency buckets; a last, unbounded bucket follows. They are the
+advisory boundaries of the HTTP semantic conventions' ``http.client.request.duration`` (and
+prometheus_client's default buckets)."""
 
 
 class TokenUsage(TypedDict):
@@ -75,13 +90,15 @@ class MetricsSnapshot(TypedDict):
     """Seconds from sending each attempt until its response headers arrived (same buckets as ``latency``)."""
     tokens_by_model: Dict[str, TokenUsage]
     cost_usd_by_model: Dict[str, float]
+    """What the jobs counted cost, by model, in US dollars: summed in whole picodollars, so exactly."""
 
 
 class Metrics:
     """Counts requests, retries, errors, latency, time to first byte, tokens and cost; :meth:`snapshot` reads them.
 
     One instance may serve several clients (``hooks=[metrics]`` on each); the
-    counts add up. ``buckets`` overrides :data:`LATENCY_BUCKETS`.
+    counts add up, and a job seen by two of them is counted once. ``buckets``
+    overrides :data:`LATENCY_BUCKETS`.
     """
 
     def __init__(self, buckets: Sequence[float] = LATENCY_BUCKETS) -> None:
@@ -104,8 +121,8 @@ class Metrics:
         self._ttfb_counts: List[int] = [0] * len(self._bounds)
         self._ttfb_sum = 0.0
         self._tokens: Dict[str, TokenUsage] = {}
-        self._cost: Dict[str, float] = {}
-        self._jobs_counted: Set[str] = set()
+        self._cost: Dict[str, int] = {}  # picodollars, so the sums are exact
+        self._jobs_counted = RecentIds()
 
     # ------------------------------------------------------------------ hooks
 
@@ -115,7 +132,7 @@ class Metrics:
         self._by_route[f"{info.method} {info.path}"] += 1
 
     def on_response(self, info: ResponseInfo) -> None:
-        """Count the status, latency and time to first byte, and the usage of the Jobs in a success (each job once)."""
+        """Count the status, latency and time to first byte."""
         self._by_status[info.status_code] += 1
         self._latency_counts[bisect.bisect_left(self._bounds, info.elapsed)] += 1
         self._latency_sum += info.elapsed
@@ -123,11 +140,19 @@ class Metrics:
         if first_byte is not None:
             self._ttfb_counts[bisect.bisect_left(self._bounds, first_byte)] += 1
             self._ttfb_sum += first_byte
-        if info.is_success:
-            content = info.content
-            if content is not None and b'"usage"' in content:
-                for job in _jobs_in(info.json):
-                    self._count_usage(job)
+
+    def on_job(self, info: JobInfo) -> None:
+        """Count a terminal job's tokens and cost by model, once per job."""
+        job = info.job
+        usage = job.usage
+        if usage is None or not self._jobs_counted.add(job.id):
+            return
+        model = job.model
+        tokens = self._tokens.setdefault(model, {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0})
+        tokens["input_tokens"] += usage.input_tokens
+        tokens["output_tokens"] += usage.output_tokens
+        tokens["total_tokens"] += usage.total_tokens
+        self._cost[model] = self._cost.get(model, 0) + to_picodollars(usage.cost_usd)
 
     def on_retry(self, info: RetryInfo) -> None:
         """Count the retry and its reason."""
@@ -140,8 +165,28 @@ class Metrics:
 
     # ------------------------------------------------------------------ reading
 
+    def collector(self) -> MetricsCollector:
+        """These counts as a ``prometheus_client`` collector (extra ``microdc[prometheus]``).
+
+        ``registry.register(metrics.collector())`` (or ``prometheus_client.REGISTRY``) and
+        a scrape of ``/metrics`` shows ``microdc_requests_total``, ``microdc_retries_total``,
+        ``microdc_errors_total``, ``microdc_responses_total``, the histograms
+        ``microdc_request_duration_seconds`` and ``microdc_time_to_first_byte_seconds``,
+        ``microdc_tokens_total{model,type}`` and ``microdc_cost_usd_total{model}``, read
+        from :meth:`snapshot` at each scrape.
+
+        Raises:
+          ImportError: prometheus_client is not installed (``pip install 'microdc[prometheus]'``).
+        """
+        from ._prometheus import MetricsCollector
+
+        return MetricsCollector(self)
+
     def snapshot(self) -> MetricsSnapshot:
-        """The counts so far, as plain dicts, ints and floats (a copy: later requests do not change it)."""
+        """The counts so far, as plain dicts, ints and floats (a copy: later requests do not change it).
+
+        Safe to call from another thread (a Prometheus scrape): each count is copied in one step.
+        """
         return {
             "requests": self._requests,
             "requests_by_route": dict(self._by_route),
@@ -152,8 +197,8 @@ class Metrics:
             "errors_by_class": dict(self._errors),
             "latency": self._histogram(self._latency_counts, self._latency_sum),
             "time_to_first_byte": self._histogram(self._ttfb_counts, self._ttfb_sum),
-            "tokens_by_model": {model: cast(TokenUsage, dict(usage)) for model, usage in self._tokens.items()},
-            "cost_usd_by_model": dict(self._cost),
+            "tokens_by_model": {model: cast(TokenUsage, dict(usage)) for model, usage in list(self._tokens.items())},
+            "cost_usd_by_model": {model: to_usd(cost) for model, cost in list(self._cost.items())},
         }
 
     def _histogram(self, counts: List[int], total: float) -> LatencyHistogram:
@@ -161,39 +206,3 @@ class Metrics:
 
     def __repr__(self) -> str:
         return f"<Metrics requests={self._requests} retries={self._retries} errors={sum(self._errors.values())}>"
-
-    def _count_usage(self, job: Dict[str, Any]) -> None:
-        usage = job.get("usage")
-        job_id = job.get("id")
-        if not isinstance(usage, dict) or not isinstance(job_id, str) or job_id in self._jobs_counted:
-            return
-        self._jobs_counted.add(job_id)
-        usage = cast(Dict[str, Any], usage)
-        model = str(job.get("model"))
-        tokens = self._tokens.setdefault(model, {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0})
-        tokens["input_tokens"] += int(_number(usage.get("input_tokens")))
-        tokens["output_tokens"] += int(_number(usage.get("output_tokens")))
-        tokens["total_tokens"] += int(_number(usage.get("total_tokens")))
-        self._cost[model] = self._cost.get(model, 0.0) + _number(usage.get("cost_usd"))
-
-
-def _jobs_in(body: object) -> List[Dict[str, Any]]:
-    """The Jobs in an answer: the answer itself, or the items of a list."""
-    if _is_object(body, "job"):
-        return [cast(Dict[str, Any], body)]
-    if not _is_object(body, "list"):
-        return []
-    data: object = cast(Dict[str, Any], body).get("data")
-    items: List[object] = cast(List[object], data) if isinstance(data, list) else []
-    return [cast(Dict[str, Any], item) for item in items if _is_object(item, "job")]
-
-
-def _is_object(value: object, kind: str) -> bool:
-    return isinstance(value, dict) and cast(Dict[str, Any], value).get("object") == kind
-
-
-def _number(value: object) -> float:
-    """A JSON number, or 0 for anything else (null, a string, a bool)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return 0.0

@@ -15,10 +15,14 @@ generator and gets at most one of these, by the rates given:
 Besides those draws, ``stream_drop_after=n`` drops the connection of every matching
 event stream (``/events``) after ``n`` events, and ``stream_end_after=n`` ends it
 cleanly after ``n`` events (as a proxy closes an idle stream), so a client must
-resume with ``Last-Event-ID``; and ``latency`` (seconds, or a ``(low, high)`` range) delays every
+resume with ``Last-Event-ID``; ``invalid_output_rate`` makes that share of the jobs of
+a model that answers in JSON (``json-1``) answer with JSON their schema rejects (drawn
+per job submitted, from a generator of its own, whatever ``paths`` and ``methods``
+say); and ``latency`` (seconds, or a ``(low, high)`` range) delays every
 matching request, in real time, before it is handled. ``max_faults`` stops injecting after that many
-faults (latency is not counted; each stream armed with a cut or an end is), so ``Faults(lost_answer_rate=1.0, max_faults=1)``
-loses exactly the first answer.
+faults (latency is not counted; each stream armed with a cut or an end is, and each invalid
+reply), so ``Faults(lost_answer_rate=1.0, max_faults=1)`` loses exactly the first answer and
+``Faults(invalid_output_rate=1.0, max_faults=1)`` spoils exactly the first reply.
 """
 
 from __future__ import annotations
@@ -69,6 +73,8 @@ class Faults:
     stream_end_after: Optional[int] = None
     """End each matching event stream cleanly after this many events, before its terminal
     event (as a proxy closing an idle stream does); each counts as a fault, like a cut."""
+    invalid_output_rate: float = 0.0
+    """Share of ``json-1`` jobs whose reply does not validate against the schema they were given."""
 
     def __post_init__(self) -> None:
         rates = (self.error_rate, self.rate_limit_rate, self.reset_rate, self.lost_answer_rate)
@@ -82,6 +88,8 @@ class Faults:
             raise ValueError("stream_drop_after must be >= 0 events")
         if self.stream_end_after is not None and self.stream_end_after < 0:
             raise ValueError("stream_end_after must be >= 0 events")
+        if not 0 <= self.invalid_output_rate <= 1:
+            raise ValueError(f"invalid_output_rate must be between 0 and 1; got {self.invalid_output_rate!r}")
         low, high = self._latency_range()
         if low < 0 or high < low:
             raise ValueError(f"latency must be >= 0 seconds or a (low, high) range; got {self.latency!r}")
@@ -117,8 +125,22 @@ class FaultInjector:
 
     def __init__(self, faults: Faults, default_seed: Optional[int]) -> None:
         self.faults = faults
-        self._rng = random.Random(faults.seed if faults.seed is not None else default_seed)
+        seed = faults.seed if faults.seed is not None else default_seed
+        self._rng = random.Random(seed)
+        self._output_rng = random.Random(f"invalid-output:{seed}")
         self.injected = 0
+
+    def invalid_output(self) -> bool:
+        """Whether the reply of the ``json-1`` job being submitted is to be invalid."""
+        faults = self.faults
+        if faults.invalid_output_rate <= 0:
+            return False
+        if faults.max_faults is not None and self.injected >= faults.max_faults:
+            return False
+        if self._output_rng.random() >= faults.invalid_output_rate:
+            return False
+        self.injected += 1
+        return True
 
     def stream_cut(self, method: str, path: str) -> Optional[int]:
         """After how many events to cut this event stream's connection (None: never)."""

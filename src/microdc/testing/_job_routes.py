@@ -12,6 +12,7 @@ from .._spec import LIST_LIMIT_DEFAULT
 from ._errors import FakeAPIError, not_found, wrong_state
 from ._context import Context, page, read_json, query_lists, json_response
 from ._validation import check_query, validate_submission
+from ._models_catalog import MODELS
 from ..types.job_list_params import JobListParams
 
 __all__ = ["JobRoutes"]
@@ -34,7 +35,9 @@ class JobRoutes:
 
     async def submit(self, request: Request) -> Response:
         params = validate_submission(await read_json(request), self.store.file_token_exists)
-        job = self.store.add_job(params, self.ctx.duration_for(params))
+        injector = self.ctx.injector
+        invalid = injector is not None and MODELS[params["model"]].answers_json and injector.invalid_output()
+        job = self.store.add_job(params, self.ctx.duration_for(params), invalid_output=invalid)
         return json_response(job.view(job.created, self.store.wall, as_submitted=True), 201)
 
     async def retrieve(self, request: Request) -> Response:

@@ -19,9 +19,10 @@ from typing import Any, Dict, List, Tuple, Callable, Optional
 from dataclasses import dataclass
 
 from .._spec import TERMINAL_JOB_STATES
+from ._json_model import json_reply
 from ._models_catalog import MODELS, ModelSpec, count_tokens
 
-__all__ = ["FAIL_MARKER", "JobRecord", "PlannedEvent"]
+__all__ = ["FAIL_MARKER", "JobRecord", "OutputPlan", "PlannedEvent"]
 
 FAIL_MARKER = "[fail]"
 QUEUED_SHARE = 0.2
@@ -31,6 +32,15 @@ DELTA_CHUNKS = 4
 WORDS_PER_DELTA = 8
 
 WallTime = Callable[[float], str]
+
+
+@dataclass(frozen=True)
+class OutputPlan:
+    """What shapes a job's text beyond its input: the fake's seed, and whether the reply must be invalid."""
+
+    seed: Optional[int] = None
+    invalid: bool = False
+    """``json-1`` answers with JSON its schema rejects (``Faults(invalid_output_rate=...)``)."""
 
 
 @dataclass(frozen=True)
@@ -97,17 +107,29 @@ def _inputs(params: Dict[str, Any], documents: List[str]) -> List[str]:
     return [*documents, params.get("instruction") or ""]
 
 
-def _result(params: Dict[str, Any], model: ModelSpec, documents: List[str]) -> Tuple[Dict[str, Any], List[str], int]:
+def _reply(params: Dict[str, Any], model: ModelSpec, output: OutputPlan) -> Tuple[str, str]:
+    """The text of an ``llm_complete`` or ``llm_chat`` job and its finish reason."""
+    if model.answers_json:
+        text = json_reply(_inputs(params, []), seed=output.seed, invalid=output.invalid)
+        return _truncate(text, _output_limit(params, model))
+    if params["type"] == "llm_complete":
+        return _echo(params["prompt"], _output_limit(params, model))
+    messages = params["messages"]
+    users = [m["content"] for m in messages if m["role"] == "user"]
+    return _echo(users[-1] if users else messages[-1]["content"], _output_limit(params, model))
+
+
+def _result(
+    params: Dict[str, Any], model: ModelSpec, documents: List[str], output: OutputPlan
+) -> Tuple[Dict[str, Any], List[str], int]:
     """The result, its output deltas, and the output token count."""
     job_type = params["type"]
     if job_type == "llm_complete":
-        text, finish = _echo(params["prompt"], _output_limit(params, model))
+        text, finish = _reply(params, model, output)
         result: Dict[str, Any] = {"type": job_type, "text": text, "finish_reason": finish}
         return result, _deltas(text), count_tokens(text)
     if job_type == "llm_chat":
-        messages = params["messages"]
-        users = [m["content"] for m in messages if m["role"] == "user"]
-        text, finish = _echo(users[-1] if users else messages[-1]["content"], _output_limit(params, model))
+        text, finish = _reply(params, model, output)
         message = {"role": "assistant", "content": text}
         return (
             {"type": job_type, "message": message, "finish_reason": finish},
@@ -127,7 +149,15 @@ class JobRecord:
     """One submitted job: its parameters and its plan."""
 
     def __init__(
-        self, *, id: str, seq: int, params: Dict[str, Any], created: float, duration: float, documents: List[str]
+        self,
+        *,
+        id: str,
+        seq: int,
+        params: Dict[str, Any],
+        created: float,
+        duration: float,
+        documents: List[str],
+        output: OutputPlan = OutputPlan(),
     ) -> None:
         self.id = id
         self.seq = seq
@@ -140,7 +170,7 @@ class JobRecord:
         self.started = created + duration * QUEUED_SHARE
         self.finish = created + duration
         self.input_tokens = count_tokens(*_inputs(params, documents))
-        self.result, deltas, self.output_tokens = _result(params, self.model, documents)
+        self.result, deltas, self.output_tokens = _result(params, self.model, documents, output)
         self.error: Optional[Dict[str, str]] = None
         timeout = params["timeout_seconds"]
         if duration > timeout:

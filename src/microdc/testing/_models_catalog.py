@@ -4,6 +4,8 @@
   last user message), streamed as ``job.output.delta`` events.
 * ``embed-1`` — ``llm_embed``: 8-dimensional embeddings derived from a hash of each text.
 * ``doc-1`` — ``document``: the text of the uploaded files.
+* ``json-1`` — ``llm_complete`` and ``llm_chat``: a JSON value valid against the first
+  JSON Schema in the input, in a sentence and a ```` ```json ```` fence (:mod:`._json_model`).
 
 Tokens are counted as whitespace-separated words (at least one per non-empty text).
 """
@@ -25,6 +27,8 @@ class ModelSpec:
     embedding_dimensions: Optional[int]
     input_per_million_tokens: float
     output_per_million_tokens: float
+    answers_json: bool = False
+    """Answers with JSON valid against the first JSON Schema in its input (``json-1``)."""
 
     def to_json(self) -> Dict[str, Any]:
         return {
@@ -51,6 +55,7 @@ MODELS: Mapping[str, ModelSpec] = {
         ModelSpec("echo-1", ("llm_complete", "llm_chat"), 8192, 4096, None, 0.5, 1.5),
         ModelSpec("embed-1", ("llm_embed",), 8192, None, 8, 0.1, 0.0),
         ModelSpec("doc-1", ("document",), 32768, 8192, None, 1.0, 2.0),
+        ModelSpec("json-1", ("llm_complete", "llm_chat"), 16384, 4096, None, 1.0, 3.0, answers_json=True),
     )
 }
 

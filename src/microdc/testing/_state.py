@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 
 import anyio
 
-from ._jobs import WallTime, JobRecord
+from ._jobs import WallTime, JobRecord, OutputPlan
 from ._clock import Clock, isoformat
 from ._idempotency import IdempotencyStore
 
@@ -119,6 +119,7 @@ class Store:
 
     def __init__(self, clock: Clock, seed: Optional[int]) -> None:
         self.clock = clock
+        self.seed = seed
         self._rng = random.Random(seed)
         self._seq = 0
         self.jobs: Dict[str, JobRecord] = {}
@@ -145,7 +146,7 @@ class Store:
         self.seq_of[item_id] = self._seq
         return self._seq
 
-    def add_job(self, params: Dict[str, Any], duration: float) -> JobRecord:
+    def add_job(self, params: Dict[str, Any], duration: float, *, invalid_output: bool = False) -> JobRecord:
         job_id = self.new_id("job_")
         documents = [self.files[self.file_ids_by_token[token]].text() for token in params.get("file_tokens", [])]
         job = JobRecord(
@@ -155,6 +156,7 @@ class Store:
             created=self.now(),
             duration=duration,
             documents=documents,
+            output=OutputPlan(seed=self.seed, invalid=invalid_output),
         )
         self.jobs[job_id] = job
         self.changes.notify()

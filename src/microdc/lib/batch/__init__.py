@@ -33,6 +33,10 @@ How it works (:mod:`._engine` has the details):
   ``skipped_budget``.
 * **Shards**: ``shard=(i, n)`` takes the inputs whose index is ``i`` mod ``n``,
   with the batch id and keys a single run would use.
+* **Structured outputs**: with ``response_model=T`` each job carries the instruction
+  for ``T``, each completed item's reply is parsed into ``item.parsed`` (or
+  ``item.parse_error``), and an invalid reply is re-asked up to ``max_reasks`` times,
+  each re-ask admitted under the cost limit like any input (:mod:`._reasks`).
 """
 
 from __future__ import annotations
@@ -75,27 +79,37 @@ __all__ = [
 
 
 def batch(
-    jobs_resource: AsyncJobsResource, jobs: Union[Iterable[Any], AsyncIterable[Any]], **options: Unpack[BatchArgs]
-) -> BatchRun:
+    jobs_resource: AsyncJobsResource,
+    jobs: Union[Iterable[Any], AsyncIterable[Any]],
+    *,
+    response_model: object = None,
+    max_reasks: int = 1,
+    **options: Unpack[BatchArgs],
+) -> BatchRun[Any]:
     """The body of ``client.jobs.batch`` (see the module docs)."""
-    return BatchRun(jobs_resource, jobs, BatchOptions(**options))
+    return BatchRun(jobs_resource, jobs, BatchOptions(response_model=response_model, max_reasks=max_reasks, **options))
 
 
 async def submit_many(
-    jobs_resource: AsyncJobsResource, jobs: Union[Iterable[Any], AsyncIterable[Any]], **options: Unpack[BatchArgs]
-) -> BatchResult:
+    jobs_resource: AsyncJobsResource,
+    jobs: Union[Iterable[Any], AsyncIterable[Any]],
+    *,
+    response_model: object = None,
+    max_reasks: int = 1,
+    **options: Unpack[BatchArgs],
+) -> BatchResult[Any]:
     """``batch`` collected into a :class:`BatchResult`, in input order (for small runs: it keeps every item).
 
     Raises what the run raises: ``BatchStateError`` for an unusable state file (left
     untouched), ``AuthenticationError`` for a refused key, or the exception of an
     input iterator that failed (the state is saved first).
     """
-    return await _collect(batch(jobs_resource, jobs, **options))
+    return await _collect(batch(jobs_resource, jobs, response_model=response_model, max_reasks=max_reasks, **options))
 
 
-async def _collect(run: BatchRun) -> BatchResult:
+async def _collect(run: BatchRun[Any]) -> BatchResult[Any]:
     """Run ``run`` to its end and return every item, in input order."""
-    by_index: Dict[int, BatchItem] = {}
+    by_index: Dict[int, BatchItem[Any]] = {}
     async with run:
         async for item in run:
             by_index[item.index] = item

@@ -12,7 +12,8 @@ Tasks, all in the caller's event loop, none holding more than a bounded number o
   endpoint about the submitted jobs, 100 ids per request, until each one ends
   (``wait=True``; :mod:`._following`);
 * the **writer** saves state rows in transactions of many rows, in a worker thread;
-* the **ticker** reports progress.
+* the **ticker** reports progress;
+* with ``response_model=``, a task per **re-ask** of an invalid reply (:mod:`._reasks`).
 
 Finished items go to a bounded channel that ``async for item in run`` reads.
 """
@@ -25,6 +26,7 @@ import contextlib
 import collections
 from typing import (
     TYPE_CHECKING,
+    Any,
     Set,
     Dict,
     Deque,
@@ -46,16 +48,21 @@ from ._types import FINAL_STATUSES, BATCH_ITEM_STATUSES, BatchItem, BatchProgres
 from .._money import to_usd, to_picodollars
 from ._budget import Budget
 from ._inputs import Prepared, prepare, dumps_error, read_inputs
+from ._reasks import Reasks
+from ._submit import wait_to_fit, submit_reserved
 from ._writer import RowWriter
 from ._channel import Channel
 from ._options import BatchOptions
 from ._following import Followed, Following
 from ..jobs._cost import PriceBook, cost_of
-from ..._exceptions import APIError, MicroDCError, APIStatusError, AuthenticationError
+from ..._exceptions import APIError, MicroDCError, AuthenticationError
 from ..jobs._poller import is_terminal
 
 if TYPE_CHECKING:
+    from anyio.abc import TaskGroup
+
     from ...types.job import Job
+    from ..structured import OutputValidationError
     from ...resources.jobs import AsyncJobsResource
 
 __all__ = ["Engine"]
@@ -76,7 +83,7 @@ class Engine:
         jobs: AsyncJobsResource,
         inputs: Union[Iterable[object], AsyncIterable[object]],
         state: BatchState,
-        send: Channel[BatchItem],
+        send: Channel[BatchItem[Any]],
         options: BatchOptions,
         *,
         total: Optional[int],
@@ -90,7 +97,13 @@ class Engine:
         self._inputs = inputs
         self._send = send
         self.wait = options.wait
-        self._prices = prices
+        self.prices = prices
+        self.reasks = (
+            Reasks(self, options.response_model, options.max_reasks, options.concurrency)
+            if options.response_model is not None
+            else None
+        )
+        self.parse_errors = 0
         self.total = total
         self.counts: Dict[str, int] = dict.fromkeys(BATCH_ITEM_STATUSES, 0)
         self.read = 0
@@ -100,7 +113,7 @@ class Engine:
         self.fatal: Optional[BaseException] = None
         self.stopping = False
         self.cancelled = False
-        self._late: Deque[BatchItem] = collections.deque()  # items made after the channel closed (remote cancel)
+        self._late: Deque[BatchItem[Any]] = collections.deque()  # items made after the channel closed (remote cancel)
         # Up to `concurrency` inputs wait, prepared, for a free submitter: one that finishes takes
         # the next at once, so each submission's garbage is freed as the next one is made (handed
         # over in bursts instead, the young-generation collections come ten times as often).
@@ -122,6 +135,7 @@ class Engine:
         self._window_end = -1
         self._changed = True
         self._feed_scope = anyio.CancelScope()
+        self._background: Optional[TaskGroup] = None
         self.done = anyio.Event()
 
     # --- the run ------------------------------------------------------------------------
@@ -129,6 +143,7 @@ class Engine:
     async def run(self) -> None:
         try:
             async with anyio.create_task_group() as background:
+                self._background = background
                 background.start_soon(self._guard, self._ticker)
                 background.start_soon(self._guard, self._writer.run)
                 self.following.start(background)
@@ -142,7 +157,7 @@ class Engine:
                         self._to_submit.close()
                 if not self.stopping:
                     self.total = self.read  # every input was read
-                await self.following.drain()
+                await self._drain()
                 if self._remote_cancel:
                     await self._guard(self._cancel_remote)
                 background.cancel_scope.cancel()
@@ -163,6 +178,18 @@ class Engine:
         with contextlib.suppress(Exception):
             await self._report(done=True)
         self.done.set()
+
+    async def _drain(self) -> None:
+        """Wait until every job followed has ended, and every re-ask they led to too."""
+        await self.following.drain()
+        while self.reasks is not None and self.reasks.pending and not self.stopping:
+            await self.reasks.idle()
+            await self.following.drain()
+
+    def start_background(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work`` in a task of the run (its exception stops the run)."""
+        assert self._background is not None
+        self._background.start_soon(self._guard, work)
 
     async def _guard(self, work: Callable[[], Awaitable[None]]) -> None:
         """Run ``work``; its exception stops the run and is raised to the caller."""
@@ -186,7 +213,7 @@ class Engine:
             self.stop(remote=remote)
         await self.done.wait()
 
-    def take_late(self) -> Optional[BatchItem]:
+    def take_late(self) -> Optional[BatchItem[Any]]:
         """The next item made after the channel closed (remote cancel), if any."""
         return self._late.popleft() if self._late else None
 
@@ -206,6 +233,8 @@ class Engine:
             scope.cancel()
         self._feed_scope.cancel()
         self.following.stop()
+        if self.reasks is not None:
+            self.reasks.stop()
 
     # --- reading and admitting ------------------------------------------------------------
 
@@ -218,7 +247,7 @@ class Engine:
                 last_index = index
                 self.read += 1
                 self._changed = True
-                item = prepare(index, raw, self.options.defaults, self.batch_id)
+                item = prepare(index, raw, self.options.defaults, self.batch_id, self.options.response_model)
                 row = await self._recorded(index)
                 if row is not None and row.params_hash != item.params_hash:
                     raise BatchStateError(
@@ -253,6 +282,10 @@ class Engine:
                 if not counted:
                     self.budget.adopt(estimate)
                 followed = Followed(item.index, item.key, item.params_hash, estimate, counted=counted)
+                followed.prior_cost = to_picodollars(row.cost_usd)  # (a finished row's cost is the item's whole cost)
+                if self.reasks is not None:
+                    followed.params = item.params
+                    followed.attempt = self.reasks.resumed_attempt(followed.prior_cost)
                 self.following.add(row.job_id, followed, known=False)
             else:
                 status = cast(BatchItemStatus, row.status)
@@ -275,22 +308,19 @@ class Engine:
             self._estimates[item.index] = prior
             return prior
         estimate = 0
-        if self._prices is not None and budget.limited:
+        if self.prices is not None and budget.limited:
             assert item.params is not None
             try:
-                worst = (await self._prices.estimate(item.params)).worst_case_usd
+                worst = (await self.prices.estimate(item.params)).worst_case_usd
                 estimate = to_picodollars(worst, "up")
             except AuthenticationError:
                 raise
             except (MicroDCError, ValueError) as exc:
                 await self._outcome(item, "error", error=exc)
                 return None
-            while not budget.fits(estimate):
-                if budget.live == 0 or not budget.could_fit(estimate):
-                    await self._outcome(item, "skipped_budget", estimate=estimate)
-                    return None
-                self.following.poll_now()  # the jobs that could make room should be asked about now
-                await budget.changed()
+            if not await wait_to_fit(budget, self.following, estimate):
+                await self._outcome(item, "skipped_budget", estimate=estimate)
+                return None
         budget.reserve(estimate)
         self._estimates[item.index] = estimate
         return estimate
@@ -312,30 +342,16 @@ class Engine:
     async def _submit(self, create: Callable[..., Awaitable[Job]], item: Prepared) -> None:
         estimate = self._estimates.pop(item.index, 0)
         assert item.params is not None
-        try:
-            job = await create(**item.params, idempotency_key=item.key)
-        except AuthenticationError:
-            self.budget.release(estimate)
-            raise
-        except APIStatusError as exc:
-            if exc.status_code < 500:  # refused: no job was made
-                self.budget.release(estimate)
-                await self._outcome(item, "error", error=exc)
-                return
-            self.budget.keep(estimate)  # a 5xx may hide a job: its worst case stays reserved
-            await self._outcome(item, "error", error=exc, estimate=estimate, maybe_created=True)
+        job, error, maybe_created = await submit_reserved(self.budget, create, item.params, item.key, estimate)
+        if job is None:
+            await self._outcome(
+                item, "error", error=error, estimate=estimate if maybe_created else 0, maybe_created=maybe_created
+            )
             return
-        except APIError as exc:  # the answer was lost: a job may exist
-            self.budget.keep(estimate)
-            await self._outcome(item, "error", error=exc, estimate=estimate, maybe_created=True)
-            return
-        except (ValueError, TypeError) as exc:  # refused before sending
-            self.budget.release(estimate)
-            await self._outcome(item, "error", error=exc)
-            return
-        self._record(StateRow(item.index, item.params_hash, "submitted", job.id, 0.0, to_usd(estimate)))
+        self.record(StateRow(item.index, item.params_hash, "submitted", job.id, 0.0, to_usd(estimate)))
         if self.wait:
-            followed = Followed(item.index, item.key, item.params_hash, estimate, counted=False)
+            params = item.params if self.reasks is not None else None
+            followed = Followed(item.index, item.key, item.params_hash, estimate, counted=False, params=params)
             self.following.add(job.id, followed, known=True)
         else:
             self.budget.keep(estimate)
@@ -348,16 +364,60 @@ class Engine:
         if not followed.counted:
             self.budget.settle(followed.estimate, cost)
         self.following.take(job.id)
+        # The item's cost (picodollars): its earlier jobs' and this one's; a finished row read back records it whole.
+        this = to_picodollars(cost)
+        total = max(followed.prior_cost, this) if followed.counted else followed.prior_cost + this
+        parsed: Any = None
+        parse_error: Optional[OutputValidationError] = None
+        if self.reasks is not None and job.status == "completed":
+            parsed, parse_error, reask = self.reasks.parse(followed, job, total)
+            if reask is not None:
+                self.reasks.start(followed, job, total, reask)
+                return
+        await self.settle_item(followed, job, total, parsed=parsed, parse_error=parse_error)
+
+    async def settle_item(
+        self,
+        followed: Followed,
+        job: Job,
+        total: int,
+        *,
+        parsed: Any = None,
+        parse_error: Optional[OutputValidationError] = None,
+        maybe_created: Optional[int] = None,
+    ) -> None:
+        """An item is done with its last job, its jobs having cost ``total`` (picodollars): record its
+        row, count it, hand it out.
+
+        ``maybe_created``: the worst case of a re-ask whose answer was lost (it stays reserved).
+        """
         status = cast(BatchItemStatus, job.status)
-        self._record(StateRow(followed.index, followed.params_hash, status, job.id, cost, to_usd(followed.estimate)))
-        await self._emit(BatchItem(followed.index, status, job, job.id, None, cost, followed.key))
+        estimate = followed.estimate if maybe_created is None else maybe_created
+        cost_usd = to_usd(total)
+        self.record(
+            StateRow(
+                followed.index,
+                followed.params_hash,
+                status,
+                job.id,
+                cost_usd,
+                to_usd(estimate),
+                maybe_created is not None,
+            )
+        )
+        if parse_error is not None:
+            self.parse_errors += 1
+        await self._emit(
+            BatchItem(followed.index, status, job, job.id, None, cost_usd, followed.key, parsed, parse_error)
+        )
 
     async def _lost(self, job_id: str, followed: Followed, error: Exception) -> None:
         """A job that can no longer be followed: an error item; its row stays ``submitted``."""
         if not followed.counted:
             self.budget.keep(followed.estimate)
         self.following.take(job_id)
-        await self._emit(BatchItem(followed.index, "error", None, job_id, error, 0.0, followed.key))
+        cost_usd = to_usd(followed.prior_cost)  # what the item's earlier jobs cost (re-asks of a reply)
+        await self._emit(BatchItem(followed.index, "error", None, job_id, error, cost_usd, followed.key))
 
     # --- outcomes, rows, progress -----------------------------------------------------------
 
@@ -371,10 +431,10 @@ class Engine:
         maybe_created: bool = False,
     ) -> None:
         text = dumps_error(error) if error is not None else None
-        self._record(StateRow(item.index, item.params_hash, status, None, 0.0, to_usd(estimate), maybe_created, text))
+        self.record(StateRow(item.index, item.params_hash, status, None, 0.0, to_usd(estimate), maybe_created, text))
         await self._emit(BatchItem(item.index, status, None, None, error, 0.0, item.key or None))
 
-    async def _emit(self, item: BatchItem) -> None:
+    async def _emit(self, item: BatchItem[Any]) -> None:
         self.counts[item.status] += 1
         self.settled_now += 1
         self._changed = True
@@ -399,7 +459,7 @@ class Engine:
         if scope.cancelled_caught:
             self._late.append(item)
 
-    def _record(self, row: StateRow) -> None:
+    def record(self, row: StateRow) -> None:
         self._writer.record(row)
 
     async def _ticker(self) -> None:
@@ -470,11 +530,13 @@ class Engine:
                 return
         cost = cost_of(job)
         status = cast(BatchItemStatus, job.status if is_terminal(job.status) else "cancelled")
-        self._record(row._replace(status=status, cost_usd=cost))
+        # A re-ask's row holds what the earlier jobs of its input cost: the item's cost adds this one's.
+        total = to_usd(to_picodollars(row.cost_usd) + to_picodollars(cost))
+        self.record(row._replace(status=status, cost_usd=total))
         followed = self.following.take(job.id)
         if followed is None:  # not followed by this run: its item was made already, or by an earlier run
             return
         if not followed.counted:
             self.budget.settle(followed.estimate, cost)
         self.counts[status] += 1
-        self._late.append(BatchItem(followed.index, status, job, job.id, None, cost, followed.key))
+        self._late.append(BatchItem(followed.index, status, job, job.id, None, total, followed.key))

@@ -33,12 +33,29 @@ Work = Callable[[], Awaitable[None]]
 
 
 class Followed:
-    """A job being waited for: enough to make its item and its row."""
+    """A job being waited for: enough to make its item and its row.
 
-    __slots__ = ("counted", "estimate", "index", "key", "params_hash")
+    With ``response_model=``, also what a re-ask needs: the item's first parameters
+    (``params``), which attempt this job is (1: the first) and what the item's
+    earlier attempts cost (``prior_cost``, in picodollars).
+    """
 
-    def __init__(self, index: int, key: str, params_hash: str, estimate: int, *, counted: bool) -> None:
+    __slots__ = ("attempt", "counted", "estimate", "index", "key", "params", "params_hash", "prior_cost")
+
+    def __init__(
+        self,
+        index: int,
+        key: str,
+        params_hash: str,
+        estimate: int,
+        *,
+        counted: bool,
+        params: Optional[Dict[str, Any]] = None,
+        attempt: int = 1,
+        prior_cost: int = 0,
+    ) -> None:
         self.index, self.key, self.params_hash, self.estimate, self.counted = index, key, params_hash, estimate, counted
+        self.params, self.attempt, self.prior_cost = params, attempt, prior_cost
 
 
 class Following:
@@ -107,7 +124,10 @@ class Following:
             await self._room.wait()
 
     async def drain(self) -> None:
-        """Wait until every job followed has ended and its item is out (or :meth:`stop`)."""
+        """Wait until every job followed has ended and its item is out (or :meth:`stop`).
+
+        Jobs added meanwhile (the re-asks of a structured batch) are waited for too.
+        """
         while (self._followed or self._reporting) and not self._stopping:
             self._idle = anyio.Event()
             await self._idle.wait()

@@ -14,6 +14,7 @@ import operator
 from typing import Any, Dict, Tuple, Union, Mapping, Iterable, Optional, AsyncIterable, AsyncGenerator, cast
 
 from ._state import hash_params
+from ..structured import with_instruction
 from ..jobs.builders import JobBuilder
 
 __all__ = ["InvalidInput", "Prepared", "Shard", "expected_total", "prepare", "read_inputs"]
@@ -54,8 +55,14 @@ def _fingerprint(value: object) -> str:
     return hashlib.sha256(f"{type(value).__qualname__}:{value!r}".encode()).hexdigest()[:16]
 
 
-def prepare(index: int, job: object, defaults: Optional[Mapping[str, Any]], batch_id: str) -> Prepared:
-    """Validate one input and give it its parameters, hash and key."""
+def prepare(
+    index: int, job: object, defaults: Optional[Mapping[str, Any]], batch_id: str, response_model: object = None
+) -> Prepared:
+    """Validate one input and give it its parameters, hash and key.
+
+    With a ``response_model``, the parameters carry its instruction (and so do the
+    hash and key: a run for another type is another batch of jobs).
+    """
     original = job  # (kept un-narrowed by the checks below)
     params: Optional[Dict[str, Any]] = None
     error: Optional[Exception] = None
@@ -79,6 +86,11 @@ def prepare(index: int, job: object, defaults: Optional[Mapping[str, Any]], batc
     if params is not None and defaults:
         merged: Dict[str, Any] = {**defaults, **params}
         params = merged
+    if params is not None and response_model is not None:
+        try:
+            params = with_instruction(params, response_model)
+        except (TypeError, ValueError) as exc:  # not a job with text output, or a broken prompt
+            params, error = None, error or exc
     digest = None
     if params is not None:
         try:

@@ -3,6 +3,9 @@
 :class:`BatchArgs` is what the callers type (``**options: Unpack[BatchArgs]``);
 :class:`BatchOptions` is the frozen value made from them, checked once when it is
 made, and passed whole to the run and its engine. A new option is a field in each.
+``response_model`` and ``max_reasks`` are keywords of their own in the signatures
+(the type of ``response_model`` is what makes a ``BatchRun[T]``), and fields of
+:class:`BatchOptions` like the others.
 """
 
 from __future__ import annotations
@@ -18,12 +21,18 @@ from ._state import StrPath, validate_batch_id
 from ._types import OnProgress
 from ._inputs import Shard
 from ..jobs._poller import check_poll_interval
+from ..jobs._structured import check_max_reasks
+from ..structured._schema import adapter_for
 
 __all__ = ["BatchArgs", "BatchOptions"]
 
 
 class BatchArgs(TypedDict, total=False):
-    """The options of ``client.jobs.batch(jobs, **options)`` and ``submit_many``; all optional."""
+    """The options of ``client.jobs.batch(jobs, **options)`` and ``submit_many``; all optional.
+
+    ``response_model=`` and ``max_reasks=`` are named in the signatures themselves, since
+    the type given is what the run's items are parsed as (``BatchRun[T]``).
+    """
 
     concurrency: int
     """Submissions in flight at most (default 32)."""
@@ -62,6 +71,10 @@ class BatchOptions:
     wait: bool = True
     poll_interval: float = 1.0
     on_progress: Optional[OnProgress] = None
+    response_model: object = None
+    """What each completed job's reply is parsed as (``None``: replies are not parsed)."""
+    max_reasks: int = 1
+    """Re-asks of an invalid reply at most, per input (with ``response_model``)."""
 
     def __post_init__(self) -> None:
         concurrency: object = self.concurrency
@@ -87,6 +100,9 @@ class BatchOptions:
             object.__setattr__(self, "shard", _check_shard(self.shard))
         if self.on_progress is not None and not callable(self.on_progress):
             raise TypeError(f"on_progress must be a function (or coroutine function), got {self.on_progress!r}")
+        if self.response_model is not None:
+            adapter_for(self.response_model)  # a type pydantic cannot build fails here, not on the first reply
+            check_max_reasks(self.max_reasks)
 
 
 def _check_shard(shard: object) -> Shard:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Type, Union, Mapping, Iterable, Optional, AsyncIterable, cast
+from typing import TYPE_CHECKING, Any, Type, Union, Generic, Mapping, Iterable, Optional, AsyncIterable, cast
 
 import anyio
 import anyio.to_thread
 from typing_extensions import Self
 
 from ._state import BatchState
-from ._types import BatchItem, BatchSummary, BatchProgress
+from ._types import T, BatchItem, BatchSummary, BatchProgress
 from ._engine import Engine
 from ._inputs import expected_total
 from ._channel import Channel
@@ -28,7 +28,7 @@ ITEM_BUFFER = 256
 """Finished items waiting for the reader, at most (then the run waits for it)."""
 
 
-class BatchRun:
+class BatchRun(Generic[T]):
     """A batch of jobs, run as it is read. Use it as an async context manager::
 
         async with client.jobs.batch(inputs, state_file="run.sqlite3") as run:
@@ -36,7 +36,8 @@ class BatchRun:
                 ...
             print(run.progress)
 
-    or just ``summary = await client.jobs.batch(inputs).wait()``.
+    or just ``summary = await client.jobs.batch(inputs).wait()``. With
+    ``response_model=T`` it is a ``BatchRun[T]``: each item's ``parsed`` is a ``T``.
 
     Leaving the ``async with`` block before the run ended stops it (as
     ``cancel()`` does: nothing more is submitted, the state is saved); an
@@ -61,7 +62,7 @@ class BatchRun:
         self._options = options
         self._engine: Optional[Engine] = None
         self._group: Optional[TaskGroup] = None
-        self._items: Optional[Channel[BatchItem]] = None
+        self._items: Optional[Channel[BatchItem[Any]]] = None
         self._entered = False
         self._raised = False
 
@@ -81,7 +82,7 @@ class BatchRun:
             )
         # A length hint may read a file (the CLI's counts its lines): not in the event loop.
         total = await anyio.to_thread.run_sync(expected_total, self._inputs, shard)
-        self._items = Channel[BatchItem](ITEM_BUFFER)
+        self._items = Channel[BatchItem[Any]](ITEM_BUFFER)
         prices = price_book(self._jobs._client) if options.cost_limit_usd is not None else None
         self._engine = Engine(self._jobs, self._inputs, state, self._items, options, total=total, prices=prices)
         self._group = anyio.create_task_group()
@@ -118,7 +119,7 @@ class BatchRun:
     def __aiter__(self) -> Self:
         return self
 
-    async def __anext__(self) -> BatchItem:
+    async def __anext__(self) -> BatchItem[T]:
         engine, items = self._engine, self._items
         if engine is None or items is None:
             raise RuntimeError(
@@ -173,6 +174,7 @@ class BatchRun:
             elapsed=progress.elapsed,
             cost_limit_usd=engine.budget.limit_usd,
             cancelled_run=engine.cancelled,
+            parse_errors=engine.parse_errors,
         )
 
     async def cancel(self, *, remote: bool = False) -> None:

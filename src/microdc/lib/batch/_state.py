@@ -7,7 +7,7 @@
           params_hash,      a hash of its parameters (a re-run checks the inputs did not change)
           status,           submitted | completed | failed | cancelled | error | skipped_budget
           job_id,           the job, once there is one
-          cost_usd,         what the finished job cost
+          cost_usd,         what the input's finished jobs cost (its earlier jobs', while a re-ask runs)
           estimate_usd,     its worst case when it was admitted (reserved while it runs)
           maybe_created,    1 for an error that may hide a job (a lost answer): its worst case stays reserved
           error)            what went wrong, for an ``error`` row
@@ -65,15 +65,17 @@ StrPath = Union[str, "os.PathLike[str]"]
 
 
 def _picodollars(column: str) -> str:
-    """SQL for a REAL column of US dollars as whole picodollars (exact for the amounts of one job)."""
+    """SQL for a REAL column of US dollars as whole picodollars (exact for the amounts of one input)."""
     return f"CAST(round({column} * {PICODOLLARS_PER_USD}) AS INTEGER)"
 
 
-# The highest position, the rows, what the finished jobs cost and the worst cases still
-# reserved; amounts summed as whole picodollars, so exactly. (Parameters: the terminal states.)
+# The highest position, the rows, what the finished jobs cost (a submitted row's cost is that of
+# its input's earlier jobs: the re-asks of a reply) and the worst cases still reserved; amounts
+# summed as whole picodollars, so exactly. (Parameters: the terminal states.)
 _SUMMARY = (
     "SELECT max(idx), count(*),"
-    f" sum(CASE WHEN status IN ({', '.join('?' for _ in TERMINAL_JOB_STATES)}) THEN {_picodollars('cost_usd')} END),"
+    f" sum(CASE WHEN status IN ({', '.join('?' for _ in TERMINAL_JOB_STATES)}, 'submitted')"
+    f" THEN {_picodollars('cost_usd')} END),"
     f" sum(CASE WHEN status = 'submitted' OR maybe_created THEN {_picodollars('estimate_usd')} END)"
     " FROM items"
 )

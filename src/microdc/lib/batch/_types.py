@@ -11,6 +11,7 @@ from typing import (
     List,
     Tuple,
     Union,
+    Generic,
     Mapping,
     Callable,
     Iterator,
@@ -20,13 +21,14 @@ from typing import (
 )
 from dataclasses import field, dataclass
 
-from typing_extensions import Literal, TypeAlias
+from typing_extensions import Literal, TypeVar, TypeAlias
 
 from ..._spec import TERMINAL_JOB_STATES, TerminalJobState
 from ..jobs.builders import JobBuilder
 
 if TYPE_CHECKING:
     from ...types.job import Job
+    from ..structured import OutputValidationError
 
 __all__ = [
     "BATCH_ITEM_STATUSES",
@@ -45,6 +47,9 @@ BatchItemStatus: TypeAlias = Union[TerminalJobState, Literal["error", "skipped_b
 FINAL_STATUSES: Tuple[BatchItemStatus, ...] = (*TERMINAL_JOB_STATES, "error", "skipped_budget")
 """The outcomes an item keeps (``submitted`` is only final with ``wait=False``)."""
 BATCH_ITEM_STATUSES: Tuple[BatchItemStatus, ...] = (*FINAL_STATUSES, "submitted")
+T = TypeVar("T", default=Any)
+"""What each item's reply is parsed as (``response_model=``); ``Any`` when no type is given."""
+
 JobInput: TypeAlias = Union[Mapping[str, Any], JobBuilder]
 """A job to submit: the keyword arguments of ``jobs.create`` as a dict, or a builder."""
 
@@ -103,7 +108,7 @@ class BatchProgress:
 
 
 @dataclass(frozen=True)
-class BatchItem:
+class BatchItem(Generic[T]):
     """The outcome for one input (``index`` is its position in the inputs).
 
     ``status``: ``completed``, ``failed`` or ``cancelled`` (``job`` is the terminal
@@ -112,6 +117,11 @@ class BatchItem:
     (``error`` is what stopped it: an invalid input, a refused or failed
     submission, or a failure while waiting, in which case ``job_id`` is set);
     ``skipped_budget`` (never submitted: its worst case did not fit in the cost limit).
+
+    With ``response_model=``, a completed item has ``parsed`` (its reply as that
+    type) or ``parse_error`` (an ``OutputValidationError``: the reply was still
+    invalid after its re-asks, or a re-ask could not be sent); ``job`` is then the
+    last job of the item and ``cost_usd`` what all of its jobs cost.
     """
 
     index: int
@@ -121,10 +131,13 @@ class BatchItem:
     error: Optional[Exception] = None
     cost_usd: float = 0.0
     idempotency_key: Optional[str] = None
+    parsed: Optional[T] = None
+    parse_error: Optional[OutputValidationError] = None
 
     @property
     def ok(self) -> bool:
-        return self.status == "completed"
+        """Whether the job completed (and, with ``response_model=``, its reply parsed)."""
+        return self.status == "completed" and self.parse_error is None
 
 
 def _zero_counts() -> Dict[str, int]:
@@ -137,7 +150,8 @@ class BatchSummary:
 
     ``counts`` has every status as a key; ``total`` is the number of items the run
     produced; ``cancelled_run`` is true when ``run.cancel()`` stopped it early (the
-    inputs it did not reach have no item).
+    inputs it did not reach have no item); ``parse_errors`` counts the completed
+    items whose reply did not parse (``response_model=``).
     """
 
     batch_id: str
@@ -146,6 +160,7 @@ class BatchSummary:
     elapsed: float = 0.0
     cost_limit_usd: Optional[float] = None
     cancelled_run: bool = False
+    parse_errors: int = 0
 
     @property
     def total(self) -> int:
@@ -153,19 +168,19 @@ class BatchSummary:
 
     @property
     def ok(self) -> bool:
-        """Whether every item completed (and the run was not cancelled)."""
-        return not self.cancelled_run and self.counts["completed"] == self.total
+        """Whether every item completed and parsed (and the run was not cancelled)."""
+        return not self.cancelled_run and self.counts["completed"] == self.total and not self.parse_errors
 
 
 @dataclass(frozen=True)
-class BatchResult:
+class BatchResult(Generic[T]):
     """Every input's outcome, in input order, and what the batch spent (``submit_many``).
 
     Iterate over it (or index it) for the :class:`BatchItem` of each input.
     """
 
     batch_id: str
-    items: Tuple[BatchItem, ...]
+    items: Tuple[BatchItem[T], ...]
     spent_usd: float
     elapsed: float
     cost_limit_usd: Optional[float] = None
@@ -191,14 +206,19 @@ class BatchResult:
     def __len__(self) -> int:
         return len(self.items)
 
-    def __iter__(self) -> Iterator[BatchItem]:
+    @property
+    def parsed(self) -> List[Optional[T]]:
+        """Each input's parsed reply (``response_model=``; ``None`` where there is none), in input order."""
+        return [item.parsed for item in self.items]
+
+    def __iter__(self) -> Iterator[BatchItem[T]]:
         return iter(self.items)
 
     @overload
-    def __getitem__(self, index: int) -> BatchItem: ...
+    def __getitem__(self, index: int) -> BatchItem[T]: ...
     @overload
-    def __getitem__(self, index: slice) -> Tuple[BatchItem, ...]: ...
-    def __getitem__(self, index: Union[int, slice]) -> Union[BatchItem, Tuple[BatchItem, ...]]:
+    def __getitem__(self, index: slice) -> Tuple[BatchItem[T], ...]: ...
+    def __getitem__(self, index: Union[int, slice]) -> Union[BatchItem[T], Tuple[BatchItem[T], ...]]:
         return self.items[index]
 
 

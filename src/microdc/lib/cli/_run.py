@@ -10,6 +10,11 @@ job finishes (completion order), one JSON line::
 to ``--output`` (the file is started afresh; a resumed run writes every input's
 line again) or, without it, to stdout; the summary goes to stdout after ``--output``,
 to stderr otherwise. Ctrl-C saves the state and exits 130 saying how to resume.
+
+With ``--schema MODULE:CLASS`` (or a JSON Schema file: :mod:`._schema`) each job asks
+for that shape, invalid replies are re-asked (``--max-reasks``), and each line also
+has ``"parsed"`` (the reply as JSON values, or null) and ``"parse_error"`` (null, or
+``{"message", "errors"}``).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from ._jobs import jobs
 from ._common import CommandError, settings as get_settings, json_option, to_jsonable, describe_error, run_with_client
 from ._output import echo_json
 from ._params import ParamsProblem, check_job
+from ._schema import dump_parsed, load_schema
 
 if TYPE_CHECKING:
     from ..batch import JobInput, BatchItem, BatchSummary
@@ -124,11 +130,11 @@ def _open_results(path: str) -> IO[str]:
     return open(path, "w", encoding="utf-8")
 
 
-def result_line(item: BatchItem, line: Optional[int]) -> Dict[str, Any]:
+def result_line(item: BatchItem, line: Optional[int], response_model: object = None) -> Dict[str, Any]:
     error: Optional[Dict[str, str]] = None
     if item.error is not None:
         error = {"type": type(item.error).__name__, "message": describe_error(item.error)}
-    return {
+    result: Dict[str, Any] = {
         "index": item.index,
         "line": line,
         "status": item.status,
@@ -137,14 +143,27 @@ def result_line(item: BatchItem, line: Optional[int]) -> Dict[str, Any]:
         "error": error,
         "job": to_jsonable(item.job) if item.job is not None else None,
     }
+    if response_model is not None:
+        parse_error = item.parse_error
+        result["parsed"] = dump_parsed(response_model, item.parsed) if item.parsed is not None else None
+        result["parse_error"] = (
+            {
+                "message": str(parse_error),
+                "errors": [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in parse_error.errors],
+            }
+            if parse_error is not None
+            else None
+        )
+    return result
 
 
 def _summary_text(summary: BatchSummary) -> str:
     from ..progress import format_usd
 
     counts = ", ".join(f"{count} {status}" for status, count in summary.counts.items() if count)
+    unparsed = f" ({summary.parse_errors} whose reply did not parse)" if summary.parse_errors else ""
     return (
-        f"batch {summary.batch_id}: {summary.total} input(s): {counts or 'nothing to do'}; "
+        f"batch {summary.batch_id}: {summary.total} input(s): {counts or 'nothing to do'}{unparsed}; "
         f"spent {format_usd(summary.spent_usd)} in {summary.elapsed:.1f} s"
     )
 
@@ -185,6 +204,9 @@ class RunOptions:
     batch_id: Optional[str]
     wait: bool
     poll_interval: float
+    response_model: object
+    """``--schema``: the class (or JSON Schema model) each reply is parsed into; ``None`` without it."""
+    max_reasks: int
 
     def batch_options(self) -> Dict[str, Any]:
         """The keyword arguments of ``client.jobs.batch``."""
@@ -196,6 +218,8 @@ class RunOptions:
             "shard": self.shard,
             "wait": self.wait,
             "poll_interval": self.poll_interval,
+            "response_model": self.response_model,
+            "max_reasks": self.max_reasks,
         }
 
 
@@ -203,6 +227,7 @@ class RunOptions:
     "microdc jobs run prompts.jsonl --output results.jsonl --state prompts.sqlite3 --cost-limit 5",
     "microdc jobs run prompts.jsonl -o part0.jsonl --state s0.sqlite3 --shard 0/4 --batch-id nightly",
     "cat prompts.jsonl | microdc jobs run - > results.jsonl",
+    "microdc jobs run tickets.jsonl -o labels.jsonl --schema myapp.models:Label --cost-limit 2",
     done="every input was handled (failed jobs and inputs skipped for the budget included: see the results)",
     failed='some inputs could not be submitted or followed (status "error"), or the state file cannot be used',
     extra=((130, "interrupted (Ctrl-C); with --state the state is saved: run the same command again to resume"),),
@@ -245,6 +270,20 @@ class RunOptions:
     help="Seconds between status checks.",
 )
 @click.option(
+    "--schema",
+    "response_model",
+    metavar="MODULE:CLASS|FILE.json",
+    callback=load_schema,
+    help='Ask each job for this shape (a Python class, or a JSON Schema file); each result line gets "parsed".',
+)
+@click.option(
+    "--max-reasks",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="With --schema: times an invalid reply is re-asked (each re-ask is a job, within --cost-limit).",
+)
+@click.option(
     "--progress/--no-progress", "show_progress", default=True, show_default=True, help="Show progress on stderr."
 )
 @json_option
@@ -263,6 +302,8 @@ def run(
     Each line is a JSON object such as {"model": "echo-1", "prompt": "Hi"}; its "type"
     follows from its input ("prompt", "messages", "texts" or "file_tokens") when left
     out. A line that is not a job is that input's "error" result; the run goes on.
+    With --schema, each reply is parsed into that shape (an invalid one re-asked up to
+    --max-reasks times) and each result line also has "parsed" and "parse_error".
     """
     from ..batch import BatchStateError
     from ..progress import ProgressDisplay
@@ -284,7 +325,7 @@ def run(
             ) as running:
                 async for item in running:
                     line = inputs.line_of.pop(item.index, None)
-                    sink.write(json.dumps(result_line(item, line)) + "\n")
+                    sink.write(json.dumps(result_line(item, line, options.response_model)) + "\n")
                     sink.flush()  # each line is in the file as soon as its job finished
             return running.summary()
         finally:
@@ -321,6 +362,7 @@ def run(
                 "counts": summary.counts,
                 "spent_usd": summary.spent_usd,
                 "elapsed": summary.elapsed,
+                "parse_errors": summary.parse_errors,
                 "output": output,
                 "state": state,
             }

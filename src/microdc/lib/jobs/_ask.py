@@ -11,23 +11,27 @@ Every turn (an ``ask``, a conversation's ``send`` or ``stream``) goes the same w
 3. submit the job and wait for it; if the caller stops waiting (the task is
    cancelled, the wait fails) the job is cancelled on the server
    (:func:`cancel_abandoned`: shielded from the cancellation, bounded in time);
-4. a job that ends ``failed`` or ``cancelled`` raises ``JobFailedError`` with it.
+4. a job that ends ``failed`` or ``cancelled`` raises ``JobFailedError`` with it;
+5. with a ``response_model``, the reply is validated and an invalid one re-asked
+   (:mod:`._structured`): each re-ask is a turn of its own, steps 2-4 included.
 """
 
 from __future__ import annotations
 
 import math
 import uuid
-from typing import TYPE_CHECKING, Any, Dict, Callable, Optional, Awaitable, cast
+from typing import TYPE_CHECKING, Any, Dict, Tuple, Callable, Optional, Awaitable, cast
 
 import anyio
 from typing_extensions import Unpack, Literal
 
-from ._cost import price_book
+from ._cost import cost_of, price_book
 from .._money import to_usd, to_picodollars
 from ._errors import JobFailedError, BudgetExceededError
 from ..._types import MutationRequestOptions
+from ..structured import with_instruction
 from ..._exceptions import APIError, ConflictError, APIStatusError
+from ..._operations import operation
 from ..._param_check import check_fields
 from ...types.job_priority import JobPriority
 from ...types.job_create_params import LLMChatJobParams, LLMCompleteJobParams
@@ -46,6 +50,7 @@ __all__ = [
     "check_budget",
     "check_limit",
     "check_prompt",
+    "completed_text",
     "failure_message",
     "job_params",
     "require_model",
@@ -218,6 +223,17 @@ def job_params(
     return {"type": job_type, "model": model, **fields, **sampling}
 
 
+def completed_text(job: Job, consequence: str = "") -> str:
+    """The reply text of a completed ``llm_complete``/``llm_chat`` job; ``JobFailedError`` for any other outcome."""
+    result = job.result
+    if job.status == "completed" and result is not None:
+        if result.type == "llm_complete":
+            return result.text
+        if result.type == "llm_chat":
+            return result.message.content
+    raise JobFailedError(failure_message(job, consequence), job=job)
+
+
 async def ask(
     jobs: AsyncJobs,
     prompt: str,
@@ -226,19 +242,47 @@ async def ask(
     max_tokens: Optional[int],
     temperature: float,
     max_cost_usd: Optional[float],
+    response_model: object = None,
+    max_reasks: int = 1,
     **options: Unpack[AskOptions],
-) -> str:
-    """The body of ``jobs.ask``: one ``llm_complete`` job, waited for; its text."""
+) -> Any:
+    """The body of ``jobs.ask``: one ``llm_complete`` job, waited for; its text, or its reply as ``response_model``.
+
+    With a ``response_model``, an invalid reply is re-asked up to ``max_reasks``
+    times; every job counts against ``max_cost_usd``, checked before each is sent.
+    """
+    from ._structured import until_valid, reask_options, check_max_reasks  # it builds on this module
+
     check_prompt(prompt)
     limit = check_limit(max_cost_usd)
     params = job_params(
         "llm_complete", model, method="jobs.ask", temperature=temperature, max_tokens=max_tokens, prompt=prompt
     )
+    if response_model is not None:
+        check_max_reasks(max_reasks)
+        params = with_instruction(params, response_model)
     await require_model(jobs, model, "llm_complete")
-    if limit is not None:
-        check_budget(await jobs.estimate_cost(params), spent=0, limit_usd=limit)
-    job = await run_job(jobs, params, options)
-    result = job.result
-    if job.status != "completed" or result is None or result.type != "llm_complete":
-        raise JobFailedError(failure_message(job), job=job)
-    return result.text
+    spent = 0  # picodollars: what this call's jobs cost so far
+
+    async def admit(params: Dict[str, Any]) -> None:
+        if limit is not None:
+            check_budget(await jobs.estimate_cost(params), spent=spent, limit_usd=limit)
+
+    # The first job is admitted before the operation starts (a call refused sends nothing);
+    # each re-ask is admitted inside it, before it is sent.
+    await admit(params)
+    with operation(jobs._client, params) as op:  # the GenAI span, for hooks that observe operations
+
+        async def attempt(params: Dict[str, Any], number: int) -> Tuple[Job, str]:
+            nonlocal spent
+            if number > 1:
+                await admit(params)
+            job = await run_job(jobs, params, reask_options(options, number))
+            op.finish(job)
+            spent += to_picodollars(cost_of(job))
+            return job, completed_text(job)
+
+        if response_model is None:
+            return (await attempt(params, 1))[1]
+        value, _, _ = await until_valid(params, response_model, max_reasks, attempt)
+        return value

@@ -26,9 +26,11 @@ from typing import (
     List,
     Type,
     Tuple,
+    TypeVar,
     Iterable,
     Optional,
     AsyncGenerator,
+    overload,
 )
 from dataclasses import dataclass
 
@@ -42,12 +44,14 @@ from ._ask import (
     check_budget,
     check_prompt,
     require_model,
-    failure_message,
+    completed_text,
     cancel_abandoned,
 )
 from .._money import to_usd, to_picodollars
-from ._errors import JobFailedError
 from ..._types import MutationRequestOptions
+from ..structured import with_instruction
+from ._structured import until_valid, reask_options, check_max_reasks
+from ..._operations import OperationScope, operation
 from ..._param_check import check_fields
 from ...types.job_create_params import LLMChatJobParams
 from ...types.chat_message_param import ChatMessageParam
@@ -60,6 +64,10 @@ if TYPE_CHECKING:
     from ...types.job import Job
 
 __all__ = ["Conversation", "ConversationStream", "ConversationUsage"]
+
+T = TypeVar("T")
+
+_UNCHANGED = "; the conversation is unchanged"
 
 
 @dataclass(frozen=True)
@@ -176,8 +184,35 @@ class Conversation:
 
     # --- turns --------------------------------------------------------------------------
 
-    async def send(self, text: str, **options: Unpack[MutationRequestOptions]) -> str:
+    @overload
+    async def send(
+        self, text: str, *, response_model: None = None, **options: Unpack[MutationRequestOptions]
+    ) -> str: ...
+    @overload
+    async def send(
+        self, text: str, *, response_model: Type[T], max_reasks: int = 1, **options: Unpack[MutationRequestOptions]
+    ) -> T: ...
+    @overload
+    async def send(
+        self, text: str, *, response_model: object, max_reasks: int = 1, **options: Unpack[MutationRequestOptions]
+    ) -> Any: ...
+    async def send(
+        self,
+        text: str,
+        *,
+        response_model: object = None,
+        max_reasks: int = 1,
+        **options: Unpack[MutationRequestOptions],
+    ) -> Any:
         """Send ``text`` as the next user message; the reply's text once the job completed.
+
+        With ``response_model`` (anything pydantic's ``TypeAdapter`` takes), the turn's
+        job also carries the instruction for it (a system message) and the reply is
+        returned validated as that type; an invalid reply is re-asked up to
+        ``max_reasks`` times, each re-ask a job of its own (paid for, and checked
+        against the budget before it is sent), and after the last one
+        ``OutputValidationError`` is raised. The history gets the user message and the
+        reply's text, and only when the turn succeeds (no instruction, no re-asks).
 
         Raises ``JobFailedError`` if the job fails or is cancelled, and
         ``BudgetExceededError`` (before sending) if the turn could pass ``max_cost_usd``.
@@ -185,14 +220,25 @@ class Conversation:
         options of ``jobs.create`` (``timeout``, ``extra_headers``, ...).
         """
         async with self._turn():
-            params, estimate = await self._prepare(text)
-            job = await submit_turn(self._jobs, params, options)
-            try:
-                finished = await self._jobs.wait(job.id)
-            except BaseException:
-                self._charge(await cancel_abandoned(self._jobs, job.id), estimate)
-                raise
-            return self._finish(params, finished)
+            params = self._params(text)
+            if response_model is not None:
+                check_max_reasks(max_reasks)
+            first = params if response_model is None else with_instruction(params, response_model)
+            # The model check and the budget come before the operation: a turn refused sends nothing.
+            estimate = await self._admit(first)
+            with operation(self._jobs._client, first) as op:  # the GenAI span, for hooks that observe operations
+                if response_model is None:
+                    _, reply = await self._exchange(first, options, estimate, op)
+                    value: object = reply
+                else:
+
+                    async def attempt(sent: Dict[str, Any], number: int) -> Tuple[Job, str]:
+                        admitted = estimate if number == 1 else await self._admit(sent)
+                        return await self._exchange(sent, reask_options(options, number), admitted, op)
+
+                    value, _, reply = await until_valid(first, response_model, max_reasks, attempt)
+            self._remember(params, reply)
+            return value
 
     def stream(self, text: str, **options: Unpack[MutationRequestOptions]) -> ConversationStream:
         """Send ``text``; iterate the result for the reply's text as the model produces it.
@@ -213,24 +259,43 @@ class Conversation:
         self, text: str, options: MutationRequestOptions, stream: weakref.ReferenceType[ConversationStream]
     ) -> AsyncGenerator[str, None]:
         async with self._turn(stream):
-            params, estimate = await self._prepare(text)
-            job = await submit_turn(self._jobs, params, options)
-            finished: Optional[Job] = None
+            params = self._params(text)
+            estimate = await self._admit(params)
+            # The GenAI span, for hooks that observe operations: current while this turn
+            # sends and reads (`op.current()`), never across a `yield` into the caller's code.
+            op = operation(self._jobs._client, params, streaming=True)
             try:
-                async with await self._jobs.events(job.id) as events:
-                    async for event in events:
-                        if isinstance(event, JobOutputDeltaEvent):
-                            yield event.data.delta
-                        elif isinstance(event, JobTerminalEvent):
-                            finished = event.data
-                            break
-                if finished is None:  # the stream ended without its terminal event
-                    finished = await self._jobs.wait(job.id)
-            finally:
-                if finished is None:
-                    self._charge(await cancel_abandoned(self._jobs, job.id), estimate)
-            assert finished is not None  # the try block either set it or raised
-            self._finish(params, finished)
+                with op.current():
+                    job = await submit_turn(self._jobs, params, options)
+                finished: Optional[Job] = None
+                try:
+                    with op.current():
+                        events = await self._jobs.events(job.id)
+                    async with events:
+                        while finished is None:
+                            with op.current():
+                                event = await anext(events, None)
+                            if event is None:
+                                break
+                            if isinstance(event, JobOutputDeltaEvent):
+                                yield event.data.delta
+                            elif isinstance(event, JobTerminalEvent):
+                                finished = event.data
+                    if finished is None:  # the stream ended without its terminal event
+                        with op.current():
+                            finished = await self._jobs.wait(job.id)
+                finally:
+                    if finished is None:
+                        with op.current():
+                            self._charge(await cancel_abandoned(self._jobs, job.id), estimate)
+                assert finished is not None  # the try block either set it or raised
+                self._charge(finished, None)
+                op.finish(finished)
+                self._remember(params, completed_text(finished, _UNCHANGED))
+            except BaseException as exc:  # GeneratorExit too: the caller left the stream
+                op.end(exc)
+                raise
+            op.end()
 
     # --- inside a turn ------------------------------------------------------------------
 
@@ -260,11 +325,11 @@ class Conversation:
             self._running = None
             ended.set()
 
-    async def _prepare(self, text: str) -> Tuple[Dict[str, Any], Optional[CostEstimate]]:
-        """The turn's job parameters and, with a budget, its cost estimate (checked against the budget)."""
+    def _params(self, text: str) -> Dict[str, Any]:
+        """The job parameters of a turn that sends ``text``: the history plus the new user message."""
         check_prompt(text, "message")
         messages: List[ChatMessageParam] = [*self.messages, ChatMessageParam(role="user", content=text)]
-        params = job_params(
+        return job_params(
             "llm_chat",
             self.model,
             method="Conversation.send",
@@ -272,12 +337,34 @@ class Conversation:
             max_tokens=self.max_tokens,
             messages=messages,
         )
-        await require_model(self._jobs, self.model, "llm_chat")
+
+    async def _admit(self, params: Dict[str, Any]) -> Optional[CostEstimate]:
+        """Check a job before it is sent: the model serves chats and, with a budget, the job's worst case fits."""
+        await require_model(self._jobs, params["model"], "llm_chat")
         if self._limit is None:
-            return params, None
+            return None
         estimate = await self._jobs.estimate_cost(params)
         check_budget(estimate, spent=self._cost + self._unknown_cost, limit_usd=self._limit)
-        return params, estimate
+        return estimate
+
+    async def _exchange(
+        self,
+        params: Dict[str, Any],
+        options: MutationRequestOptions,
+        estimate: Optional[CostEstimate],
+        op: OperationScope,
+    ) -> Tuple[Job, str]:
+        """One job of a turn, admitted already (``estimate``): submitted, waited for and paid for;
+        the completed Job and its reply. ``op``, the turn's operation, is told the terminal Job."""
+        job = await submit_turn(self._jobs, params, options)
+        try:
+            finished = await self._jobs.wait(job.id)
+        except BaseException:
+            self._charge(await cancel_abandoned(self._jobs, job.id), estimate)
+            raise
+        self._charge(finished, None)
+        op.finish(finished)
+        return finished, completed_text(finished, _UNCHANGED)
 
     def _charge(self, job: Optional[Job], estimate: Optional[CostEstimate]) -> None:
         """Add what ``job`` cost; a turn whose cost is unknown counts its worst case against the budget."""
@@ -293,16 +380,9 @@ class Conversation:
         )
         self._cost += to_picodollars(usage.cost_usd)
 
-    def _finish(self, params: Dict[str, Any], job: Job) -> str:
-        """Charge the turn's job; append the exchange if it completed, else raise ``JobFailedError``."""
-        self._charge(job, None)
-        result = job.result
-        if job.status != "completed" or result is None or result.type != "llm_chat":
-            raise JobFailedError(failure_message(job, "; the conversation is unchanged"), job=job)
-        reply = result.message.content
-        history: List[ChatMessageParam] = [*params["messages"], ChatMessageParam(role="assistant", content=reply)]
-        self._messages = history
-        return reply
+    def _remember(self, params: Dict[str, Any], reply: str) -> None:
+        """A turn succeeded: the history becomes its messages plus the reply."""
+        self._messages = [*params["messages"], ChatMessageParam(role="assistant", content=reply)]
 
 
 class ConversationStream:

@@ -45,7 +45,7 @@ from __future__ import annotations
 import math
 import random
 import weakref
-from typing import TYPE_CHECKING, Dict, List, Iterable, KeysView, Optional, FrozenSet
+from typing import TYPE_CHECKING, Dict, List, Iterable, KeysView, Optional
 from dataclasses import field, dataclass
 
 import anyio
@@ -53,6 +53,7 @@ import anyio
 from ... import _clock
 from ..._spec import TERMINAL_JOB_STATES, JOB_LIST_IDS_MAX_ITEMS
 from ..._exceptions import APIError, NotFoundError
+from ..._job_notices import TERMINAL_STATES
 from ...types.job_state import JobState
 
 if TYPE_CHECKING:
@@ -76,8 +77,6 @@ __all__ = [
 
 IDS_PER_REQUEST = JOB_LIST_IDS_MAX_ITEMS
 """Job ids per list request: as many as the API takes."""
-TERMINAL_STATES: FrozenSet[str] = frozenset(TERMINAL_JOB_STATES)
-_TERMINAL_FILTER: List[JobState] = list(TERMINAL_JOB_STATES)
 MAX_EVENT_STREAMS = 8
 """Event streams the ``jobs.wait`` calls of one client hold at most, between them."""
 # A timer may fire a hair early; what is due this close to now is due now.
@@ -433,7 +432,8 @@ class JobPoller:
             return
         try:
             if all(watched[job_id].confirmed and job_id not in fresh for job_id in chunk):
-                page = await jobs.list(ids=chunk, status=_TERMINAL_FILTER, limit=IDS_PER_REQUEST)
+                terminal: List[JobState] = [*TERMINAL_JOB_STATES]
+                page = await jobs.list(ids=chunk, status=terminal, limit=IDS_PER_REQUEST)
             else:  # no filter: the answer shows every job the server knows, ended or not
                 page = await jobs.list(ids=chunk, limit=IDS_PER_REQUEST)
         except APIError as exc:

@@ -30,8 +30,9 @@ import anyio
 
 from ... import _clock
 from ._errors import JobWaitTimeoutError
-from ._poller import Cadence, poller_for, is_terminal
+from ._poller import Cadence, JobPoller, poller_for, is_terminal
 from ..._exceptions import APIError
+from ..._operations import NO_OPERATION, OperationScope, observed, operation
 from ...types.job_status_event import JobStatusEvent
 from ...types.job_terminal_event import JobTerminalEvent
 
@@ -56,39 +57,79 @@ async def wait_for_job(jobs: AsyncJobsResource, job_id: str, *, timeout: Optiona
     """The body of ``jobs.wait``: the job once it is terminal, or ``JobWaitTimeoutError``."""
     cadence = Cadence(poll_interval)
     seen: List[Job] = []
+    # The wait of a model job is an operation (its GenAI span), once the first look tells its type.
+    running: List[OperationScope] = [NO_OPERATION]
     deadline = _deadline(timeout)
     # The deadline is checked on the SDK's clock between steps; real time bounds the
     # blocking reads as well (a clock never runs slower than real time, so on the
     # SDK's own clocks the deadline is reached first).
-    with anyio.move_on_after(timeout):
-        try:
-            return await _follow(jobs, job_id, cadence, deadline, seen)
-        except _DeadlinePassed:
-            pass
-    last = seen[-1] if seen else None
-    status = last.status if last is not None else "unknown"
-    raise JobWaitTimeoutError(
-        f"Job {job_id} did not finish within {timeout} s (last status: {status}). "
-        "Call jobs.wait again to keep waiting, or raise `timeout`.",
-        job=last,
-    )
+    try:
+        with anyio.move_on_after(timeout):
+            try:
+                job = await _follow(jobs, job_id, cadence, deadline, seen, running)
+            except _DeadlinePassed:
+                pass
+            else:
+                running[0].finish(job)
+                running[0].end()
+                return job
+        last = seen[-1] if seen else None
+        status = last.status if last is not None else "unknown"
+        raise JobWaitTimeoutError(
+            f"Job {job_id} did not finish within {timeout} s (last status: {status}). "
+            "Call jobs.wait again to keep waiting, or raise `timeout`.",
+            job=last,
+        )
+    except BaseException as exc:
+        running[0].end(exc)
+        raise
 
 
 async def _follow(
-    jobs: AsyncJobsResource, job_id: str, cadence: Cadence, deadline: Optional[float], seen: List[Job]
+    jobs: AsyncJobsResource,
+    job_id: str,
+    cadence: Cadence,
+    deadline: Optional[float],
+    seen: List[Job],
+    running: List[OperationScope],
 ) -> Job:
     poller = poller_for(jobs)
     if poller.open_stream():
         try:
-            job = await jobs.retrieve(job_id)
-            seen.append(job)
+            job = await _first_look(jobs, job_id, seen, running)
             if is_terminal(job.status):
                 return job
-            ended = await _follow_events(jobs, job_id, deadline, seen)
+            with running[0].current():
+                ended = await _follow_events(jobs, job_id, deadline, seen)
             if ended is not None:
                 return ended
         finally:
             poller.close_stream()
+    elif observed(jobs._client):
+        # Polled, but an operation's span starts at the first look, which tells the job's type.
+        job = await _first_look(jobs, job_id, seen, running)
+        if is_terminal(job.status):
+            return job
+    return await _poll(poller, jobs, job_id, cadence, deadline, seen)
+
+
+async def _first_look(jobs: AsyncJobsResource, job_id: str, seen: List[Job], running: List[OperationScope]) -> Job:
+    """``retrieve`` the job, and open the wait's operation from what it is (a model job's only)."""
+    job = await jobs.retrieve(job_id)
+    seen.append(job)
+    running[0] = operation(jobs._client, {"type": job.type, "model": job.model})
+    return job
+
+
+async def _poll(
+    poller: JobPoller,
+    jobs: AsyncJobsResource,
+    job_id: str,
+    cadence: Cadence,
+    deadline: Optional[float],
+    seen: List[Job],
+) -> Job:
+    """The job through the client's poller, with the other waits' jobs (its rounds serve every subscriber)."""
     sub = poller.subscribe(jobs, cadence, deadline=deadline)
     try:
         sub.add(job_id, known=bool(seen))

@@ -1,4 +1,4 @@
-"""OpenTelemetry tracing as a hook set: ``AsyncMicroDC(hooks=Tracing())`` (extra ``microdc[otel]``).
+"""``Tracing``: OpenTelemetry HTTP spans as a hook set: ``AsyncMicroDC(hooks=Tracing())`` (extra ``microdc[otel]``).
 
 ::
 
@@ -50,8 +50,10 @@ from typing import TYPE_CHECKING, Any, Dict, Union, Optional, cast
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .hooks import ErrorInfo, RetryInfo, RequestInfo, ResponseInfo
-from .._version import __version__
+from ... import _clock
+from ..hooks import CallInfo, ErrorInfo, RetryInfo, RequestInfo, ResponseInfo
+from ._semconv import SCHEMA_URL, error_type
+from ..._version import __version__
 
 # Without the extra this module still imports; Tracing() then says how to get it.
 # (Every use of `trace`/`propagate` below runs after that check, hence the pyright
@@ -81,10 +83,14 @@ class _CallSpan:
 
     span: Span
     token: Token[Context]
+    metric_attributes: Dict[str, AttributeValue]
+    """``http.request.method``, ``server.address``, ``server.port``: what every attempt's metrics share."""
     attempt: int = 0
     """The last attempt ``on_request`` saw."""
     attempt_open: bool = False
     """That attempt has no ``microdc.attempt`` event yet."""
+    attempt_started: float = 0.0
+    """When that attempt was sent, on the SDK's clock."""
     idempotency_key: Optional[str] = None
 
 
@@ -104,7 +110,7 @@ class Tracing:
             raise ImportError(
                 "microdc.lib.otel.Tracing needs OpenTelemetry: pip install 'microdc[otel]'"
             ) from _missing_otel
-        self._tracer = trace.get_tracer("microdc", __version__, tracer_provider=tracer_provider)
+        self._tracer = trace.get_tracer("microdc", __version__, tracer_provider=tracer_provider, schema_url=SCHEMA_URL)
         self._propagate = propagate_context
 
     def on_request(self, info: RequestInfo) -> None:
@@ -114,6 +120,7 @@ class Tracing:
             call = self._start(info)
         call.attempt = info.attempt
         call.attempt_open = True
+        call.attempt_started = _clock.monotonic()
         call.idempotency_key = info.idempotency_key
         if self._propagate:
             carrier: Dict[str, str] = {}
@@ -128,6 +135,7 @@ class Tracing:
             return
         span = call.span
         call.attempt_open = False
+        self._attempt_ended(call, info.elapsed, info.status_code, None)
         span.add_event(
             "microdc.attempt",
             {
@@ -150,8 +158,7 @@ class Tracing:
             return
         span = call.span
         if call.attempt_open:  # no on_response for this attempt: record it here
-            call.attempt_open = False
-            span.add_event("microdc.attempt", {"microdc.attempt": info.attempt, "error.type": _error_type(info.error)})
+            self._attempt_failed(info, call, error_type(info.error))
         span.add_event(
             "microdc.retry",
             {"microdc.attempt": info.attempt, "microdc.retry.delay_s": info.delay, "microdc.retry.reason": info.reason},
@@ -164,10 +171,9 @@ class Tracing:
             return
         span = call.span
         if call.attempt_open:
-            call.attempt_open = False
-            span.add_event("microdc.attempt", {"microdc.attempt": info.attempt, "error.type": _error_type(info.error)})
-        error_type = str(info.status_code) if info.status_code is not None else _error_type(info.error)
-        span.set_attribute("error.type", error_type)
+            self._attempt_failed(info, call, error_type(info.error))
+        kind = str(info.status_code) if info.status_code is not None else error_type(info.error)
+        span.set_attribute("error.type", kind)
         span.record_exception(info.error)
         span.set_status(trace.Status(trace.StatusCode.ERROR, f"{type(info.error).__name__}: {info.error.message}"))
         self._end(info.state, call)
@@ -178,11 +184,12 @@ class Tracing:
         if call is None:
             return
         span = call.span
-        error_type = _error_type(error)
+        kind = error_type(error)
         if call.attempt_open:
             call.attempt_open = False
-            span.add_event("microdc.attempt", {"microdc.attempt": call.attempt, "error.type": error_type})
-        span.set_attribute("error.type", error_type)
+            span.add_event("microdc.attempt", {"microdc.attempt": call.attempt, "error.type": kind})
+            self._attempt_ended(call, _clock.monotonic() - call.attempt_started, None, kind)
+        span.set_attribute("error.type", kind)
         if cancelled:
             span.set_attribute("microdc.cancelled", True)
             span.set_status(trace.Status(trace.StatusCode.ERROR, "cancelled"))
@@ -191,7 +198,24 @@ class Tracing:
             span.set_status(trace.Status(trace.StatusCode.ERROR, f"{type(error).__name__}: {error}"))
         self._end(state, call)
 
+    # ------------------------------------------------------------------ for subclasses
+
+    def _attempt_ended(
+        self, call: _CallSpan, elapsed: float, status_code: Optional[int], failure: Optional[str]
+    ) -> None:
+        """An attempt ended after ``elapsed`` seconds: with an answer (``status_code``) or without (``failure``)."""
+
+    def _parent(self, info: RequestInfo) -> Optional[Context]:  # noqa: ARG002 - for subclasses
+        """The context the call's span starts in (``None``: the current one)."""
+        return None
+
     # ------------------------------------------------------------------ internals
+
+    def _attempt_failed(self, info: CallInfo, call: _CallSpan, kind: str) -> None:
+        """The open attempt ended without an answer (``kind``: the error type)."""
+        call.attempt_open = False
+        call.span.add_event("microdc.attempt", {"microdc.attempt": info.attempt, "error.type": kind})
+        self._attempt_ended(call, _clock.monotonic() - call.attempt_started, None, kind)
 
     def _call(self, state: Dict[Any, Any]) -> Optional[_CallSpan]:
         call: Optional[_CallSpan] = state.get(self)
@@ -209,10 +233,18 @@ class Tracing:
         job_id = _JOB_ID_IN_PATH.search(parts.path)
         if job_id is not None:
             attributes["microdc.job.id"] = job_id.group(1)
-        span = self._tracer.start_span(f"{info.method} {info.path}", kind=trace.SpanKind.CLIENT, attributes=attributes)
+        span = self._tracer.start_span(
+            f"{info.method} {info.path}",
+            context=self._parent(info),
+            kind=trace.SpanKind.CLIENT,
+            attributes=attributes,
+        )
         # Current until the call ends; detached by _end, from this same task.
         token = context.attach(trace.set_span_in_context(span))
-        call = _CallSpan(span, token)
+        metric_attributes = {
+            name: attributes[name] for name in ("http.request.method", "server.address", "server.port")
+        }
+        call = _CallSpan(span, token, metric_attributes)
         info.state[self] = call
         return call
 
@@ -241,9 +273,3 @@ class Tracing:
             value = job.get(key)
             if isinstance(value, str):
                 span.set_attribute(attribute, value)
-
-
-def _error_type(error: BaseException) -> str:
-    """The exception's qualified class name (``microdc.APITimeoutError``), as ``error.type`` wants."""
-    cls = type(error)
-    return f"{cls.__module__}.{cls.__qualname__}"
