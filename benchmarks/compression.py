@@ -35,7 +35,6 @@ import time
 import zlib
 import asyncio
 import argparse
-import datetime
 import statistics
 import subprocess
 from typing import Dict, List, Tuple, Optional
@@ -171,7 +170,7 @@ async def run(requests: int, reps: int) -> List[Row]:
 
 def _row(name: str, body: bytes, samples: Dict[Tuple[str, str], List[Sample]]) -> Row:
     def median(encoding: str, field: str) -> float:
-        return statistics.median(getattr(s, field) for s in samples[(name, encoding)])
+        return statistics.median(float(getattr(s, field)) for s in samples[(name, encoding)])
 
     return Row(
         answer=name,
@@ -205,20 +204,11 @@ def report(rows: List[Row], requests: int, reps: int) -> str:
 
 def write_figures(rows: List[Row], *, requests: int, reps: int, command: str, load: Tuple[float, float]) -> None:
     """Rewrite ``figures/compression.json`` (what the Performance page draws) from this run."""
-    from .report import machine_info
+    from .report import run_meta
 
-    machine = machine_info()
     figures = {
         "source": f"uv run python -m benchmarks.compression --figures ({command})",
-        "meta": {
-            "command": command,
-            "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "requests": requests,
-            "reps": reps,
-            "loadavg": f"{load[0]:.1f} at the start, {load[1]:.1f} at the end (1 min)",
-            "machine": {key: machine[key] for key in ("cpu", "cores", "python", "commit")},
-            "client": f"httpx {httpx.__version__}",
-        },
+        "meta": {**run_meta(command, reps, load), "requests": requests, "client": f"httpx {httpx.__version__}"},
         "rows": [
             {key: round(value) if isinstance(value, float) else value for key, value in asdict(row).items()}
             for row in rows

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import json
+import datetime
 import platform
 import statistics
 import subprocess
@@ -471,6 +472,27 @@ def _batch_caption(meta: Dict[str, Any]) -> str:
     )
 
 
+def run_meta(command: str, reps: int, load: Tuple[float, float]) -> Dict[str, Any]:
+    """What a benchmark's figures JSON says of its run: command, date, repetitions, load, machine."""
+    machine = machine_info()
+    return {
+        "command": command,
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "reps": reps,
+        "loadavg": f"{load[0]:.1f} at the start, {load[1]:.1f} at the end (1 min)",
+        "machine": {key: machine[key] for key in ("cpu", "cores", "python", "commit")},
+    }
+
+
+def _run_caption(module: str, meta: Dict[str, Any], what: str) -> str:
+    """The line under a figure: the command, when, ``what`` was measured, where and under which load."""
+    machine = meta["machine"]
+    return (
+        f"`uv run python -m benchmarks.{module} {meta['command']}`, {meta['date']}, {what}, on {machine['cpu']}"
+        f" ({machine['cores']} cores, {machine['python']}); load average {meta['loadavg']}."
+    )
+
+
 def _us(value: Optional[float]) -> str:
     return "—" if value is None else f"{value:,.0f} µs"
 
@@ -524,13 +546,10 @@ def compression_figure(figures: Dict[str, Any]) -> Tuple[str, str]:
         ],
     )
     meta = figures["meta"]
-    machine = meta["machine"]
-    table += (
-        f"\n\n`uv run python -m benchmarks.compression {meta['command']}`, {meta['date']}, {meta['client']},"
-        f" {meta['requests']} requests per answer and encoding, {meta['reps']} repetitions (medians), on"
-        f" {machine['cpu']} ({machine['cores']} cores, {machine['python']}); load average {meta['loadavg']}."
+    what = (
+        f"{meta['client']}, {meta['requests']} requests per answer and encoding, {meta['reps']} repetitions (medians)"
     )
-    return chart.svg(), table
+    return chart.svg(), table + "\n\n" + _run_caption("compression", meta, what)
 
 
 SSE_DECODE_TARGET = 2.0  # PRODUCT.md section 3: decoding one event costs at most 2x json.loads of it
@@ -578,12 +597,7 @@ def sse_decode_figure(figures: Dict[str, Any]) -> Tuple[str, str]:
         ],
     )
     meta = figures["meta"]
-    machine = meta["machine"]
-    table += (
-        f"\n\n`uv run python -m benchmarks.sse_decode {meta['command']}`, {meta['date']}, {meta['reps']} repetitions"
-        f" in {meta['chunk_kib']} KiB chunks, on {machine['cpu']} ({machine['cores']} cores, {machine['python']});"
-        f" load average {meta['loadavg']}."
-    )
+    table += "\n\n" + _run_caption("sse_decode", meta, f"{meta['reps']} repetitions in {meta['chunk_kib']} KiB chunks")
     before = figures.get("before", [])
     if before:
         table += "\n\n" + _table(
