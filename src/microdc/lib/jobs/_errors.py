@@ -53,7 +53,8 @@ class JobFailedError(MicroDCError):
 class BudgetExceededError(MicroDCError):
     """A job's worst-case cost would take the spend past ``max_cost_usd``; nothing was sent.
 
-    ``spent_usd`` is what was spent so far (0 for ``jobs.ask``), ``limit_usd`` the
+    ``spent_usd`` is what was spent so far (for ``jobs.ask``, what the call's earlier
+    jobs cost: 0, unless a structured call's re-ask is refused), ``limit_usd`` the
     budget, ``estimate`` the job's ``CostEstimate`` (``estimate.worst_case_usd`` is
     what it could cost at most).
     """
