@@ -4,6 +4,7 @@
 
     uv run python -m benchmarks.compression                 # 300 requests per answer and encoding
     uv run python -m benchmarks.compression --requests 1000 --reps 5
+    uv run python -m benchmarks.compression --figures       # also rewrite benchmarks/figures/compression.json
 
 The server is ``python -m microdc.testing`` in a child process on 127.0.0.1 and a
 free port (started and stopped by PID), so its compression work never counts as the
@@ -20,11 +21,16 @@ and the pure decode cost (``zlib`` on the same body, timed on its own). Repetiti
 alternate the encodings; cells are medians. The CPU a request costs the client with
 gzip minus without is what decoding costs on loopback, where bytes are free; over a
 real network the bytes saved are what it buys.
+
+``--figures`` writes the run to ``benchmarks/figures/compression.json``, which the
+documentation's Performance page draws (``benchmarks/report.py``).
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import json
 import time
 import zlib
 import asyncio
@@ -32,13 +38,15 @@ import argparse
 import statistics
 import subprocess
 from typing import Dict, List, Tuple, Optional
-from dataclasses import dataclass
+from pathlib import Path
+from dataclasses import asdict, dataclass
 
 import httpx
 
 API_KEY = "bench"
 HEADERS = {"Authorization": f"Bearer {API_KEY}"}
 ENCODINGS = ("identity", "gzip")
+FIGURES = Path(__file__).resolve().parent / "figures" / "compression.json"
 
 
 @dataclass
@@ -112,6 +120,21 @@ async def measure(http: httpx.AsyncClient, url: str, encoding: str, requests: in
     return Sample(wire, body, cpu / requests * 1e6, wall / requests * 1e6)
 
 
+@dataclass(frozen=True)
+class Row:
+    """One answer's medians, without and with gzip."""
+
+    answer: str
+    wire_bytes_identity: int
+    wire_bytes_gzip: int
+    cpu_us_identity: float
+    cpu_us_gzip: float
+    zlib_us: float
+    """What ``zlib`` alone takes to decode the body once."""
+    wall_us_identity: float
+    wall_us_gzip: float
+
+
 def decode_us(http_body: bytes, repeat: int = 200) -> float:
     """Microseconds ``zlib`` takes to gunzip ``http_body`` once (median of a few runs)."""
     compressed = zlib.compress(http_body, 6)
@@ -124,7 +147,7 @@ def decode_us(http_body: bytes, repeat: int = 200) -> float:
     return statistics.median(runs)
 
 
-async def run(requests: int, reps: int) -> str:
+async def run(requests: int, reps: int) -> List[Row]:
     process, base_url = start_server()
     try:
         async with httpx.AsyncClient(base_url=base_url, headers=HEADERS, timeout=30) as http:
@@ -142,13 +165,26 @@ async def run(requests: int, reps: int) -> str:
             }
     finally:
         stop_server(process)
-    return report(samples, bodies, requests, reps)
+    return [_row(name, body, samples) for name, body in bodies.items()]
 
 
-def report(samples: Dict[Tuple[str, str], List[Sample]], bodies: Dict[str, bytes], requests: int, reps: int) -> str:
-    def median(name: str, encoding: str, field: str) -> float:
-        return statistics.median(getattr(s, field) for s in samples[(name, encoding)])
+def _row(name: str, body: bytes, samples: Dict[Tuple[str, str], List[Sample]]) -> Row:
+    def median(encoding: str, field: str) -> float:
+        return statistics.median(float(getattr(s, field)) for s in samples[(name, encoding)])
 
+    return Row(
+        answer=name,
+        wire_bytes_identity=round(median("identity", "wire_bytes")),
+        wire_bytes_gzip=round(median("gzip", "wire_bytes")),
+        cpu_us_identity=median("identity", "cpu_us"),
+        cpu_us_gzip=median("gzip", "cpu_us"),
+        zlib_us=decode_us(body),
+        wall_us_identity=median("identity", "wall_us"),
+        wall_us_gzip=median("gzip", "wall_us"),
+    )
+
+
+def report(rows: List[Row], requests: int, reps: int) -> str:
     lines = [
         f"{requests} requests per cell, {reps} repetitions (medians); client: httpx {httpx.__version__}, "
         f"Python {sys.version.split()[0]}",
@@ -156,16 +192,30 @@ def report(samples: Dict[Tuple[str, str], List[Sample]], bodies: Dict[str, bytes
         "| answer | wire bytes identity → gzip | client CPU µs/req identity → gzip | decode µs (zlib) | wall µs/req identity → gzip |",
         "|---|---|---|---|---|",
     ]
-    for name, body in bodies.items():
-        plain, packed = median(name, "identity", "wire_bytes"), median(name, "gzip", "wire_bytes")
-        cpu_plain, cpu_gzip = median(name, "identity", "cpu_us"), median(name, "gzip", "cpu_us")
-        wall_plain, wall_gzip = median(name, "identity", "wall_us"), median(name, "gzip", "wall_us")
+    for r in rows:
+        plain, packed = r.wire_bytes_identity, r.wire_bytes_gzip
         lines.append(
-            f"| {name} | {plain:,.0f} → {packed:,.0f} ({packed / plain:.0%}) "
-            f"| {cpu_plain:,.0f} → {cpu_gzip:,.0f} ({cpu_gzip - cpu_plain:+,.0f}) "
-            f"| {decode_us(body):,.0f} | {wall_plain:,.0f} → {wall_gzip:,.0f} |"
+            f"| {r.answer} | {plain:,.0f} → {packed:,.0f} ({packed / plain:.0%}) "
+            f"| {r.cpu_us_identity:,.0f} → {r.cpu_us_gzip:,.0f} ({r.cpu_us_gzip - r.cpu_us_identity:+,.0f}) "
+            f"| {r.zlib_us:,.0f} | {r.wall_us_identity:,.0f} → {r.wall_us_gzip:,.0f} |"
         )
     return "\n".join(lines)
+
+
+def write_figures(rows: List[Row], *, requests: int, reps: int, command: str, load: Tuple[float, float]) -> None:
+    """Rewrite ``figures/compression.json`` (what the Performance page draws) from this run."""
+    from .report import run_meta
+
+    figures = {
+        "source": f"uv run python -m benchmarks.compression --figures ({command})",
+        "meta": {**run_meta(command, reps, load), "requests": requests, "client": f"httpx {httpx.__version__}"},
+        "rows": [
+            {key: round(value) if isinstance(value, float) else value for key, value in asdict(row).items()}
+            for row in rows
+        ],
+    }
+    FIGURES.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {FIGURES.relative_to(FIGURES.parents[2])}")
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -174,8 +224,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
     parser.add_argument("--requests", type=int, default=300, help="requests per answer, encoding and repetition")
     parser.add_argument("--reps", type=int, default=3, help="repetitions (encodings alternate)")
+    parser.add_argument("--figures", action="store_true", help="also rewrite benchmarks/figures/compression.json")
     args = parser.parse_args(argv)
-    print(asyncio.run(run(args.requests, args.reps)))
+    load_start = os.getloadavg()[0]
+    rows = asyncio.run(run(args.requests, args.reps))
+    print(report(rows, args.requests, args.reps))
+    if args.figures:
+        command = f"--requests {args.requests} --reps {args.reps}"
+        write_figures(
+            rows, requests=args.requests, reps=args.reps, command=command, load=(load_start, os.getloadavg()[0])
+        )
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import json
+import datetime
 import platform
 import statistics
 import subprocess
@@ -427,7 +428,8 @@ def performance_figures(figures_dir: Path = FIGURES_DIR) -> Dict[str, Tuple[str,
         out["import"] = (chart.svg(), _table(["import", "ms", "Δ vs httpx+pydantic", "RSS after, MiB"], rows))
     batch_path = figures_dir / "batch_scale.json"
     if batch_path.exists():
-        runs = json.loads(batch_path.read_text(encoding="utf-8"))["runs"]
+        batch = json.loads(batch_path.read_text(encoding="utf-8"))
+        runs = batch["runs"]
         full = sorted((r for r in runs if r["run"] == "full run"), key=lambda r: r["inputs"])
         first = full[0]["cpu_us_per_input"] if full else 0
         bars = [Bar("client CPU per input", r["cpu_us_per_input"], f"{r['cpu_us_per_input']} µs") for r in full]
@@ -450,11 +452,104 @@ def performance_figures(figures_dir: Path = FIGURES_DIR) -> Dict[str, Tuple[str,
             for r in runs
         ]
         header = ["run", "inputs", "wall", "client CPU / input", "longest stall", "peak RSS", "keys / jobs / replays"]
-        out["batch"] = (chart.svg(), _table(header, rows))
+        out["batch"] = (chart.svg(), _table(header, rows) + "\n\n" + _batch_caption(batch["meta"]))
     decode_path = figures_dir / "sse_decode.json"
     if decode_path.exists():
         out["sse_decode"] = sse_decode_figure(json.loads(decode_path.read_text(encoding="utf-8")))
+    compression_path = figures_dir / "compression.json"
+    if compression_path.exists():
+        out["compression"] = compression_figure(json.loads(compression_path.read_text(encoding="utf-8")))
     return out
+
+
+def _batch_caption(meta: Dict[str, Any]) -> str:
+    """Where and how the batch runs were measured (``figures/batch_scale.json``'s ``meta``)."""
+    machine = meta["machine"]
+    commands = " and ".join(f"`{command}`" for command in meta["commands"])
+    return (
+        f"{commands}, {meta['date']}; {meta['client']}; on {machine['cpu']} ({machine['cores']} cores,"
+        f" {machine['python']}); {meta['loadavg']}."
+    )
+
+
+def run_meta(command: str, reps: int, load: Tuple[float, float]) -> Dict[str, Any]:
+    """What a benchmark's figures JSON says of its run: command, date, repetitions, load, machine."""
+    machine = machine_info()
+    return {
+        "command": command,
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "reps": reps,
+        "loadavg": f"{load[0]:.1f} at the start, {load[1]:.1f} at the end (1 min)",
+        "machine": {key: machine[key] for key in ("cpu", "cores", "python", "commit")},
+    }
+
+
+def _run_caption(module: str, meta: Dict[str, Any], what: str) -> str:
+    """The line under a figure: the command, when, ``what`` was measured, where and under which load."""
+    machine = meta["machine"]
+    return (
+        f"`uv run python -m benchmarks.{module} {meta['command']}`, {meta['date']}, {what}, on {machine['cpu']}"
+        f" ({machine['cores']} cores, {machine['python']}); load average {meta['loadavg']}."
+    )
+
+
+def _us(value: Optional[float]) -> str:
+    return "—" if value is None else f"{value:,.0f} µs"
+
+
+def _wall(identity: Optional[float], gzip: Optional[float]) -> str:
+    if identity is None or gzip is None:
+        return "—"
+    return f"{identity / 1000:,.1f} → {gzip / 1000:,.1f} ms"
+
+
+def compression_figure(figures: Dict[str, Any]) -> Tuple[str, str]:
+    """``benchmarks/compression.py``'s run: bytes on the wire and the client's CPU, without and with gzip."""
+    rows = figures["rows"]
+    chart = BarChart(
+        "gzip on loopback: the client's CPU per answer",
+        "CPU µs per request: reading, decoding, json.loads (lower is better)",
+        [
+            Group(
+                r["answer"],
+                [
+                    Bar(
+                        "identity",
+                        r["cpu_us_identity"],
+                        f"{r['cpu_us_identity']:,} µs ({r['wire_bytes_identity']:,} B)",
+                    ),
+                    Bar(
+                        "gzip",
+                        r["cpu_us_gzip"],
+                        f"{r['cpu_us_gzip']:,} µs ({r['wire_bytes_gzip']:,} B,"
+                        f" {r['wire_bytes_gzip'] / r['wire_bytes_identity']:.0%})",
+                    ),
+                ],
+            )
+            for r in rows
+        ],
+    )
+    table = _table(
+        ["answer", "bytes on the wire", "client CPU per request", "of which zlib", "wall per request"],
+        [
+            [
+                r["answer"],
+                f"{r['wire_bytes_identity']:,} → {r['wire_bytes_gzip']:,}"
+                f" ({r['wire_bytes_gzip'] / r['wire_bytes_identity']:.0%})",
+                f"{r['cpu_us_identity']:,} → {r['cpu_us_gzip']:,} µs"
+                f" ({r['cpu_us_gzip'] - r['cpu_us_identity']:+,} µs,"
+                f" {r['cpu_us_gzip'] / r['cpu_us_identity'] - 1:+.0%})",
+                _us(r["zlib_us"]),
+                _wall(r["wall_us_identity"], r["wall_us_gzip"]),
+            ]
+            for r in rows
+        ],
+    )
+    meta = figures["meta"]
+    what = (
+        f"{meta['client']}, {meta['requests']} requests per answer and encoding, {meta['reps']} repetitions (medians)"
+    )
+    return chart.svg(), table + "\n\n" + _run_caption("compression", meta, what)
 
 
 SSE_DECODE_TARGET = 2.0  # PRODUCT.md section 3: decoding one event costs at most 2x json.loads of it
@@ -502,12 +597,7 @@ def sse_decode_figure(figures: Dict[str, Any]) -> Tuple[str, str]:
         ],
     )
     meta = figures["meta"]
-    machine = meta["machine"]
-    table += (
-        f"\n\n`uv run python -m benchmarks.sse_decode {meta['command']}`, {meta['date']}, {meta['reps']} repetitions"
-        f" in {meta['chunk_kib']} KiB chunks, on {machine['cpu']} ({machine['cores']} cores, {machine['python']});"
-        f" load average {meta['loadavg']}."
-    )
+    table += "\n\n" + _run_caption("sse_decode", meta, f"{meta['reps']} repetitions in {meta['chunk_kib']} KiB chunks")
     before = figures.get("before", [])
     if before:
         table += "\n\n" + _table(

@@ -41,7 +41,6 @@ import json
 import time
 import asyncio
 import argparse
-import datetime
 import statistics
 from typing import Any, Dict, List, Callable, AsyncIterator
 from pathlib import Path
@@ -205,22 +204,14 @@ def report(rows: List[Row]) -> List[str]:
 
 def write_figures(rows: List[Row], *, reps: int, command: str, load: Dict[str, List[float]]) -> None:
     """Rewrite ``figures/sse_decode.json`` from this run, keeping its ``before`` entry."""
-    from .report import machine_info
+    from .report import run_meta
 
     before: List[Dict[str, Any]] = []
     if FIGURES.exists():
         before = json.loads(FIGURES.read_text(encoding="utf-8")).get("before", [])
-    machine = machine_info()
     figures = {
         "source": f"uv run python -m benchmarks.sse_decode --figures ({command})",
-        "meta": {
-            "command": command,
-            "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "reps": reps,
-            "chunk_kib": CHUNK // 1024,
-            "loadavg": f"{load['start'][0]:.1f} at the start, {load['end'][0]:.1f} at the end (1 min)",
-            "machine": {key: machine[key] for key in ("cpu", "cores", "python", "commit")},
-        },
+        "meta": {**run_meta(command, reps, (load["start"][0], load["end"][0])), "chunk_kib": CHUNK // 1024},
         "rows": [
             {key: round(value, 2) if isinstance(value, float) else value for key, value in asdict(row).items()}
             for row in rows
