@@ -8,7 +8,7 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 """The request timeout when none is given: 60 s for each read, write and pool wait, 5 s to connect."""
 DEFAULT_MAX_RETRIES = 3
 """Attempts after the first when neither the client nor the call says (``RetryPolicy().max_retries``)."""
-# Chosen by measurement (see the README's Performance section): httpcore scans its
+# Chosen by measurement (see docs/performance.md): httpcore scans its
 # pool on every request, so a pool larger than the concurrency costs CPU per call.
 DEFAULT_CONNECTION_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)
 """The default client's connection pool: 100 connections, 20 kept alive for up to 30 s (httpx's defaults)."""

@@ -435,7 +435,7 @@ class RequestBuilder:
                 )
             # `stream=` with Host and Content-Length set here: for `content=`, httpx re-normalises
             # every header a second time to add those two (about half the cost of the request
-            # object; see the README's Performance section).
+            # object; see docs/performance.md).
             if not (options.headers and any(name.lower() == "host" for name in options.headers)):
                 headers = {"Host": target.netloc.decode("ascii"), **headers}
         if content:

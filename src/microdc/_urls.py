@@ -1,8 +1,8 @@
 """Request URLs under the client's base URL, without re-parsing the base each time.
 
 ``httpx.URL(text)`` validates and normalises every part of the URL: about 10 µs a
-request, the largest single cost of building one (``benchmarks/``, README
-Performance). The base URL is the same for every request of a client, and the part
+request, the largest single cost of building one (``benchmarks/``,
+docs/performance.md). The base URL is the same for every request of a client, and the part
 after it is a path the generated code has already percent-encoded and a query
 ``Querystring`` has already encoded. :class:`URLJoiner` parses the base once; for
 each request it checks that the rest is made only of characters httpx would leave

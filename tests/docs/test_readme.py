@@ -1,6 +1,7 @@
 """The README's commands and links resolve, so its quick start works from a fresh clone.
 
-Checked without running anything heavy: every ``./scripts/X`` named in a shell block
+Checked without running anything heavy (its Python snippets run against the embedded
+fake, as the guides' do): every ``./scripts/X`` named in a shell block
 exists and is executable; every ``python -m MODULE`` can be imported; every
 ``pip install 'microdc[EXTRA]'`` names an extra of ``pyproject.toml``; every ``microdc
 GROUP COMMAND`` is a command of the CLI; every relative link is a file of the
@@ -24,6 +25,8 @@ import pytest
 from markdown.extensions.toc import slugify
 
 from microdc.lib.cli import cli
+
+from ._snippets import run_page, snippets
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -151,3 +154,15 @@ def test_a_link_into_the_docs_is_checked_against_the_pages(target: str) -> None:
     page = _page_for(path_part)
     resolves = page.exists() and (not anchor or anchor in _anchors(page))
     assert resolves == (target == "docs/guides/jobs.md#waiting")
+
+
+def test_every_python_snippet_of_the_readme_runs_against_the_fake(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("MICRODC_API_KEY", "MICRODC_BASE_URL", "MICRODC_LOG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    found = snippets(README)
+    assert [s for s in found if s.not_run is None], "the README has no Python snippet that runs"
+    namespace = run_page(README)
+    assert "fake" in namespace, "no README snippet made a FakeMicroDC, so nothing ran against the fake"

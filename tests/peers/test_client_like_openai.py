@@ -1,7 +1,7 @@
 """What openai-python's ``tests/test_client.py`` pins for its async client (``TestAsyncOpenAI``),
 in this SDK's words and public API, over both transports against a loopback server.
 
-Where this SDK chose differently on purpose (the README's "Coming from openai-python"),
+Where this SDK chose differently on purpose (docs/guides/coming-from-openai.md),
 the test is named for this SDK's behaviour and says what the peer does. Peer tests of
 features this SDK does not have (key provider callables, admin keys, workload identity,
 ``_build_request``-level memory checks) have no counterpart here.

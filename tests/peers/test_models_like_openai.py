@@ -6,7 +6,7 @@ the same but for the package name). The peers build models with their lenient
 way a user's custom request parses it, so each behaviour is the SDK's own.
 
 Where this SDK chooses differently on purpose, the test asserts its choice and the
-README's *Types* section says so:
+*Types and parsing* guide (docs/guides/types.md) says so:
 
 * a value of the wrong type is kept as sent, also inside a union (openai-python
   converts ``"1"`` to ``1`` when its lax validation of a variant succeeds);

@@ -6,7 +6,7 @@ Its async tests (anthropic-sdk-python's ``tests/test_response.py`` is the same, 
 ``microdc.testing`` on a loopback socket.
 
 Where this SDK chooses differently on purpose, the test asserts its choice and the
-README's *Types* section says so: answers are JSON, so ``parse(to=bool)`` takes
+*Types and parsing* guide (docs/guides/types.md) says so: answers are JSON, so ``parse(to=bool)`` takes
 ``true``/``false`` only (openai-python also reads ``True`` and ``TrUe``), and a body
 that is not JSON raises ``APIResponseValidationError`` when a model is asked for
 (openai-python hands back the text).
