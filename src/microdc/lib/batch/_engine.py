@@ -55,7 +55,7 @@ from ._channel import Channel
 from ._options import BatchOptions
 from ._following import Followed, Following
 from ..jobs._cost import PriceBook, cost_of
-from ..._exceptions import APIError, MicroDCError, AuthenticationError
+from ..._exceptions import APIError, MicroDCError, ConflictError, AuthenticationError
 from ..jobs._poller import is_terminal
 
 if TYPE_CHECKING:
@@ -144,7 +144,8 @@ class Engine:
         try:
             async with anyio.create_task_group() as background:
                 self._background = background
-                background.start_soon(self._guard, self._ticker)
+                if self.options.on_progress is not None:  # nobody to tell: no timer waking the loop
+                    background.start_soon(self._guard, self._ticker)
                 background.start_soon(self._guard, self._writer.run)
                 self.following.start(background)
                 async with anyio.create_task_group() as submitters:
@@ -518,14 +519,21 @@ class Engine:
                     group.start_soon(self._cancel_one, row, limiter)
             await self._writer.save()
 
+    async def _cancelled_or_ended(self, job_id: str) -> Job:
+        """The job cancelled on the server; or, when it ended meanwhile (409), as it ended."""
+        try:
+            return await self.jobs.cancel(job_id)
+        except ConflictError:
+            return await self.jobs.retrieve(job_id)
+
     async def _cancel_one(self, row: StateRow, limiter: anyio.CapacityLimiter) -> None:
         assert row.job_id is not None
         async with limiter:
             try:
-                job = await self.jobs.cancel(row.job_id)
+                job = await self._cancelled_or_ended(row.job_id)
             except AuthenticationError:
                 raise
-            except APIError as exc:  # 409: it ended meanwhile; anything else: say so, go on
+            except APIError as exc:  # say so, go on: a re-run with the state file follows it again
                 log.info("batch %s: could not cancel %s: %s", self.batch_id, row.job_id, exc)
                 return
         cost = cost_of(job)

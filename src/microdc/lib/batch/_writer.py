@@ -1,7 +1,7 @@
 """Saving a batch's state rows: gathered in the event loop, written in a worker thread.
 
 Rows are written in one transaction per save: when :data:`WRITE_BATCH` have gathered,
-or :data:`SAVE_INTERVAL` seconds after the last save, and at the end. A resumed run
+or :data:`SAVE_INTERVAL` seconds after the first row of a save came, and at the end. A resumed run
 *holds* its rows until it has checked every input the file records (up to
 :data:`HOLD_LIMIT` rows), so a file written for other inputs is refused untouched.
 """
@@ -32,10 +32,13 @@ class RowWriter:
         self._rows: List[StateRow] = []
         self._lock = anyio.Lock()
         self._now = anyio.Event()
+        self._some = anyio.Event()  # set when a row comes to an empty list
         self.holding = state.resumed
         self._discarding = False
 
     def record(self, row: StateRow) -> None:
+        if not self._rows:
+            self._some.set()
         self._rows.append(row)
         if len(self._rows) >= WRITE_BATCH:
             self._now.set()
@@ -50,8 +53,11 @@ class RowWriter:
         self._discarding = True
 
     async def run(self) -> None:
-        """Save now and then until cancelled."""
+        """Save now and then until cancelled (with nothing to save, no timer wakes the loop)."""
         while True:
+            if not self._rows:
+                self._some = anyio.Event()
+                await self._some.wait()
             await self._wait()
             if not self.holding or len(self._rows) >= HOLD_LIMIT:
                 await self.save()
