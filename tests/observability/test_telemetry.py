@@ -68,10 +68,8 @@ async def test_one_ask_is_one_genai_span_over_its_http_spans(otel: Otel, transpo
         "microdc.job.cost_usd": job["usage"]["cost_usd"],
     }
     assert attrs["server.port"] > 0
-    assert (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.output_tokens"]) == (
-        2,
-        3,
-    )  # as in docs/guides/observability.md
+    # as in docs/guides/observability.md
+    assert (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.output_tokens"]) == (2, 3)
     children = otel.children(span)
     assert {child.name for child in children} == HTTP_UNDER_A_TURN
     assert all(child.kind is SpanKind.CLIENT for child in children)
