@@ -85,12 +85,13 @@ async def test_the_state_writer_sets_no_timer_while_it_has_nothing_to_save(tmp_p
                     await asyncio.sleep(0)
                 assert clock.now() == 0.0  # idle: no timer moved the virtual clock
                 writer.record(StateRow(0, "hash", "submitted", "job_1", 0.0, 0.0))
-                for _ in range(1_000):  # saved once the save interval has passed
-                    if state.unfinished(-1, 10):
+                for _ in range(1_000):  # the row starts the timer: the save interval passes once
+                    if clock.now() > 0:
                         break
                     await asyncio.sleep(0)
-                assert [row.job_id for row in state.unfinished(-1, 10)] == ["job_1"]
                 assert clock.now() == SAVE_INTERVAL
+                await writer.save()  # waits for the save the timer started (in a worker thread)
+                assert [row.job_id for row in state.unfinished(-1, 10)] == ["job_1"]
                 group.cancel_scope.cancel()
     finally:
         state.close()
