@@ -4,20 +4,25 @@ Use the ``transport`` fixture (parametrised over :data:`TRANSPORTS`, one test pe
 transport) with :func:`http_client_for`, which yields the ``http_client`` to give
 ``AsyncMicroDC``: None for the SDK's own default (httpx over httpcore2), or a
 ``DefaultAioHttpClient`` it closes afterwards (a caller's client is the caller's to close).
-:func:`build_http_client` builds either with options of the test's own.
+:func:`build_http_client` builds either with options of the test's own, and
+:func:`served_client` serves a fake on a loopback socket and yields a client of it
+over the transport.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import Any, List, Optional, AsyncGenerator
+from typing import TYPE_CHECKING, Any, List, Optional, AsyncGenerator
 
 import httpx
 import pytest
 
-from microdc import DefaultAioHttpClient, DefaultAsyncHttpxClient
+from microdc import AsyncMicroDC, DefaultAioHttpClient, DefaultAsyncHttpxClient
 
-__all__ = ["TRANSPORTS", "build_http_client", "http_client_for", "transport"]
+if TYPE_CHECKING:
+    from microdc.testing import FakeMicroDC
+
+__all__ = ["TRANSPORTS", "build_http_client", "http_client_for", "served_client", "transport"]
 
 TRANSPORTS: List[str] = ["httpx", "aiohttp"]
 
@@ -33,6 +38,22 @@ async def http_client_for(name: str) -> AsyncGenerator[Optional[httpx.AsyncClien
     pytest.importorskip("aiohttp")
     async with DefaultAioHttpClient() as http:
         yield http
+
+
+@contextlib.asynccontextmanager
+async def served_client(fake: FakeMicroDC, name: str, **client_options: Any) -> AsyncGenerator[AsyncMicroDC, None]:
+    """``fake`` served on a loopback socket, and an ``AsyncMicroDC`` of it over transport ``name``.
+
+    ``client_options`` go to ``AsyncMicroDC`` (the API key is ``fake.api_key`` unless given).
+    The client, its HTTP client and the server are closed when the block ends.
+    """
+    client_options.setdefault("api_key", fake.api_key)
+    async with (
+        fake.serve(port=0) as base_url,
+        http_client_for(name) as http_client,
+        AsyncMicroDC(base_url=base_url, http_client=http_client, **client_options) as client,
+    ):
+        yield client
 
 
 def build_http_client(name: str, **options: Any) -> httpx.AsyncClient:

@@ -9,8 +9,7 @@ tests pin that no timer runs while it has nothing to do.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from typing import Any, Dict, Tuple
+from typing import Any, Dict
 from pathlib import Path
 
 import anyio
@@ -19,19 +18,13 @@ from microdc.testing import FakeMicroDC, ManualClock
 from microdc.lib.batch._state import StateRow, BatchState
 from microdc.lib.batch._writer import SAVE_INTERVAL, RowWriter
 
+from .test_batch import rows
+
 JOB_SECONDS = 60.0
 
 
 def complete(i: int) -> Dict[str, Any]:
     return {"type": "llm_complete", "model": "echo-1", "prompt": f"p{i}"}
-
-
-def rows(state: Path) -> Dict[int, Tuple[str, str]]:
-    """``{index: (status, job_id)}`` as the state file records them."""
-    with sqlite3.connect(f"file:{state}?mode=ro", uri=True) as db:
-        found = {int(i): (str(s), str(j)) for i, s, j in db.execute("SELECT idx, status, job_id FROM items")}
-    db.close()
-    return found
 
 
 async def test_cancel_remote_in_virtual_time_cancels_every_job_in_flight_before_it_ends(tmp_path: Path) -> None:

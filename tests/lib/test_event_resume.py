@@ -16,7 +16,7 @@ from microdc import AsyncMicroDC, APIConnectionError
 from microdc.testing import Faults, FakeMicroDC, ManualClock
 
 from ..conftest import RetriesAndErrors
-from .._transports import transport, http_client_for
+from .._transports import transport, served_client
 
 __all__ = ["transport"]  # the fixture, imported for pytest
 
@@ -33,11 +33,7 @@ async def _finished_job_id(client: AsyncMicroDC) -> str:
 async def served(transport: str) -> AsyncIterator[tuple[FakeMicroDC, AsyncMicroDC]]:
     fake = FakeMicroDC(job_duration=0.1, seed=3, clock=ManualClock())
     with fake.virtual_time():
-        async with (
-            fake.serve(port=0) as base_url,
-            http_client_for(transport) as http_client,
-            AsyncMicroDC(api_key="test", base_url=base_url, http_client=http_client) as client,
-        ):
+        async with served_client(fake, transport) as client:
             yield fake, client
 
 

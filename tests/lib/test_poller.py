@@ -24,7 +24,7 @@ from microdc.lib.hooks import Hooks, ErrorInfo, RetryInfo, RequestInfo
 from microdc.lib.jobs._poller import IDS_PER_REQUEST, MAX_EVENT_STREAMS, poller_for
 
 from ._served import until
-from .._transports import transport, http_client_for
+from .._transports import transport, served_client
 
 __all__ = ["transport"]  # the fixture, imported for pytest
 
@@ -88,13 +88,7 @@ async def _serve(transport: str, **client_options: Any) -> AsyncIterator[Served]
     calls = Calls(clock)
     fake = FakeMicroDC(job_duration=_duration, seed=21, clock=clock)
     with fake.virtual_time():
-        async with (
-            fake.serve(port=0) as base_url,
-            http_client_for(transport) as http,
-            AsyncMicroDC(
-                api_key="test", base_url=base_url, http_client=http, hooks=calls.hooks(), **client_options
-            ) as client,
-        ):
+        async with served_client(fake, transport, hooks=calls.hooks(), **client_options) as client:
             yield Served(fake, client, clock, calls)
 
 
@@ -205,12 +199,7 @@ async def test_as_completed_a_watcher_a_polled_wait_and_a_batch_share_the_same_r
     fake = FakeMicroDC(job_duration=4.0, seed=22, clock=clock)
     delivered: List[str] = []
     with use_clock(SteppedTime(clock)):
-        async with (
-            fake.serve(port=0) as base_url,
-            http_client_for(transport) as http,
-            AsyncMicroDC(api_key="test", base_url=base_url, http_client=http) as client,
-            fake.client() as local,
-        ):
+        async with served_client(fake, transport) as client, fake.client() as local:
             first, second, third = [
                 (await local.jobs.create(type="llm_embed", model="embed-1", texts=["t"])).id for _ in range(3)
             ]

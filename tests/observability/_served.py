@@ -18,7 +18,7 @@ from microdc import AsyncMicroDC
 from microdc.testing import FakeMicroDC, ManualClock
 from microdc.lib.hooks import HooksArg
 
-from .._transports import http_client_for
+from .._transports import served_client
 from ..lib._served import until
 
 __all__ = ["Otel", "Served", "attributes", "served"]
@@ -104,11 +104,7 @@ async def served(
     clock = ManualClock()
     fake = FakeMicroDC(api_key="test", job_duration=job_duration, seed=7, clock=clock)
     with fake.virtual_time() if virtual_time else contextlib.nullcontext():
-        async with (
-            fake.serve(port=0) as base_url,
-            http_client_for(transport) as http_client,
-            AsyncMicroDC(api_key="test", base_url=base_url, http_client=http_client, hooks=hooks) as client,
-        ):
+        async with served_client(fake, transport, hooks=hooks) as client:
             yield Served(fake, client, clock)
 
 

@@ -29,7 +29,7 @@ from microdc.testing import FakeMicroDC, ManualClock
 from microdc.lib.retry import disable_retry_delays
 
 from ..conftest import Recorder, reply, make_client
-from .._transports import transport, http_client_for
+from .._transports import transport, served_client
 
 __all__ = ["transport"]  # the fixture, imported for pytest
 
@@ -137,11 +137,7 @@ class PartialJob(BaseModel):
 async def client(transport: str) -> AsyncIterator[AsyncMicroDC]:
     fake = FakeMicroDC(job_duration=10.0, seed=3, clock=ManualClock())
     with disable_retry_delays():
-        async with (
-            fake.serve(port=0) as base_url,
-            http_client_for(transport) as http_client,
-            AsyncMicroDC(api_key="test", base_url=base_url, http_client=http_client) as client,
-        ):
+        async with served_client(fake, transport) as client:
             yield client
 
 

@@ -11,7 +11,7 @@ from microdc import AsyncMicroDC
 from microdc.testing import FakeMicroDC
 from microdc.lib.retry import disable_retry_delays
 
-from ..._transports import transport, http_client_for
+from ..._transports import transport, served_client
 
 __all__ = ["submissions", "transport"]
 
@@ -28,11 +28,7 @@ def fake() -> FakeMicroDC:
 async def client(fake: FakeMicroDC, transport: str) -> AsyncIterator[AsyncMicroDC]:
     """A client of ``fake`` over loopback, through ``transport``, with instant retry delays."""
     with disable_retry_delays():
-        async with (
-            fake.serve(port=0) as base_url,
-            http_client_for(transport) as http_client,
-            AsyncMicroDC(api_key="test", base_url=base_url, http_client=http_client) as client,
-        ):
+        async with served_client(fake, transport) as client:
             yield client
 
 
