@@ -77,6 +77,7 @@ __all__ = [
 
 IDS_PER_REQUEST = JOB_LIST_IDS_MAX_ITEMS
 """Job ids per list request: as many as the API takes."""
+_TERMINAL_FILTER: List[JobState] = [*TERMINAL_JOB_STATES]  # the list filter of a poll of known ids
 MAX_EVENT_STREAMS = 8
 """Event streams the ``jobs.wait`` calls of one client hold at most, between them."""
 # A timer may fire a hair early; what is due this close to now is due now.
@@ -432,8 +433,7 @@ class JobPoller:
             return
         try:
             if all(watched[job_id].confirmed and job_id not in fresh for job_id in chunk):
-                terminal: List[JobState] = [*TERMINAL_JOB_STATES]
-                page = await jobs.list(ids=chunk, status=terminal, limit=IDS_PER_REQUEST)
+                page = await jobs.list(ids=chunk, status=_TERMINAL_FILTER, limit=IDS_PER_REQUEST)
             else:  # no filter: the answer shows every job the server knows, ended or not
                 page = await jobs.list(ids=chunk, limit=IDS_PER_REQUEST)
         except APIError as exc:
